@@ -1,0 +1,211 @@
+//! User passwords: the secret, its argon2id hash, and the (synchronous, CPU-bound) hasher.
+//!
+//! Hashing is pure CPU and lives here so it can be benchmarked and used without tokio; the
+//! `app` crate runs it on the blocking pool with bounded concurrency.
+
+use std::fmt;
+
+use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _, SaltString};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+/// A password as typed by a user. Never printed.
+#[derive(Clone)]
+pub struct Password(SecretString);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordError {
+    #[error("the password is empty")]
+    Empty,
+    #[error("the password is longer than {max} bytes")]
+    TooLong { max: usize },
+}
+
+impl Password {
+    /// Upper bound on input to the hasher, whatever the policy says.
+    pub const MAX_BYTES: usize = 1024;
+
+    /// # Errors
+    /// [`PasswordError::Empty`] or [`PasswordError::TooLong`].
+    pub fn new(raw: String) -> Result<Self, PasswordError> {
+        if raw.is_empty() {
+            Err(PasswordError::Empty)
+        } else if raw.len() > Self::MAX_BYTES {
+            Err(PasswordError::TooLong { max: Self::MAX_BYTES })
+        } else {
+            Ok(Self(SecretString::from(raw)))
+        }
+    }
+
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password([redacted])")
+    }
+}
+
+/// An argon2 hash in PHC string form (`$argon2id$v=19$m=…`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct PasswordHash(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordHashError {
+    #[error("not a PHC password hash string")]
+    Malformed,
+}
+
+impl PasswordHash {
+    /// # Errors
+    /// [`PasswordHashError::Malformed`] unless `phc` is a PHC string.
+    pub fn parse(phc: &str) -> Result<Self, PasswordHashError> {
+        argon2::PasswordHash::new(phc).map_err(|_| PasswordHashError::Malformed)?;
+        Ok(Self(phc.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PasswordHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PasswordHash([redacted])")
+    }
+}
+
+/// argon2id cost parameters. Defaults are OWASP's: 19 MiB, 2 passes, 1 lane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Argon2Params {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl Default for Argon2Params {
+    fn default() -> Self {
+        Self { memory_kib: 19_456, iterations: 2, parallelism: 1 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HashError {
+    #[error("invalid argon2 parameters")]
+    Params,
+    #[error("argon2 failed")]
+    Failed,
+}
+
+/// argon2id hashing and verification.
+#[derive(Debug, Clone)]
+pub struct Argon2Hasher {
+    argon2: argon2::Argon2<'static>,
+}
+
+impl Argon2Hasher {
+    /// # Errors
+    /// [`HashError::Params`] when argon2 refuses the parameters.
+    pub fn new(params: Argon2Params) -> Result<Self, HashError> {
+        let params = argon2::Params::new(params.memory_kib, params.iterations, params.parallelism, None)
+            .map_err(|_| HashError::Params)?;
+        Ok(Self { argon2: argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params) })
+    }
+
+    /// Hashes with a fresh 128-bit salt from `rng`.
+    ///
+    /// # Errors
+    /// [`HashError::Failed`] if argon2 fails (it does not for valid parameters).
+    pub fn hash(
+        &self,
+        password: &Password,
+        rng: &mut (impl rand::RngCore + rand::CryptoRng),
+    ) -> Result<PasswordHash, HashError> {
+        let salt = SaltString::generate(rng);
+        self.argon2
+            .hash_password(password.expose().as_bytes(), &salt)
+            .map(|h| PasswordHash(h.to_string()))
+            .map_err(|_| HashError::Failed)
+    }
+
+    /// Whether `password` matches `hash` (with the parameters recorded in the hash).
+    pub fn verify(&self, password: &Password, hash: &PasswordHash) -> bool {
+        argon2::PasswordHash::new(hash.as_str())
+            .is_ok_and(|parsed| self.argon2.verify_password(password.expose().as_bytes(), &parsed).is_ok())
+    }
+
+    /// Whether `password` matches any of `hashes` (the current one and the history). Every
+    /// distinct hash is checked, so the time depends only on how many there are.
+    pub fn matches_any<'a>(&self, password: &Password, hashes: impl IntoIterator<Item = &'a PasswordHash>) -> bool {
+        let mut seen: Vec<&str> = Vec::new();
+        let mut found = false;
+        for hash in hashes {
+            if seen.contains(&hash.as_str()) {
+                continue;
+            }
+            seen.push(hash.as_str());
+            found |= self.verify(password, hash);
+        }
+        found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Cheap parameters: these tests check behaviour, not cost.
+    fn cheap() -> Argon2Hasher {
+        Argon2Hasher::new(Argon2Params { memory_kib: 64, iterations: 1, parallelism: 1 }).unwrap()
+    }
+
+    fn pw(s: &str) -> Password {
+        Password::new(s.to_owned()).unwrap()
+    }
+
+    #[test]
+    fn hashes_verify_and_carry_argon2id() {
+        let h = cheap().hash(&pw("correct horse"), &mut rand::rngs::OsRng).unwrap();
+        assert!(h.as_str().starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
+        assert!(cheap().verify(&pw("correct horse"), &h));
+        assert!(!cheap().verify(&pw("correct horsE"), &h));
+        assert_eq!(PasswordHash::parse(h.as_str()).unwrap(), h);
+        assert!(PasswordHash::parse("plain").is_err());
+    }
+
+    #[test]
+    fn same_password_gets_a_new_salt_each_time() {
+        let a = cheap().hash(&pw("x"), &mut rand::rngs::OsRng).unwrap();
+        let b = cheap().hash(&pw("x"), &mut rand::rngs::OsRng).unwrap();
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn matches_any_finds_a_history_entry() {
+        let h = cheap();
+        let hashes: Vec<_> = ["one", "two", "three"].iter().map(|p| h.hash(&pw(p), &mut rand::rngs::OsRng).unwrap()).collect();
+        assert!(h.matches_any(&pw("two"), &hashes));
+        assert!(!h.matches_any(&pw("four"), &hashes));
+        assert!(!h.matches_any(&pw("one"), &[]));
+    }
+
+    #[test]
+    fn default_parameters_are_owasp() {
+        let h = Argon2Hasher::new(Argon2Params::default()).unwrap();
+        let hash = h.hash(&pw("p"), &mut rand::rngs::OsRng).unwrap();
+        assert!(hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(Argon2Hasher::new(Argon2Params { memory_kib: 1, iterations: 0, parallelism: 0 }).is_err());
+    }
+
+    #[test]
+    fn passwords_and_hashes_never_print() {
+        assert_eq!(format!("{:?}", pw("hunter2")), "Password([redacted])");
+        let h = cheap().hash(&pw("hunter2"), &mut rand::rngs::OsRng).unwrap();
+        assert_eq!(format!("{h:?}"), "PasswordHash([redacted])");
+        assert_eq!(Password::new(String::new()).unwrap_err(), PasswordError::Empty);
+        assert!(Password::new("x".repeat(1025)).is_err());
+    }
+}
