@@ -6,6 +6,8 @@
 //! What is stored is never the secret itself: passwords as argon2id PHC strings, generated
 //! secrets as HMAC-SHA-256 digests under the server's [`keyed::TokenKey`].
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 pub mod access;
 pub mod client;
 pub mod keyed;

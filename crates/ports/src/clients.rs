@@ -1,0 +1,55 @@
+//! CIAM applications (clients).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use resetd_domain::client::{ClientId, ClientType};
+use resetd_domain::keyed::Digest;
+use resetd_domain::policy::PasswordPolicy;
+
+use crate::StoreError;
+
+/// Which password policy a client's users get.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientPolicy {
+    /// The default policy (the one Looker's `password_config` edits).
+    Default,
+    /// A named preset from configuration.
+    Preset(String),
+    /// The client's own settings.
+    Custom(PasswordPolicy),
+}
+
+/// A registered application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    pub id: ClientId,
+    pub name: String,
+    pub client_type: ClientType,
+    /// Digest of the secret; `None` for public clients.
+    pub secret: Option<Digest>,
+    pub policy: ClientPolicy,
+    pub enabled: bool,
+    /// The "reset password" flow switch (contract §6.3 `misconfigured`).
+    pub reset_enabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientWriteError {
+    #[error("the client id is taken")]
+    Duplicate,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait ClientRegistry: Send + Sync {
+    /// # Errors
+    /// [`ClientWriteError::Duplicate`].
+    async fn create(&self, client: Client) -> Result<(), ClientWriteError>;
+
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn find(&self, id: &ClientId) -> Result<Option<Client>, StoreError>;
+}

@@ -1,0 +1,28 @@
+//! Password hashing as an async port: implementations run argon2 off the async runtime.
+
+use async_trait::async_trait;
+use resetd_domain::password::{Password, PasswordHash};
+
+#[derive(Debug, thiserror::Error)]
+pub enum HasherError {
+    #[error("the password hasher is shutting down")]
+    ShuttingDown,
+    #[error("password hashing failed")]
+    Failed,
+}
+
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait PasswordHasher: Send + Sync {
+    /// A new argon2id hash of `password`.
+    ///
+    /// # Errors
+    /// [`HasherError`].
+    async fn hash(&self, password: Password) -> Result<PasswordHash, HasherError>;
+
+    /// Whether `password` matches any of `hashes`.
+    ///
+    /// # Errors
+    /// [`HasherError`].
+    async fn matches_any(&self, password: Password, hashes: Vec<PasswordHash>) -> Result<bool, HasherError>;
+}

@@ -1,0 +1,26 @@
+//! Fixed-window rate limits shared by every resetd process.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::StoreError;
+
+/// The answer to one hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateDecision {
+    Allowed,
+    /// Over the limit; the window ends in `retry_after`.
+    Limited { retry_after: Duration },
+}
+
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait RateLimiter: Send + Sync {
+    /// Counts one hit on `key` in its current window of `window` (which starts at the first
+    /// hit) and answers whether it is within `limit`. Atomic across processes.
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn hit(&self, key: &str, limit: u32, window: Duration) -> Result<RateDecision, StoreError>;
+}

@@ -1,0 +1,96 @@
+//! Contracts of API credentials, access tokens and rate limits.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use resetd_domain::access::{AccessToken, ApiSecret, Principal, Role};
+use resetd_domain::client::ClientId;
+
+use super::{key, t0, unique, Advance};
+use crate::access::{AccessTokenStore, ApiCredential, ApiCredentialStore, ApiCredentialWriteError};
+use crate::rate_limit::{RateDecision, RateLimiter};
+use crate::users::{NewUser, UserStore};
+
+/// [`ApiCredentialStore`]: create, find, duplicate ids, unknown users.
+pub async fn api_credential_store(store: Arc<dyn ApiCredentialStore>, users: Arc<dyn UserStore>) {
+    let key = key();
+    let user = users.create(NewUser::default(), t0()).await.unwrap();
+    let cred = ApiCredential {
+        client_id: ClientId::parse(&unique("api")).unwrap(),
+        secret: ApiSecret::generate(&mut rand::rngs::OsRng).digest(&key),
+        user_id: user.id,
+        role: Role::Admin,
+        created_at: t0(),
+    };
+    store.create(cred.clone()).await.unwrap();
+    assert_eq!(store.find(&cred.client_id).await.unwrap(), Some(cred.clone()));
+    assert!(matches!(store.create(cred.clone()).await, Err(ApiCredentialWriteError::Duplicate)));
+    let ghost = resetd_domain::user::UserId::from_i64(i64::MAX - 3).unwrap();
+    let orphan = ApiCredential { client_id: ClientId::parse(&unique("api")).unwrap(), user_id: ghost, ..cred.clone() };
+    assert!(matches!(store.create(orphan).await, Err(ApiCredentialWriteError::UserNotFound)));
+    let second = ApiCredential { client_id: ClientId::parse(&unique("api")).unwrap(), role: Role::User, ..cred };
+    store.create(second.clone()).await.unwrap();
+    assert_eq!(store.find(&second.client_id).await.unwrap().map(|c| c.role), Some(Role::User));
+    assert!(users.delete(user.id).await.unwrap());
+    assert_eq!(store.find(&second.client_id).await.unwrap(), None, "credentials go with their user");
+}
+
+/// [`AccessTokenStore`]: issue, resolve, revoke one, revoke all of a user, expiry.
+pub async fn access_token_store(store: Arc<dyn AccessTokenStore>, advance: Advance) {
+    let key = key();
+    let token = || AccessToken::generate(&mut rand::rngs::OsRng).digest(&key);
+    let ada = Principal { user_id: resetd_domain::user::UserId::from_i64(1_000_001).unwrap(), role: Role::Admin };
+    let bob = Principal { user_id: resetd_domain::user::UserId::from_i64(1_000_002).unwrap(), role: Role::User };
+    let (a1, a2, b1, short) = (token(), token(), token(), token());
+    let hour = Duration::from_secs(3600);
+    store.issue(&a1, ada, hour).await.unwrap();
+    store.issue(&a2, ada, hour).await.unwrap();
+    store.issue(&b1, bob, hour).await.unwrap();
+    assert_eq!(store.resolve(&a1).await.unwrap(), Some(ada));
+    assert_eq!(store.resolve(&b1).await.unwrap(), Some(bob));
+    assert_eq!(store.resolve(&token()).await.unwrap(), None);
+    store.revoke(&a1).await.unwrap();
+    store.revoke(&a1).await.unwrap();
+    assert_eq!(store.resolve(&a1).await.unwrap(), None);
+    assert_eq!(store.resolve(&a2).await.unwrap(), Some(ada));
+    store.revoke_all(ada.user_id).await.unwrap();
+    assert_eq!(store.resolve(&a2).await.unwrap(), None, "revoke_all ends every session of the user");
+    assert_eq!(store.resolve(&b1).await.unwrap(), Some(bob), "and no one else's");
+    store.issue(&short, bob, Duration::from_secs(1)).await.unwrap();
+    assert_eq!(store.resolve(&short).await.unwrap(), Some(bob));
+    advance(Duration::from_millis(1500)).await;
+    assert_eq!(store.resolve(&short).await.unwrap(), None, "sessions expire with their TTL");
+    assert_eq!(store.resolve(&b1).await.unwrap(), Some(bob));
+}
+
+/// [`RateLimiter`]: limits per key, windows that end, concurrency-safe counting.
+pub async fn rate_limiter(limiter: Arc<dyn RateLimiter>, advance: Advance) {
+    let key = unique("rl:");
+    let other = unique("rl:");
+    let window = Duration::from_secs(1);
+    for _ in 0..3 {
+        assert_eq!(limiter.hit(&key, 3, window).await.unwrap(), RateDecision::Allowed);
+    }
+    match limiter.hit(&key, 3, window).await.unwrap() {
+        RateDecision::Limited { retry_after } => assert!(retry_after <= window && retry_after > Duration::ZERO, "{retry_after:?}"),
+        RateDecision::Allowed => panic!("the fourth hit of three is limited"),
+    }
+    assert_eq!(limiter.hit(&other, 3, window).await.unwrap(), RateDecision::Allowed, "keys are independent");
+    advance(Duration::from_millis(1100)).await;
+    assert_eq!(limiter.hit(&key, 3, window).await.unwrap(), RateDecision::Allowed, "a new window starts after the old one ends");
+
+    let burst = unique("rl:");
+    let tasks: Vec<_> = (0..40)
+        .map(|_| {
+            let (limiter, burst) = (Arc::clone(&limiter), burst.clone());
+            tokio::spawn(async move { limiter.hit(&burst, 10, Duration::from_secs(60)).await.unwrap() })
+        })
+        .collect();
+    let mut allowed = 0;
+    for t in tasks {
+        if t.await.unwrap() == RateDecision::Allowed {
+            allowed += 1;
+        }
+    }
+    assert_eq!(allowed, 10, "exactly the limit is allowed under concurrency");
+}

@@ -1,0 +1,45 @@
+//! The contract suite: behaviour every adapter of a port must show, written once.
+//!
+//! Each function takes the adapter under test (fresh: an empty database, a unique Redis
+//! prefix) and panics on the first broken rule. Adapter crates call them from their own
+//! tests; `adapters-memory` also runs them against deliberately broken wrappers to show the
+//! suite fails when a rule is broken.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod access;
+mod clock;
+mod otp;
+mod stores;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+pub use access::{access_token_store, api_credential_store, rate_limiter};
+pub use clock::ManualClock;
+pub use otp::otp_store;
+pub use stores::{audit_log, client_registry, credential_store, policy_store, user_store};
+
+/// Moves the time the adapter sees forward: `tokio::time::sleep` for backends with their own
+/// clock (Redis TTLs), [`ManualClock::advance`] for the in-memory adapters.
+pub type Advance = Box<dyn Fn(Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+/// An [`Advance`] that sleeps for real.
+pub fn sleeping() -> Advance {
+    Box::new(|d| Box::pin(tokio::time::sleep(d)))
+}
+
+/// A fixed, whole-second instant to start tests from.
+pub fn t0() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(1_900_000_000, 0).unwrap_or_default()
+}
+
+pub(crate) fn key() -> resetd_domain::keyed::TokenKey {
+    resetd_domain::keyed::TokenKey::generate(&mut rand::rngs::OsRng)
+}
+
+/// A unique-enough suffix so tests sharing a backend do not collide.
+pub fn unique(prefix: &str) -> String {
+    use rand::Rng as _;
+    format!("{prefix}{:016x}", rand::rngs::OsRng.gen::<u64>())
+}
