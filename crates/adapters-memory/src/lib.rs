@@ -1,1 +1,101 @@
+//! Every resetd port in memory, behind one lock: the embedded default of the `dev` profile
+//! and a fast backend for tests. Nothing persists across restarts.
+//!
+//! Times to live (access tokens, rate-limit windows) follow the injected [`Clock`], so tests
+//! can move time without sleeping. The same contract suite as the PostgreSQL and Redis
+//! adapters runs against this one.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod durable;
+mod ephemeral;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{DateTime, Utc};
+use resetd_domain::access::Principal;
+use resetd_domain::keyed::Digest;
+use resetd_domain::otp::OtpChallenge;
+use resetd_domain::password::PasswordHash;
+use resetd_domain::reset_token::ResetTokenKind;
+use resetd_domain::user::{Email, PhoneNumber, UserStatus};
+use resetd_ports::access::ApiCredential;
+use resetd_ports::audit::AuditEvent;
+use resetd_ports::clients::Client;
+use resetd_ports::clock::Clock;
+use resetd_ports::policy::StoredPolicy;
+
+/// All ports in memory.
+#[derive(Debug)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+    clock: Arc<dyn Clock>,
+}
+
+impl MemoryStore {
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Self { state: Mutex::new(State::default()), clock }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves consistent data: every write is a single step.
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    next_user: i64,
+    users: BTreeMap<i64, UserRow>,
+    credentials: HashMap<i64, CredentialRow>,
+    history: HashMap<i64, Vec<PasswordHash>>,
+    api_credentials: HashMap<String, ApiCredential>,
+    clients: HashMap<String, Client>,
+    policy: Option<StoredPolicy>,
+    audit: Vec<AuditEvent>,
+    otps: HashMap<Digest, OtpEntry>,
+    windows: HashMap<String, (u32, DateTime<Utc>)>,
+    sessions: HashMap<Digest, (Principal, DateTime<Utc>)>,
+}
+
+#[derive(Debug, Clone)]
+struct UserRow {
+    first_name: Option<String>,
+    last_name: Option<String>,
+    locale: Option<String>,
+    phone: Option<PhoneNumber>,
+    status: UserStatus,
+    password: Option<PasswordHash>,
+    version: i64,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+struct CredentialRow {
+    email: Email,
+    created_at: DateTime<Utc>,
+    forced_reset: bool,
+    token: Option<TokenRow>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct TokenRow {
+    digest: Digest,
+    kind: ResetTokenKind,
+    issued_at: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+struct OtpEntry {
+    challenge: OtpChallenge,
+    claim: Option<String>,
+}
+
+fn random_id() -> String {
+    use rand::RngCore as _;
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}

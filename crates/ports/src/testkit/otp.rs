@@ -92,8 +92,10 @@ pub async fn otp_store(store: Arc<dyn OtpStore>) {
     store.create(&s.challenge, now).await.unwrap();
     let code_dead = s.challenge.code_expires_at;
     assert_eq!(store.verify_and_claim(&s.challenge.token, &s.right, b, code_dead).await.unwrap(), ClaimOutcome::CodeExpired);
-    assert_eq!(store.verify_and_claim(&s.challenge.token, &s.right, b, s.challenge.expires_at).await.unwrap(), ClaimOutcome::Gone);
     assert!(matches!(store.verify_and_claim(&s.challenge.token, &s.right, b, code_dead - Span::seconds(1)).await.unwrap(), ClaimOutcome::Claimed(_)), "an expired-code answer spends nothing");
+    let s = send(&key, email(), 5);
+    store.create(&s.challenge, now).await.unwrap();
+    assert_eq!(store.verify_and_claim(&s.challenge.token, &s.right, &s.challenge.binding, s.challenge.expires_at).await.unwrap(), ClaimOutcome::Gone, "dead at its expiry instant");
 
     // Discard removes a challenge whatever its state.
     let s = send(&key, email(), 5);

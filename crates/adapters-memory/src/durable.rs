@@ -1,0 +1,329 @@
+//! The durable ports (PostgreSQL's, in production) in memory.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use resetd_domain::client::ClientId;
+use resetd_domain::keyed::Digest;
+use resetd_domain::policy::PasswordPolicy;
+use resetd_domain::reset_token::{is_live, ResetTokenKind};
+use resetd_domain::user::{Email, PhoneNumber, UserId, UserStatus};
+use resetd_ports::access::{ApiCredential, ApiCredentialStore, ApiCredentialWriteError};
+use resetd_ports::audit::{AuditEvent, AuditLog};
+use resetd_ports::clients::{Client, ClientRegistry, ClientWriteError};
+use resetd_ports::credentials::{
+    ChangePassword, ChangePasswordError, CredentialStore, CredentialWriteError, EmailCredential, IssuedToken,
+    PasswordState, TokenOwner,
+};
+use resetd_ports::policy::{PolicyStore, StoredPolicy};
+use resetd_ports::users::{NewUser, User, UserPatch, UserStore, UserWriteError};
+use resetd_ports::StoreError;
+
+use crate::{CredentialRow, MemoryStore, State, TokenRow, UserRow};
+
+impl State {
+    fn user(&self, id: i64) -> Option<User> {
+        let row = self.users.get(&id)?;
+        Some(User {
+            id: UserId::from_i64(id).ok()?,
+            first_name: row.first_name.clone(),
+            last_name: row.last_name.clone(),
+            locale: row.locale.clone(),
+            phone: row.phone.clone(),
+            status: row.status,
+            email: self.credentials.get(&id).map(|c| c.email.clone()),
+            has_password: row.password.is_some(),
+            created_at: row.created_at,
+        })
+    }
+
+    fn credential(&self, id: i64) -> Option<EmailCredential> {
+        let row = self.credentials.get(&id)?;
+        Some(EmailCredential {
+            user_id: UserId::from_i64(id).ok()?,
+            email: row.email.clone(),
+            created_at: row.created_at,
+            logged_in_at: None,
+            forced_reset: row.forced_reset,
+            reset: row.token.map(|t| IssuedToken { kind: t.kind, issued_at: t.issued_at, expires_at: t.expires_at }),
+        })
+    }
+
+    fn phone_taken(&self, phone: &PhoneNumber, except: Option<i64>) -> bool {
+        self.users.iter().any(|(id, u)| Some(*id) != except && u.phone.as_ref() == Some(phone))
+    }
+
+    fn email_owner(&self, email: &Email) -> Option<i64> {
+        self.credentials.iter().find(|(_, c)| &c.email == email).map(|(id, _)| *id)
+    }
+
+    fn token_owner(&self, digest: &Digest, now: DateTime<Utc>) -> Option<(i64, ResetTokenKind)> {
+        self.credentials.iter().find_map(|(id, c)| {
+            c.token.filter(|t| t.digest == *digest && is_live(t.expires_at, now)).map(|t| (*id, t.kind))
+        })
+    }
+}
+
+#[async_trait]
+impl UserStore for MemoryStore {
+    async fn create(&self, new: NewUser, now: DateTime<Utc>) -> Result<User, UserWriteError> {
+        let mut s = self.lock();
+        if new.phone.as_ref().is_some_and(|p| s.phone_taken(p, None)) {
+            return Err(UserWriteError::PhoneTaken);
+        }
+        s.next_user += 1;
+        let id = s.next_user;
+        let status = if new.disabled { UserStatus::Disabled } else { UserStatus::Active };
+        let row = UserRow {
+            first_name: new.first_name,
+            last_name: new.last_name,
+            locale: new.locale,
+            phone: new.phone,
+            status,
+            password: None,
+            version: 0,
+            created_at: now,
+        };
+        s.users.insert(id, row);
+        s.user(id).ok_or_else(|| StoreError::corrupt("user").into())
+    }
+
+    async fn find(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        Ok(self.lock().user(id.as_i64()))
+    }
+
+    async fn find_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
+        let s = self.lock();
+        Ok(s.email_owner(email).and_then(|id| s.user(id)))
+    }
+
+    async fn find_by_phone(&self, phone: &PhoneNumber) -> Result<Option<User>, StoreError> {
+        let s = self.lock();
+        let id = s.users.iter().find(|(_, u)| u.phone.as_ref() == Some(phone)).map(|(id, _)| *id);
+        Ok(id.and_then(|id| s.user(id)))
+    }
+
+    async fn list(&self, offset: u64, limit: u64) -> Result<Vec<User>, StoreError> {
+        let s = self.lock();
+        let skip = usize::try_from(offset).unwrap_or(usize::MAX);
+        let take = usize::try_from(limit).unwrap_or(usize::MAX);
+        Ok(s.users.keys().skip(skip).take(take).filter_map(|id| s.user(*id)).collect())
+    }
+
+    async fn update(&self, id: UserId, patch: UserPatch) -> Result<Option<User>, UserWriteError> {
+        let mut s = self.lock();
+        let key = id.as_i64();
+        if let Some(Some(phone)) = &patch.phone {
+            if s.phone_taken(phone, Some(key)) {
+                return Err(UserWriteError::PhoneTaken);
+            }
+        }
+        let Some(row) = s.users.get_mut(&key) else { return Ok(None) };
+        if let Some(v) = patch.first_name {
+            row.first_name = v;
+        }
+        if let Some(v) = patch.last_name {
+            row.last_name = v;
+        }
+        if let Some(v) = patch.locale {
+            row.locale = v;
+        }
+        if let Some(v) = patch.phone {
+            row.phone = v;
+        }
+        if let Some(v) = patch.status {
+            row.status = v;
+        }
+        Ok(s.user(key))
+    }
+
+    async fn delete(&self, id: UserId) -> Result<bool, StoreError> {
+        let mut s = self.lock();
+        let key = id.as_i64();
+        s.credentials.remove(&key);
+        s.history.remove(&key);
+        s.api_credentials.retain(|_, c| c.user_id != id);
+        Ok(s.users.remove(&key).is_some())
+    }
+}
+
+#[async_trait]
+impl CredentialStore for MemoryStore {
+    async fn get(&self, user: UserId) -> Result<Option<EmailCredential>, StoreError> {
+        Ok(self.lock().credential(user.as_i64()))
+    }
+
+    async fn create(&self, user: UserId, email: &Email, now: DateTime<Utc>) -> Result<EmailCredential, CredentialWriteError> {
+        let mut s = self.lock();
+        let key = user.as_i64();
+        if !s.users.contains_key(&key) {
+            return Err(CredentialWriteError::UserNotFound);
+        }
+        if s.credentials.contains_key(&key) {
+            return Err(CredentialWriteError::AlreadyExists);
+        }
+        if s.email_owner(email).is_some() {
+            return Err(CredentialWriteError::EmailTaken);
+        }
+        let row = CredentialRow { email: email.clone(), created_at: now, forced_reset: false, token: None };
+        s.credentials.insert(key, row);
+        s.credential(key).ok_or_else(|| StoreError::corrupt("credential").into())
+    }
+
+    async fn update(
+        &self,
+        user: UserId,
+        email: Option<Email>,
+        forced_reset: Option<bool>,
+    ) -> Result<EmailCredential, CredentialWriteError> {
+        let mut s = self.lock();
+        let key = user.as_i64();
+        if !s.credentials.contains_key(&key) {
+            return Err(CredentialWriteError::UserNotFound);
+        }
+        if email.as_ref().is_some_and(|e| s.email_owner(e).is_some_and(|owner| owner != key)) {
+            return Err(CredentialWriteError::EmailTaken);
+        }
+        if let Some(row) = s.credentials.get_mut(&key) {
+            if let Some(e) = email {
+                row.email = e;
+            }
+            if let Some(f) = forced_reset {
+                row.forced_reset = f;
+            }
+        }
+        s.credential(key).ok_or_else(|| StoreError::corrupt("credential").into())
+    }
+
+    async fn delete(&self, user: UserId) -> Result<bool, StoreError> {
+        Ok(self.lock().credentials.remove(&user.as_i64()).is_some())
+    }
+
+    async fn issue_reset_token(
+        &self,
+        user: UserId,
+        token: &Digest,
+        kind: ResetTokenKind,
+        expires_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut s = self.lock();
+        let Some(row) = s.credentials.get_mut(&user.as_i64()) else { return Ok(false) };
+        row.token = Some(TokenRow { digest: *token, kind, issued_at: now, expires_at });
+        Ok(true)
+    }
+
+    async fn find_reset_token(&self, token: &Digest, now: DateTime<Utc>) -> Result<Option<TokenOwner>, StoreError> {
+        let s = self.lock();
+        Ok(s.token_owner(token, now)
+            .and_then(|(id, kind)| UserId::from_i64(id).ok().map(|user_id| TokenOwner { user_id, kind })))
+    }
+
+    async fn password_state(&self, user: UserId, history_limit: u32) -> Result<Option<PasswordState>, StoreError> {
+        let s = self.lock();
+        let key = user.as_i64();
+        let Some(row) = s.users.get(&key) else { return Ok(None) };
+        let limit = usize::try_from(history_limit).unwrap_or(usize::MAX);
+        let history = s.history.get(&key).map(|h| h.iter().take(limit).cloned().collect()).unwrap_or_default();
+        Ok(Some(PasswordState { current: row.password.clone(), history, version: row.version }))
+    }
+
+    async fn change_password(&self, change: ChangePassword) -> Result<(), ChangePasswordError> {
+        let mut s = self.lock();
+        let key = change.user_id.as_i64();
+        let Some(row) = s.users.get(&key) else { return Err(ChangePasswordError::UserNotFound) };
+        if row.version != change.expected_version {
+            return Err(ChangePasswordError::VersionMoved);
+        }
+        if let Some(token) = change.consume {
+            if s.token_owner(&token, change.now).map(|(id, _)| id) != Some(key) {
+                return Err(ChangePasswordError::TokenGone);
+            }
+        }
+        // Every check passed: apply all writes under the same lock.
+        if let Some(row) = s.users.get_mut(&key) {
+            row.password = Some(change.new_hash.clone());
+            row.version += 1;
+        }
+        if let Some(cred) = s.credentials.get_mut(&key) {
+            cred.forced_reset = false;
+            if change.consume.is_some() {
+                cred.token = None;
+            }
+        }
+        let history = s.history.entry(key).or_default();
+        history.insert(0, change.new_hash);
+        history.truncate(usize::try_from(change.history_limit.max(1)).unwrap_or(usize::MAX));
+        Ok(())
+    }
+
+    async fn force_reset_all(&self) -> Result<u64, StoreError> {
+        let mut s = self.lock();
+        s.credentials.values_mut().for_each(|c| c.forced_reset = true);
+        Ok(s.credentials.len() as u64)
+    }
+}
+
+#[async_trait]
+impl ApiCredentialStore for MemoryStore {
+    async fn create(&self, credential: ApiCredential) -> Result<(), ApiCredentialWriteError> {
+        let mut s = self.lock();
+        if !s.users.contains_key(&credential.user_id.as_i64()) {
+            return Err(ApiCredentialWriteError::UserNotFound);
+        }
+        let id = credential.client_id.as_str().to_owned();
+        if s.api_credentials.contains_key(&id) {
+            return Err(ApiCredentialWriteError::Duplicate);
+        }
+        s.api_credentials.insert(id, credential);
+        Ok(())
+    }
+
+    async fn find(&self, client_id: &ClientId) -> Result<Option<ApiCredential>, StoreError> {
+        Ok(self.lock().api_credentials.get(client_id.as_str()).cloned())
+    }
+}
+
+#[async_trait]
+impl ClientRegistry for MemoryStore {
+    async fn create(&self, client: Client) -> Result<(), ClientWriteError> {
+        let mut s = self.lock();
+        let id = client.id.as_str().to_owned();
+        if s.clients.contains_key(&id) {
+            return Err(ClientWriteError::Duplicate);
+        }
+        s.clients.insert(id, client);
+        Ok(())
+    }
+
+    async fn find(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
+        Ok(self.lock().clients.get(id.as_str()).cloned())
+    }
+}
+
+#[async_trait]
+impl PolicyStore for MemoryStore {
+    async fn default_policy(&self) -> Result<Option<StoredPolicy>, StoreError> {
+        Ok(self.lock().policy.clone())
+    }
+
+    async fn set_default_policy(&self, policy: &PasswordPolicy, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.lock().policy = Some(StoredPolicy { policy: policy.clone(), updated_at: now });
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl AuditLog for MemoryStore {
+    async fn record(&self, event: AuditEvent) -> Result<(), StoreError> {
+        self.lock().audit.push(event);
+        Ok(())
+    }
+
+    async fn for_user(&self, user: UserId, limit: u32) -> Result<Vec<AuditEvent>, StoreError> {
+        let s = self.lock();
+        let mut events: Vec<_> = s.audit.iter().rev().filter(|e| e.user_id == Some(user)).cloned().collect();
+        events.sort_by(|a, b| b.at.cmp(&a.at));
+        events.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(events)
+    }
+}

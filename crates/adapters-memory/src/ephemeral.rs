@@ -1,0 +1,127 @@
+//! The ephemeral ports (Redis's, in production) in memory: OTP challenges, rate-limit
+//! windows and API sessions.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use resetd_domain::access::Principal;
+use resetd_domain::keyed::Digest;
+use resetd_domain::otp::{OtpBinding, OtpChallenge, Verdict};
+use resetd_domain::user::UserId;
+use resetd_ports::access::AccessTokenStore;
+use resetd_ports::otp::{Claim, ClaimOutcome, OtpStore};
+use resetd_ports::rate_limit::{RateDecision, RateLimiter};
+use resetd_ports::StoreError;
+
+use crate::{random_id, MemoryStore, OtpEntry};
+
+fn span(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+#[async_trait]
+impl OtpStore for MemoryStore {
+    async fn create(&self, challenge: &OtpChallenge, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        s.otps.retain(|_, e| e.challenge.expires_at > now);
+        s.otps.insert(challenge.token, OtpEntry { challenge: challenge.clone(), claim: None });
+        Ok(())
+    }
+
+    async fn verify_and_claim(
+        &self,
+        token: &Digest,
+        guess: &Digest,
+        binding: &OtpBinding,
+        now: DateTime<Utc>,
+    ) -> Result<ClaimOutcome, StoreError> {
+        let mut s = self.lock();
+        let Some(entry) = s.otps.get_mut(token) else { return Ok(ClaimOutcome::Gone) };
+        if entry.claim.is_some() {
+            return Ok(ClaimOutcome::Gone);
+        }
+        let outcome = match entry.challenge.judge(guess, binding, now) {
+            Verdict::Accept => {
+                let claim = Claim { token: *token, id: random_id() };
+                entry.claim = Some(claim.id.clone());
+                ClaimOutcome::Claimed(claim)
+            }
+            Verdict::WrongCode { attempts_left } => {
+                entry.challenge.attempts_left = attempts_left;
+                ClaimOutcome::WrongCode { attempts_left }
+            }
+            Verdict::CodeExpired => ClaimOutcome::CodeExpired,
+            Verdict::Mismatch => ClaimOutcome::Mismatch,
+            Verdict::Expired => ClaimOutcome::Gone,
+        };
+        if matches!(outcome, ClaimOutcome::Gone | ClaimOutcome::WrongCode { attempts_left: 0 }) {
+            s.otps.remove(token);
+        }
+        Ok(outcome)
+    }
+
+    async fn release(&self, claim: &Claim) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        if let Some(entry) = s.otps.get_mut(&claim.token).filter(|e| e.claim.as_deref() == Some(claim.id.as_str())) {
+            entry.claim = None;
+        }
+        Ok(())
+    }
+
+    async fn consume(&self, claim: &Claim) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        if s.otps.get(&claim.token).is_some_and(|e| e.claim.as_deref() == Some(claim.id.as_str())) {
+            s.otps.remove(&claim.token);
+        }
+        Ok(())
+    }
+
+    async fn discard(&self, token: &Digest) -> Result<(), StoreError> {
+        self.lock().otps.remove(token);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl RateLimiter for MemoryStore {
+    async fn hit(&self, key: &str, limit: u32, window: Duration) -> Result<RateDecision, StoreError> {
+        let now = self.clock.now();
+        let mut s = self.lock();
+        s.windows.retain(|_, (_, end)| *end > now);
+        let (count, end) = s.windows.entry(key.to_owned()).or_insert((0, now + span(window)));
+        *count = count.saturating_add(1);
+        if *count > limit {
+            let retry_after = (*end - now).to_std().unwrap_or(Duration::ZERO).max(Duration::from_millis(1));
+            Ok(RateDecision::Limited { retry_after })
+        } else {
+            Ok(RateDecision::Allowed)
+        }
+    }
+}
+
+#[async_trait]
+impl AccessTokenStore for MemoryStore {
+    async fn issue(&self, token: &Digest, principal: Principal, ttl: Duration) -> Result<(), StoreError> {
+        let expires = self.clock.now() + span(ttl);
+        self.lock().sessions.insert(*token, (principal, expires));
+        Ok(())
+    }
+
+    async fn resolve(&self, token: &Digest) -> Result<Option<Principal>, StoreError> {
+        let now = self.clock.now();
+        let mut s = self.lock();
+        s.sessions.retain(|_, (_, expires)| *expires > now);
+        Ok(s.sessions.get(token).map(|(p, _)| *p))
+    }
+
+    async fn revoke(&self, token: &Digest) -> Result<(), StoreError> {
+        self.lock().sessions.remove(token);
+        Ok(())
+    }
+
+    async fn revoke_all(&self, user: UserId) -> Result<(), StoreError> {
+        self.lock().sessions.retain(|_, (p, _)| p.user_id != user);
+        Ok(())
+    }
+}

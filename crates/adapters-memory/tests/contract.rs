@@ -1,0 +1,199 @@
+//! The port contract suite against the in-memory adapter, and proof that the suite bites:
+//! wrappers that each break one rule must fail it.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use futures::FutureExt as _;
+use resetd_adapters_memory::MemoryStore;
+use resetd_domain::keyed::Digest;
+use resetd_domain::otp::{OtpBinding, OtpChallenge};
+use resetd_domain::reset_token::ResetTokenKind;
+use resetd_domain::user::{Email, UserId};
+use resetd_ports::credentials::{
+    ChangePassword, ChangePasswordError, CredentialStore, CredentialWriteError, EmailCredential, PasswordState,
+    TokenOwner,
+};
+use resetd_ports::otp::{Claim, ClaimOutcome, OtpStore};
+use resetd_ports::testkit::{self, Advance, ManualClock};
+use resetd_ports::StoreError;
+
+fn store() -> (Arc<MemoryStore>, Advance) {
+    let clock = Arc::new(ManualClock::new(testkit::t0()));
+    let store = Arc::new(MemoryStore::new(clock.clone()));
+    let advance: Advance = Box::new(move |d| {
+        clock.advance(d);
+        Box::pin(async {})
+    });
+    (store, advance)
+}
+
+#[tokio::test]
+async fn users_follow_the_contract() {
+    let (s, _) = store();
+    testkit::user_store(s.clone(), s).await;
+}
+
+#[tokio::test]
+async fn credentials_follow_the_contract() {
+    let (s, _) = store();
+    testkit::credential_store(s.clone(), s).await;
+}
+
+#[tokio::test]
+async fn the_small_stores_follow_the_contract() {
+    let (s, _) = store();
+    testkit::client_registry(s.clone()).await;
+    testkit::policy_store(s.clone()).await;
+    testkit::audit_log(s.clone(), s.clone()).await;
+    testkit::api_credential_store(s.clone(), s).await;
+}
+
+#[tokio::test]
+async fn otp_challenges_follow_the_contract() {
+    let (s, _) = store();
+    testkit::otp_store(s).await;
+}
+
+#[tokio::test]
+async fn sessions_and_rate_limits_follow_the_contract() {
+    let (s, advance) = store();
+    testkit::access_token_store(s.clone(), advance).await;
+    let (s, advance) = store();
+    testkit::rate_limiter(s, advance).await;
+}
+
+/// An OTP store that forgets to count wrong attempts.
+struct NoAttemptCount(MemoryStore);
+
+#[async_trait]
+impl OtpStore for NoAttemptCount {
+    async fn create(&self, c: &OtpChallenge, now: DateTime<Utc>) -> Result<(), StoreError> {
+        OtpStore::create(&self.0, c, now).await
+    }
+    async fn verify_and_claim(
+        &self,
+        t: &Digest,
+        g: &Digest,
+        b: &OtpBinding,
+        now: DateTime<Utc>,
+    ) -> Result<ClaimOutcome, StoreError> {
+        match self.0.verify_and_claim(t, g, b, now).await? {
+            ClaimOutcome::WrongCode { .. } => Ok(ClaimOutcome::WrongCode { attempts_left: 5 }),
+            other => Ok(other),
+        }
+    }
+    async fn release(&self, c: &Claim) -> Result<(), StoreError> {
+        self.0.release(c).await
+    }
+    async fn consume(&self, c: &Claim) -> Result<(), StoreError> {
+        self.0.consume(c).await
+    }
+    async fn discard(&self, t: &Digest) -> Result<(), StoreError> {
+        self.0.discard(t).await
+    }
+}
+
+/// A credential store whose password change ignores the token it should consume.
+struct TokenNotConsumed(MemoryStore);
+
+#[async_trait]
+impl CredentialStore for TokenNotConsumed {
+    async fn get(&self, u: UserId) -> Result<Option<EmailCredential>, StoreError> {
+        self.0.get(u).await
+    }
+    async fn create(&self, u: UserId, e: &Email, now: DateTime<Utc>) -> Result<EmailCredential, CredentialWriteError> {
+        CredentialStore::create(&self.0, u, e, now).await
+    }
+    async fn update(&self, u: UserId, e: Option<Email>, f: Option<bool>) -> Result<EmailCredential, CredentialWriteError> {
+        CredentialStore::update(&self.0, u, e, f).await
+    }
+    async fn delete(&self, u: UserId) -> Result<bool, StoreError> {
+        CredentialStore::delete(&self.0, u).await
+    }
+    async fn issue_reset_token(
+        &self,
+        u: UserId,
+        t: &Digest,
+        k: ResetTokenKind,
+        e: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.0.issue_reset_token(u, t, k, e, now).await
+    }
+    async fn find_reset_token(&self, t: &Digest, now: DateTime<Utc>) -> Result<Option<TokenOwner>, StoreError> {
+        self.0.find_reset_token(t, now).await
+    }
+    async fn password_state(&self, u: UserId, l: u32) -> Result<Option<PasswordState>, StoreError> {
+        self.0.password_state(u, l).await
+    }
+    async fn change_password(&self, c: ChangePassword) -> Result<(), ChangePasswordError> {
+        self.0.change_password(ChangePassword { consume: None, expected_version: self.version(c.user_id).await, ..c }).await
+    }
+    async fn force_reset_all(&self) -> Result<u64, StoreError> {
+        self.0.force_reset_all().await
+    }
+}
+
+impl TokenNotConsumed {
+    async fn version(&self, u: UserId) -> i64 {
+        self.0.password_state(u, 0).await.ok().flatten().map_or(0, |s| s.version)
+    }
+}
+
+#[tokio::test]
+async fn the_suite_fails_an_otp_store_that_does_not_count_attempts() {
+    let clock = Arc::new(ManualClock::new(testkit::t0()));
+    let broken = Arc::new(NoAttemptCount(MemoryStore::new(clock)));
+    let result = std::panic::AssertUnwindSafe(testkit::otp_store(broken)).catch_unwind().await;
+    assert!(result.is_err(), "the contract must reject an OTP store without an attempt cap");
+}
+
+#[tokio::test]
+async fn the_suite_fails_a_credential_store_with_reusable_tokens() {
+    let broken = Arc::new(TokenNotConsumed(MemoryStore::new(Arc::new(ManualClock::new(testkit::t0())))));
+    let users: Arc<dyn resetd_ports::users::UserStore> = Arc::new(SharedUsers(broken.clone()));
+    let result = std::panic::AssertUnwindSafe(testkit::credential_store(users, broken)).catch_unwind().await;
+    assert!(result.is_err(), "the contract must reject a store whose reset tokens survive a change");
+}
+
+/// Exposes the users of the wrapped store, so the broken credential store and the user store
+/// see the same data.
+struct SharedUsers(Arc<TokenNotConsumed>);
+
+#[async_trait]
+impl resetd_ports::users::UserStore for SharedUsers {
+    async fn create(
+        &self,
+        n: resetd_ports::users::NewUser,
+        now: DateTime<Utc>,
+    ) -> Result<resetd_ports::users::User, resetd_ports::users::UserWriteError> {
+        resetd_ports::users::UserStore::create(&self.0 .0, n, now).await
+    }
+    async fn find(&self, id: UserId) -> Result<Option<resetd_ports::users::User>, StoreError> {
+        resetd_ports::users::UserStore::find(&self.0 .0, id).await
+    }
+    async fn find_by_email(&self, e: &Email) -> Result<Option<resetd_ports::users::User>, StoreError> {
+        self.0 .0.find_by_email(e).await
+    }
+    async fn find_by_phone(
+        &self,
+        p: &resetd_domain::user::PhoneNumber,
+    ) -> Result<Option<resetd_ports::users::User>, StoreError> {
+        self.0 .0.find_by_phone(p).await
+    }
+    async fn list(&self, o: u64, l: u64) -> Result<Vec<resetd_ports::users::User>, StoreError> {
+        self.0 .0.list(o, l).await
+    }
+    async fn update(
+        &self,
+        id: UserId,
+        p: resetd_ports::users::UserPatch,
+    ) -> Result<Option<resetd_ports::users::User>, resetd_ports::users::UserWriteError> {
+        resetd_ports::users::UserStore::update(&self.0 .0, id, p).await
+    }
+    async fn delete(&self, id: UserId) -> Result<bool, StoreError> {
+        resetd_ports::users::UserStore::delete(&self.0 .0, id).await
+    }
+}
