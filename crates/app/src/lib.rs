@@ -1,1 +1,111 @@
+//! resetd's use cases. Each module is one flow over the ports (`Arc<dyn Port>`); it owns the
+//! order of checks, which is security-relevant: nothing expensive (argon2) runs before the
+//! caller has proved something (an admin token, a live reset token, a right OTP).
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod admin;
+pub mod bootstrap;
+pub mod ciam;
+pub mod hashing;
+pub mod password;
+pub mod redeem;
+mod settings;
+
+use std::sync::Arc;
+
+pub use settings::{OtpSettings, RateLimit, Settings};
+
+use resetd_ports::access::{AccessTokenStore, ApiCredentialStore};
+use resetd_ports::audit::{AuditEvent, AuditKind, AuditLog};
+use resetd_ports::clients::ClientRegistry;
+use resetd_ports::clock::Clock;
+use resetd_ports::credentials::CredentialStore;
+use resetd_ports::hasher::PasswordHasher;
+use resetd_ports::notify::Notifier;
+use resetd_ports::otp::OtpStore;
+use resetd_ports::policy::PolicyStore;
+use resetd_ports::rate_limit::RateLimiter;
+use resetd_ports::users::UserStore;
+
+/// Every port a use case may need.
+#[derive(Clone)]
+pub struct Ports {
+    pub users: Arc<dyn UserStore>,
+    pub credentials: Arc<dyn CredentialStore>,
+    pub api_credentials: Arc<dyn ApiCredentialStore>,
+    pub access_tokens: Arc<dyn AccessTokenStore>,
+    pub clients: Arc<dyn ClientRegistry>,
+    pub policies: Arc<dyn PolicyStore>,
+    pub audit: Arc<dyn AuditLog>,
+    pub otps: Arc<dyn OtpStore>,
+    pub rate_limiter: Arc<dyn RateLimiter>,
+    pub notifier: Arc<dyn Notifier>,
+    pub hasher: Arc<dyn PasswordHasher>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Ports {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ports").finish_non_exhaustive()
+    }
+}
+
+impl Ports {
+    /// Records an audit event; a failure is logged, never fatal to the flow that caused it.
+    pub(crate) async fn audit(&self, kind: AuditKind, user_id: Option<resetd_domain::user::UserId>, actor: String, detail: String) {
+        let event = AuditEvent { at: self.clock.now(), kind, user_id, actor, detail };
+        if let Err(e) = self.audit.record(event).await {
+            tracing::warn!(error = %e, kind = kind.as_str(), "could not record an audit event");
+        }
+    }
+}
+
+/// The use cases, built once at start-up and shared by the HTTP handlers.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub admin: admin::AdminService,
+    pub redeem: redeem::RedeemService,
+    pub ciam: ciam::CiamService,
+    pub bootstrap: bootstrap::BootstrapService,
+}
+
+impl App {
+    pub fn new(ports: Ports, settings: Settings) -> Self {
+        let ctx = Arc::new(Context { ports, settings });
+        Self {
+            admin: admin::AdminService::new(ctx.clone()),
+            redeem: redeem::RedeemService::new(ctx.clone()),
+            ciam: ciam::CiamService::new(ctx.clone()),
+            bootstrap: bootstrap::BootstrapService::new(ctx),
+        }
+    }
+}
+
+/// What every service holds.
+#[derive(Debug)]
+pub(crate) struct Context {
+    pub ports: Ports,
+    pub settings: Settings,
+}
+
+/// An infrastructure failure inside a use case: logged with its cause, answered with a fixed
+/// text by the HTTP layer.
+#[derive(Debug, thiserror::Error)]
+#[error("{context}")]
+pub struct Unexpected {
+    pub context: &'static str,
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl Unexpected {
+    pub(crate) fn new(context: &'static str, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self { context, source: source.into() }
+    }
+}
+
+/// `?` on a port error inside a use case: `.map_err(unexpected("doing x"))?`.
+pub(crate) fn unexpected<E: Into<Box<dyn std::error::Error + Send + Sync>>>(context: &'static str) -> impl FnOnce(E) -> Unexpected {
+    move |e| Unexpected::new(context, e)
+}

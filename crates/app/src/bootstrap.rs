@@ -1,0 +1,182 @@
+//! Operator commands (`resetd admin …`): the first admin API credential, CIAM clients, users
+//! and their status.
+
+use std::sync::Arc;
+
+use resetd_domain::access::{ApiSecret, Role};
+use resetd_domain::client::{ClientId, ClientSecret, ClientType};
+use resetd_domain::password::Password;
+use resetd_domain::policy::PolicyViolation;
+use resetd_domain::user::{Email, PhoneNumber, UserId, UserStatus};
+use resetd_ports::access::{ApiCredential, ApiCredentialWriteError};
+use resetd_ports::audit::AuditKind;
+use resetd_ports::clients::{Client, ClientPolicy, ClientWriteError};
+use resetd_ports::credentials::CredentialWriteError;
+use resetd_ports::users::{NewUser, UserPatch, UserWriteError};
+
+use crate::password::SetPasswordError;
+use crate::{unexpected, Context, Unexpected};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the email is already in use")]
+    EmailTaken,
+    #[error("the phone number is already in use")]
+    PhoneTaken,
+    #[error("no such user")]
+    UserNotFound,
+    #[error("the password does not satisfy the policy: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join(" "))]
+    Policy(Vec<PolicyViolation>),
+    #[error(transparent)]
+    Unexpected(#[from] Unexpected),
+}
+
+/// A new API credential; the secret is shown once.
+#[derive(Debug)]
+pub struct NewApiCredential {
+    pub user_id: UserId,
+    pub client_id: ClientId,
+    pub client_secret: ApiSecret,
+}
+
+/// A new CIAM client; confidential ones get a secret, shown once.
+#[derive(Debug)]
+pub struct NewClient {
+    pub client_id: ClientId,
+    pub client_secret: Option<ClientSecret>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BootstrapService {
+    ctx: Arc<Context>,
+}
+
+impl BootstrapService {
+    pub(crate) fn new(ctx: Arc<Context>) -> Self {
+        Self { ctx }
+    }
+
+    async fn user_with_email(&self, email: &Email, locale: Option<String>, phone: Option<PhoneNumber>) -> Result<resetd_ports::users::User, BootstrapError> {
+        let ports = &self.ctx.ports;
+        if let Some(user) = ports.users.find_by_email(email).await.map_err(unexpected("looking up an email"))? {
+            return Ok(user);
+        }
+        let now = ports.clock.now();
+        let user = ports.users.create(NewUser { locale, phone, ..NewUser::default() }, now).await.map_err(|e| match e {
+            UserWriteError::PhoneTaken => BootstrapError::PhoneTaken,
+            UserWriteError::Store(e) => Unexpected::new("creating a user", e).into(),
+        })?;
+        ports.credentials.create(user.id, email, now).await.map_err(|e| match e {
+            CredentialWriteError::EmailTaken | CredentialWriteError::AlreadyExists => BootstrapError::EmailTaken,
+            CredentialWriteError::UserNotFound => BootstrapError::UserNotFound,
+            CredentialWriteError::Store(e) => Unexpected::new("creating a credential", e).into(),
+        })?;
+        ports.audit(AuditKind::UserCreated, Some(user.id), "cli".into(), String::new()).await;
+        ports.users.find(user.id).await.map_err(unexpected("loading a user"))?.ok_or(BootstrapError::UserNotFound)
+    }
+
+    /// Creates (or reuses) the user with `email` and a new API credential for it.
+    ///
+    /// # Errors
+    /// [`BootstrapError::Invalid`] for a bad email.
+    pub async fn create_api_credentials(&self, email: &str, admin: bool) -> Result<NewApiCredential, BootstrapError> {
+        let email = Email::parse(email).map_err(|e| BootstrapError::Invalid(e.to_string()))?;
+        let user = self.user_with_email(&email, None, None).await?;
+        let client_id = ClientId::generate(&mut rand::rngs::OsRng);
+        let secret = ApiSecret::generate(&mut rand::rngs::OsRng);
+        let credential = ApiCredential {
+            client_id: client_id.clone(),
+            secret: secret.digest(&self.ctx.settings.token_key),
+            user_id: user.id,
+            role: if admin { Role::Admin } else { Role::User },
+            created_at: self.ctx.ports.clock.now(),
+        };
+        self.ctx.ports.api_credentials.create(credential).await.map_err(|e| match e {
+            ApiCredentialWriteError::UserNotFound => BootstrapError::UserNotFound,
+            ApiCredentialWriteError::Duplicate => BootstrapError::Invalid("client id collision; try again".into()),
+            ApiCredentialWriteError::Store(e) => Unexpected::new("storing an API credential", e).into(),
+        })?;
+        Ok(NewApiCredential { user_id: user.id, client_id, client_secret: secret })
+    }
+
+    /// Registers a CIAM application.
+    ///
+    /// # Errors
+    /// [`BootstrapError::Invalid`] for an unknown type or preset.
+    pub async fn create_client(&self, client_type: &str, name: &str, preset: Option<&str>) -> Result<NewClient, BootstrapError> {
+        let client_type = ClientType::parse(client_type).map_err(|e| BootstrapError::Invalid(e.to_string()))?;
+        let policy = match preset {
+            None => ClientPolicy::Default,
+            Some(p) if self.ctx.settings.presets.contains_key(p) => ClientPolicy::Preset(p.to_owned()),
+            Some(p) => {
+                let known: Vec<_> = self.ctx.settings.presets.keys().cloned().collect();
+                return Err(BootstrapError::Invalid(format!("unknown policy preset {p:?}; known: {}", known.join(", "))));
+            }
+        };
+        let id = ClientId::generate(&mut rand::rngs::OsRng);
+        let secret = client_type.requires_secret().then(|| ClientSecret::generate(&mut rand::rngs::OsRng));
+        let client = Client {
+            id: id.clone(),
+            name: name.to_owned(),
+            client_type,
+            secret: secret.as_ref().map(|s| s.digest(&self.ctx.settings.token_key)),
+            policy,
+            enabled: true,
+            reset_enabled: true,
+            created_at: self.ctx.ports.clock.now(),
+        };
+        self.ctx.ports.clients.create(client).await.map_err(|e| match e {
+            ClientWriteError::Duplicate => BootstrapError::Invalid("client id collision; try again".into()),
+            ClientWriteError::Store(e) => Unexpected::new("storing a client", e).into(),
+        })?;
+        Ok(NewClient { client_id: id, client_secret: secret })
+    }
+
+    /// Creates a user with an email credential, an optional phone and an optional password
+    /// (which must pass the default policy).
+    ///
+    /// # Errors
+    /// [`BootstrapError`].
+    pub async fn create_user(&self, email: &str, phone: Option<&str>, password: Option<String>, locale: Option<String>) -> Result<UserId, BootstrapError> {
+        let email = Email::parse(email).map_err(|e| BootstrapError::Invalid(e.to_string()))?;
+        let phone = phone.map(PhoneNumber::parse).transpose().map_err(|e| BootstrapError::Invalid(e.to_string()))?;
+        let password = password.map(Password::new).transpose().map_err(|e| BootstrapError::Invalid(e.to_string()))?;
+        if self.ctx.ports.users.find_by_email(&email).await.map_err(unexpected("looking up an email"))?.is_some() {
+            return Err(BootstrapError::EmailTaken);
+        }
+        let policy = self.ctx.default_policy().await?;
+        if let Some(p) = &password {
+            let ctx = resetd_domain::policy::PolicyContext { email: Some(&email) };
+            policy.check(p, &ctx).map_err(BootstrapError::Policy)?;
+        }
+        let user = self.user_with_email(&email, locale, phone).await?;
+        if let Some(p) = password {
+            self.ctx.set_password(&user, p, &policy, None).await.map_err(|e| match e {
+                SetPasswordError::Policy(v) => BootstrapError::Policy(v),
+                SetPasswordError::Recurrent | SetPasswordError::Conflict => BootstrapError::Invalid("the password changed concurrently".into()),
+                SetPasswordError::UserGone => BootstrapError::UserNotFound,
+                SetPasswordError::Unexpected(e) => e.into(),
+            })?;
+        }
+        Ok(user.id)
+    }
+
+    /// Sets a user's status.
+    ///
+    /// # Errors
+    /// [`BootstrapError::UserNotFound`], [`BootstrapError::Invalid`].
+    pub async fn set_user_status(&self, user_id: &str, status: &str) -> Result<(), BootstrapError> {
+        let id = UserId::parse(user_id).map_err(|e| BootstrapError::Invalid(e.to_string()))?;
+        let status = UserStatus::parse(status).map_err(|e| BootstrapError::Invalid(e.to_string()))?;
+        let patch = UserPatch { status: Some(status), ..UserPatch::default() };
+        let updated = self.ctx.ports.users.update(id, patch).await.map_err(|e| match e {
+            UserWriteError::PhoneTaken => BootstrapError::PhoneTaken,
+            UserWriteError::Store(e) => Unexpected::new("updating a user", e).into(),
+        })?;
+        updated.ok_or(BootstrapError::UserNotFound)?;
+        self.ctx.ports.audit(AuditKind::UserStatusChanged, Some(id), "cli".into(), status.as_str().into()).await;
+        Ok(())
+    }
+}

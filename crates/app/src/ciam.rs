@@ -1,0 +1,318 @@
+//! The Tencent CIAM self-service side: `POST /otp/send` and `POST /reset_user_password`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use resetd_domain::client::{ClientId, ClientSecret};
+use resetd_domain::locale::Language;
+use resetd_domain::otp::{Channel, OtpBinding, OtpChallenge, OtpCode, OtpToken, OtpUsage, Recipient};
+use resetd_domain::password::Password;
+use resetd_domain::user::{Email, PhoneNumber, UserStatus};
+use resetd_ports::audit::AuditKind;
+use resetd_ports::clients::Client;
+use resetd_ports::notify::{Notice, Notification};
+use resetd_ports::otp::ClaimOutcome;
+use resetd_ports::rate_limit::RateDecision;
+use resetd_ports::users::User;
+
+use crate::password::SetPasswordError;
+use crate::{unexpected, Context, RateLimit, Unexpected};
+
+/// Client credentials as presented (HTTP Basic or body).
+#[derive(Debug, Clone, Default)]
+pub struct ClientCredentials {
+    pub client_id: String,
+    pub client_secret: Option<secrecy::SecretString>,
+}
+
+/// `/otp/send` input.
+#[derive(Debug, Clone, Default)]
+pub struct SendOtp {
+    pub usage: Option<String>,
+    pub email: Option<String>,
+    pub phone_number: Option<String>,
+    pub ip: Option<std::net::IpAddr>,
+}
+
+/// `/reset_user_password` input: one complete triple and a password.
+#[derive(Debug, Clone, Default)]
+pub struct ResetWithOtp {
+    pub password: Option<String>,
+    pub email: Option<String>,
+    pub email_otp_token: Option<String>,
+    pub email_otp: Option<String>,
+    pub phone_number: Option<String>,
+    pub phone_number_otp_token: Option<String>,
+    pub phone_number_otp: Option<String>,
+}
+
+/// Every documented CIAM error, by wire code.
+#[derive(Debug, thiserror::Error)]
+pub enum CiamError {
+    #[error("invalid_client")]
+    InvalidClient,
+    #[error("invalid_request: {0}")]
+    InvalidRequest(&'static str),
+    #[error("unauthorized_client")]
+    UnauthorizedClient,
+    #[error("misconfigured")]
+    Misconfigured,
+    #[error("malformed_email")]
+    MalformedEmail,
+    #[error("malformed_phone_number")]
+    MalformedPhoneNumber,
+    #[error("rate limited on {channel:?}")]
+    DestinationRateLimited { channel: Channel, retry_after: Duration },
+    #[error("rate limited")]
+    RateLimited { retry_after: Duration },
+    #[error("temporarily_unavailable")]
+    DeliveryFailed,
+    #[error("bad otp token")]
+    BadOtpToken(Channel),
+    #[error("bad otp")]
+    BadOtp(Channel),
+    #[error("user_not_found")]
+    UserNotFound,
+    #[error("abnormal_user_status: {0}")]
+    AbnormalUserStatus(&'static str),
+    #[error("invalid_new_password")]
+    InvalidNewPassword(Vec<resetd_domain::policy::PolicyViolation>),
+    #[error("recurrent_password")]
+    RecurrentPassword,
+    #[error(transparent)]
+    Unexpected(#[from] Unexpected),
+}
+
+#[derive(Debug)]
+pub struct CiamService {
+    ctx: Arc<Context>,
+    /// Moving average of delivery time (µs), spent on unknown accounts too.
+    delivery_micros: Arc<AtomicU64>,
+}
+
+impl Clone for CiamService {
+    fn clone(&self) -> Self {
+        Self { ctx: self.ctx.clone(), delivery_micros: self.delivery_micros.clone() }
+    }
+}
+
+fn parse_recipient(email: Option<&str>, phone: Option<&str>) -> Result<Recipient, CiamError> {
+    match (email.filter(|s| !s.is_empty()), phone.filter(|s| !s.is_empty())) {
+        (Some(e), None) => Email::parse(e).map(Recipient::Email).map_err(|_| CiamError::MalformedEmail),
+        (None, Some(p)) => PhoneNumber::parse(p).map(Recipient::Phone).map_err(|_| CiamError::MalformedPhoneNumber),
+        _ => Err(CiamError::InvalidRequest("Exactly one of email and phone_number is required.")),
+    }
+}
+
+impl CiamService {
+    pub(crate) fn new(ctx: Arc<Context>) -> Self {
+        Self { ctx, delivery_micros: Arc::new(AtomicU64::new(0)) }
+    }
+
+    async fn limit(&self, key: String, limit: RateLimit) -> Result<Option<Duration>, CiamError> {
+        match self.ctx.ports.rate_limiter.hit(&key, limit.limit, limit.window).await.map_err(unexpected("rate limiting"))? {
+            RateDecision::Allowed => Ok(None),
+            RateDecision::Limited { retry_after } => Ok(Some(retry_after)),
+        }
+    }
+
+    /// Authenticates an application: confidential ones by secret (constant-time digest
+    /// comparison), public ones by id alone (a secret they send is ignored).
+    ///
+    /// # Errors
+    /// [`CiamError::InvalidClient`].
+    pub async fn authenticate(&self, creds: &ClientCredentials) -> Result<Client, CiamError> {
+        let id = ClientId::parse(&creds.client_id).map_err(|_| CiamError::InvalidClient)?;
+        let client = self.ctx.ports.clients.find(&id).await.map_err(unexpected("loading a client"))?;
+        let client = client.filter(|c| c.enabled).ok_or(CiamError::InvalidClient)?;
+        if client.client_type.requires_secret() {
+            let presented = creds
+                .client_secret
+                .as_ref()
+                .and_then(|s| ClientSecret::parse(secrecy::ExposeSecret::expose_secret(s)).ok())
+                .map(|s| s.digest(&self.ctx.settings.token_key));
+            let ok = matches!((presented, client.secret), (Some(p), Some(stored)) if p == stored);
+            if !ok {
+                return Err(CiamError::InvalidClient);
+            }
+        }
+        Ok(client)
+    }
+
+    /// `POST /otp/send` with `usage=reset_password`: the same answer whether or not the account
+    /// exists; for an unknown account nothing is delivered, and as much time is spent.
+    ///
+    /// # Errors
+    /// [`CiamError`] as documented for `/otp/send`.
+    #[tracing::instrument(name = "ciam.otp_send", skip_all, err(Display))]
+    pub async fn send_otp(&self, creds: &ClientCredentials, req: SendOtp) -> Result<OtpToken, CiamError> {
+        let client = self.authenticate(creds).await?;
+        match req.usage.as_deref().map(OtpUsage::parse) {
+            Some(Some(OtpUsage::ResetPassword)) => {}
+            Some(None) => return Err(CiamError::InvalidRequest("Unknown usage.")),
+            _ => return Err(CiamError::InvalidRequest("This service supports usage=reset_password only.")),
+        }
+        let recipient = parse_recipient(req.email.as_deref(), req.phone_number.as_deref())?;
+        let o = &self.ctx.settings.otp;
+        let channel = recipient.channel();
+        let dest = format!("otp:dest:{}:{}", channel.as_str(), recipient.address());
+        for (key, limit) in [(format!("{dest}:cooldown"), o.destination_cooldown), (format!("{dest}:day"), o.destination_daily)] {
+            if let Some(retry_after) = self.limit(key, limit).await? {
+                return Err(CiamError::DestinationRateLimited { channel, retry_after });
+            }
+        }
+        if let Some(retry_after) = self.limit(format!("otp:client:{}", client.id), o.per_client).await? {
+            return Err(CiamError::RateLimited { retry_after });
+        }
+        if let Some(ip) = req.ip {
+            if let Some(retry_after) = self.limit(format!("otp:ip:{ip}"), o.per_ip).await? {
+                return Err(CiamError::RateLimited { retry_after });
+            }
+        }
+        let user = self.find_user(&recipient).await?;
+
+        let ports = &self.ctx.ports;
+        let key = &self.ctx.settings.token_key;
+        let token = OtpToken::generate(&mut rand::rngs::OsRng);
+        let code = OtpCode::generate(&mut rand::rngs::OsRng, o.code_length);
+        let now = ports.clock.now();
+        let span = |d: Duration| chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
+        let token_digest = token.digest(key);
+        let challenge = OtpChallenge {
+            token: token_digest,
+            code: code.digest(key, &token_digest),
+            binding: OtpBinding { client_id: client.id.clone(), usage: OtpUsage::ResetPassword, recipient: recipient.clone() },
+            attempts_left: o.max_attempts,
+            code_expires_at: now + span(o.code_ttl),
+            expires_at: now + span(o.token_ttl.max(o.code_ttl)),
+        };
+        ports.otps.create(&challenge, now).await.map_err(unexpected("storing a challenge"))?;
+
+        let started = Instant::now();
+        match user {
+            Some(user) => {
+                let notification = Notification {
+                    to: recipient,
+                    language: Language::from_locale(user.locale.as_deref()),
+                    name: user.first_name.clone(),
+                    notice: Notice::OtpCode { code, valid_for: o.code_ttl },
+                };
+                if let Err(e) = ports.notifier.send(notification).await {
+                    tracing::warn!(error = %e, "OTP delivery failed");
+                    let _ = ports.otps.discard(&token_digest).await;
+                    return Err(CiamError::DeliveryFailed);
+                }
+                self.learn_delivery_time(started.elapsed());
+                ports.audit(AuditKind::OtpSent, Some(user.id), format!("ciam:{}", client.id), channel.as_str().to_owned()).await;
+            }
+            None => {
+                // Spend what a delivery costs, so timing does not tell the account is unknown.
+                tokio::time::sleep(Duration::from_micros(self.delivery_micros.load(Ordering::Relaxed))).await;
+            }
+        }
+        Ok(token)
+    }
+
+    fn learn_delivery_time(&self, took: Duration) {
+        let sample = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        let old = self.delivery_micros.load(Ordering::Relaxed);
+        let new = if old == 0 { sample } else { (old * 7 + sample) / 8 };
+        self.delivery_micros.store(new, Ordering::Relaxed);
+    }
+
+    async fn find_user(&self, recipient: &Recipient) -> Result<Option<User>, CiamError> {
+        let users = &self.ctx.ports.users;
+        let found = match recipient {
+            Recipient::Email(e) => users.find_by_email(e).await,
+            Recipient::Phone(p) => users.find_by_phone(p).await,
+        };
+        Ok(found.map_err(unexpected("looking up a user"))?)
+    }
+
+    /// `POST /reset_user_password`. Checks run in the documented order; a refused password
+    /// releases the OTP so it can be used again; success consumes it.
+    ///
+    /// # Errors
+    /// [`CiamError`] as documented for `/reset_user_password`.
+    #[tracing::instrument(name = "ciam.reset_user_password", skip_all, err(Display))]
+    pub async fn reset_password(&self, creds: &ClientCredentials, req: ResetWithOtp) -> Result<(), CiamError> {
+        let client = self.authenticate(creds).await?;
+        if !client.client_type.may_reset_password() {
+            return Err(CiamError::UnauthorizedClient);
+        }
+        if !client.reset_enabled {
+            return Err(CiamError::Misconfigured);
+        }
+        let present = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
+        let email_triple = [&req.email, &req.email_otp_token, &req.email_otp].into_iter().all(present);
+        let phone_triple = [&req.phone_number, &req.phone_number_otp_token, &req.phone_number_otp].into_iter().all(present);
+        let password = req.password.clone().filter(|p| !p.is_empty());
+        let (Some(password), true) = (password, email_triple ^ phone_triple) else {
+            return Err(CiamError::InvalidRequest("Missing required parameter(s)."));
+        };
+        let (channel, address, token, code) = if email_triple {
+            (Channel::Email, req.email, req.email_otp_token, req.email_otp)
+        } else {
+            (Channel::Sms, req.phone_number, req.phone_number_otp_token, req.phone_number_otp)
+        };
+        let (address, token, code) = (address.unwrap_or_default(), token.unwrap_or_default(), code.unwrap_or_default());
+        let recipient = Recipient::from_parts(channel, &address).ok_or(CiamError::BadOtpToken(channel))?;
+        let token = OtpToken::parse(&token).map_err(|_| CiamError::BadOtpToken(channel))?;
+        let code = OtpCode::parse(&code).map_err(|_| CiamError::BadOtp(channel))?;
+        let o = &self.ctx.settings.otp;
+        if self.limit(format!("otp:guess:{}:{}", channel.as_str(), recipient.address()), o.account_guesses).await?.is_some() {
+            return Err(CiamError::BadOtp(channel));
+        }
+
+        let ports = &self.ctx.ports;
+        let key = &self.ctx.settings.token_key;
+        let token_digest = token.digest(key);
+        let binding = OtpBinding { client_id: client.id.clone(), usage: OtpUsage::ResetPassword, recipient: recipient.clone() };
+        let outcome = ports
+            .otps
+            .verify_and_claim(&token_digest, &code.digest(key, &token_digest), &binding, ports.clock.now())
+            .await
+            .map_err(unexpected("verifying a code"))?;
+        let claim = match outcome {
+            ClaimOutcome::Claimed(claim) => claim,
+            ClaimOutcome::WrongCode { .. } | ClaimOutcome::CodeExpired => return Err(CiamError::BadOtp(channel)),
+            ClaimOutcome::Mismatch | ClaimOutcome::Gone => return Err(CiamError::BadOtpToken(channel)),
+        };
+        let result = self.reset_claimed(&client, &recipient, password).await;
+        match &result {
+            Ok(user) => {
+                if let Err(e) = ports.otps.consume(&claim).await {
+                    tracing::warn!(error = %e, "could not consume a used OTP; it stays claimed until it expires");
+                }
+                self.ctx.after_password_change(user, recipient, format!("ciam:{}", client.id)).await;
+            }
+            Err(_) => {
+                if let Err(e) = ports.otps.release(&claim).await {
+                    tracing::warn!(error = %e, "could not release an OTP claim; it stays claimed until it expires");
+                }
+            }
+        }
+        result.map(|_| ())
+    }
+
+    async fn reset_claimed(&self, client: &Client, recipient: &Recipient, password: String) -> Result<User, CiamError> {
+        let user = self.find_user(recipient).await?.ok_or(CiamError::UserNotFound)?;
+        match user.status {
+            UserStatus::Active => {}
+            UserStatus::Frozen => return Err(CiamError::AbnormalUserStatus("User is frozen.")),
+            UserStatus::Locked => return Err(CiamError::AbnormalUserStatus("User is locked.")),
+            UserStatus::Disabled => return Err(CiamError::AbnormalUserStatus("User is disabled.")),
+        }
+        let password = Password::new(password).map_err(|_| CiamError::InvalidNewPassword(Vec::new()))?;
+        let policy = self.ctx.client_policy(&client.policy).await?;
+        match self.ctx.set_password(&user, password, &policy, None).await {
+            Ok(()) => Ok(user),
+            Err(SetPasswordError::Policy(v)) => Err(CiamError::InvalidNewPassword(v)),
+            Err(SetPasswordError::Recurrent) => Err(CiamError::RecurrentPassword),
+            Err(SetPasswordError::UserGone) => Err(CiamError::UserNotFound),
+            Err(SetPasswordError::Conflict) => Err(CiamError::BadOtpToken(recipient.channel())),
+            Err(SetPasswordError::Unexpected(e)) => Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! Redeeming a reset link (`password_reset_url`): showing the form consumes nothing; posting
+//! it checks the token, the policy and the history, then changes the password and consumes
+//! the token in one transaction.
+
+use std::sync::Arc;
+
+use resetd_domain::otp::Recipient;
+use resetd_domain::password::Password;
+use resetd_domain::policy::PolicyViolation;
+use resetd_domain::reset_token::{ResetToken, ResetTokenKind};
+use resetd_ports::credentials::TokenOwner;
+use resetd_ports::users::User;
+
+use crate::password::SetPasswordError;
+use crate::{unexpected, Context, Unexpected};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RedeemError {
+    /// Unknown, used, replaced or expired: one answer for all.
+    #[error("the link is invalid or has expired")]
+    InvalidToken,
+    #[error("the password does not satisfy the policy")]
+    Policy(Vec<PolicyViolation>),
+    #[error("the password was used recently")]
+    Recurrent,
+    #[error(transparent)]
+    Unexpected(#[from] Unexpected),
+}
+
+/// What the form page shows.
+#[derive(Debug, Clone)]
+pub struct ResetForm {
+    pub kind: ResetTokenKind,
+    pub rules: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RedeemService {
+    ctx: Arc<Context>,
+}
+
+impl RedeemService {
+    pub(crate) fn new(ctx: Arc<Context>) -> Self {
+        Self { ctx }
+    }
+
+    /// The policy's rules in words, for any caller (the form shows them before a token check).
+    ///
+    /// # Errors
+    /// [`Unexpected`] when the policy cannot be read.
+    pub async fn rules(&self) -> Result<Vec<String>, Unexpected> {
+        Ok(self.ctx.default_policy().await?.rules())
+    }
+
+    /// Checks a link without consuming it.
+    ///
+    /// # Errors
+    /// [`RedeemError::InvalidToken`] for any token that would not redeem now.
+    #[tracing::instrument(name = "redeem.inspect", skip_all, err(Display))]
+    pub async fn inspect(&self, token: &str) -> Result<ResetForm, RedeemError> {
+        let (owner, _) = self.owner(token).await?;
+        Ok(ResetForm { kind: owner.kind, rules: self.rules().await? })
+    }
+
+    /// Sets the password of the link's user and consumes the link.
+    ///
+    /// # Errors
+    /// [`RedeemError`]; a refused password leaves the link usable.
+    #[tracing::instrument(name = "redeem.redeem", skip_all, fields(user_id = tracing::field::Empty), err(Display))]
+    pub async fn redeem(&self, token: &str, password: Password) -> Result<(), RedeemError> {
+        let (owner, user) = self.owner(token).await?;
+        tracing::Span::current().record("user_id", tracing::field::display(owner.user_id));
+        let digest = ResetToken::parse(token).map_err(|_| RedeemError::InvalidToken)?.digest(&self.ctx.settings.token_key);
+        let policy = self.ctx.default_policy().await?;
+        match self.ctx.set_password(&user, password, &policy, Some(digest)).await {
+            Ok(()) => {}
+            Err(SetPasswordError::Policy(v)) => return Err(RedeemError::Policy(v)),
+            Err(SetPasswordError::Recurrent) => return Err(RedeemError::Recurrent),
+            Err(SetPasswordError::Conflict | SetPasswordError::UserGone) => return Err(RedeemError::InvalidToken),
+            Err(SetPasswordError::Unexpected(e)) => return Err(e.into()),
+        }
+        if let Some(email) = user.email.clone() {
+            self.ctx.after_password_change(&user, Recipient::Email(email), "link".to_owned()).await;
+        }
+        Ok(())
+    }
+
+    async fn owner(&self, token: &str) -> Result<(TokenOwner, User), RedeemError> {
+        let token = ResetToken::parse(token).map_err(|_| RedeemError::InvalidToken)?;
+        let ports = &self.ctx.ports;
+        let digest = token.digest(&self.ctx.settings.token_key);
+        let owner = ports
+            .credentials
+            .find_reset_token(&digest, ports.clock.now())
+            .await
+            .map_err(unexpected("looking up a reset token"))?
+            .ok_or(RedeemError::InvalidToken)?;
+        let user = ports.users.find(owner.user_id).await.map_err(unexpected("loading the user"))?;
+        Ok((owner, user.ok_or(RedeemError::InvalidToken)?))
+    }
+}

@@ -1,0 +1,91 @@
+//! What the use cases are configured with.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use resetd_domain::keyed::TokenKey;
+use resetd_domain::policy::PasswordPolicy;
+
+/// A limit of `limit` hits per `window`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub limit: u32,
+    pub window: Duration,
+}
+
+impl RateLimit {
+    pub const fn new(limit: u32, window_secs: u64) -> Self {
+        Self { limit, window: Duration::from_secs(window_secs) }
+    }
+}
+
+/// One-time-code settings (CIAM).
+#[derive(Debug, Clone)]
+pub struct OtpSettings {
+    pub code_length: u32,
+    /// How long the code is accepted.
+    pub code_ttl: Duration,
+    /// How long the `otp_token` lives (at least `code_ttl`).
+    pub token_ttl: Duration,
+    /// Wrong guesses allowed per code.
+    pub max_attempts: u32,
+    /// Per destination: the cooldown between sends and the daily cap.
+    pub destination_cooldown: RateLimit,
+    pub destination_daily: RateLimit,
+    pub per_client: RateLimit,
+    pub per_ip: RateLimit,
+    /// Verification attempts per account across all of its codes.
+    pub account_guesses: RateLimit,
+}
+
+impl Default for OtpSettings {
+    fn default() -> Self {
+        Self {
+            code_length: 6,
+            code_ttl: Duration::from_secs(300),
+            token_ttl: Duration::from_secs(600),
+            max_attempts: 5,
+            destination_cooldown: RateLimit::new(1, 30),
+            destination_daily: RateLimit::new(50, 86_400),
+            per_client: RateLimit::new(1_000, 60),
+            per_ip: RateLimit::new(100, 60),
+            account_guesses: RateLimit::new(20, 3_600),
+        }
+    }
+}
+
+/// Settings of the use cases.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Base of links in emails and API answers, without a trailing slash.
+    pub public_base_url: String,
+    pub token_key: TokenKey,
+    pub access_token_ttl: Duration,
+    /// Looker login attempts per client id and per IP.
+    pub login_per_client: RateLimit,
+    pub login_per_ip: RateLimit,
+    /// Reset-token creations per admin.
+    pub reset_per_caller: RateLimit,
+    /// The default policy until `password_config` sets one.
+    pub default_policy: PasswordPolicy,
+    /// Named policies for CIAM clients.
+    pub presets: BTreeMap<String, PasswordPolicy>,
+    pub otp: OtpSettings,
+}
+
+impl Settings {
+    /// Settings for tests and the dev profile, with a given key.
+    pub fn new(public_base_url: &str, token_key: TokenKey) -> Self {
+        Self {
+            public_base_url: public_base_url.trim_end_matches('/').to_owned(),
+            token_key,
+            access_token_ttl: Duration::from_secs(3600),
+            login_per_client: RateLimit::new(30, 60),
+            login_per_ip: RateLimit::new(120, 60),
+            reset_per_caller: RateLimit::new(10_000, 60),
+            default_policy: PasswordPolicy::default(),
+            presets: BTreeMap::new(),
+            otp: OtpSettings::default(),
+        }
+    }
+}
