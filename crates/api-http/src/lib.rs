@@ -1,1 +1,59 @@
+//! resetd's HTTP surface: two routers with two error dialects (Looker API 4.0 under
+//! `/api/4.0`, Tencent CIAM at `/otp/send` and `/reset_user_password`), the reset-link page,
+//! and health endpoints. Handlers are thin: extract, call one use case, map the result.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod body;
+mod ciam;
+mod health;
+mod looker;
+mod page;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use resetd_app::App;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+pub use health::Probe;
+
+/// Largest request body accepted, in bytes.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct HttpState {
+    pub app: App,
+    pub probes: Vec<Arc<dyn Probe>>,
+    /// Base of `documentation_url` in Looker errors (must not look like Looker's own).
+    pub docs_base: String,
+}
+
+impl std::fmt::Debug for HttpState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpState").field("docs_base", &self.docs_base).finish_non_exhaustive()
+    }
+}
+
+/// The whole service.
+pub fn router(state: HttpState) -> Router {
+    let request_id = axum::http::HeaderName::from_static("x-request-id");
+    Router::new()
+        .merge(health::router())
+        .merge(looker::router())
+        .merge(ciam::router())
+        .merge(page::router())
+        .with_state(Arc::new(state))
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(CatchPanicLayer::custom(health::panic_response))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        .layer(TraceLayer::new_for_http())
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+type Shared = Arc<HttpState>;

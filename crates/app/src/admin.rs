@@ -15,10 +15,12 @@ use resetd_ports::audit::AuditKind;
 use resetd_ports::credentials::{CredentialWriteError, EmailCredential};
 use resetd_ports::notify::{Notice, Notification};
 use resetd_ports::rate_limit::RateDecision;
-use resetd_ports::users::{NewUser, User, UserPatch, UserWriteError};
+use resetd_ports::users::{NewUser, UserPatch, UserWriteError};
 use secrecy::SecretString;
 
 use crate::{unexpected, Context, RateLimit, Unexpected};
+
+pub use resetd_ports::users::User;
 
 /// Errors of the admin API, one per Looker status.
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +114,11 @@ fn invalid_email() -> AdminError {
 impl AdminService {
     pub(crate) fn new(ctx: Arc<Context>) -> Self {
         Self { ctx }
+    }
+
+    /// The public base URL, without a trailing slash.
+    pub fn base_url(&self) -> String {
+        self.ctx.settings.public_base_url.clone()
     }
 
     async fn limit(&self, key: String, limit: RateLimit) -> Result<(), AdminError> {

@@ -71,6 +71,11 @@ pub struct App {
 }
 
 impl App {
+    /// The public base URL (links and Looker self-links).
+    pub fn admin_base(&self) -> String {
+        self.admin.base_url()
+    }
+
     pub fn new(ports: Ports, settings: Settings) -> Self {
         let ctx = Arc::new(Context { ports, settings });
         Self {

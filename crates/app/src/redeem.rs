@@ -23,6 +23,9 @@ pub enum RedeemError {
     Policy(Vec<PolicyViolation>),
     #[error("the password was used recently")]
     Recurrent,
+    /// The password is not acceptable at all (empty, too long for the hasher).
+    #[error("{0}")]
+    Rejected(String),
     #[error(transparent)]
     Unexpected(#[from] Unexpected),
 }

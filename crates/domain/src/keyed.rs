@@ -86,7 +86,7 @@ impl std::fmt::Debug for TokenKey {
 }
 
 /// A keyed digest: the only stored form of a generated secret. Compared in constant time.
-#[derive(Clone, Copy, Eq, Hash)]
+#[derive(Clone, Copy, Eq)]
 pub struct Digest([u8; 32]);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -130,6 +130,12 @@ impl TryFrom<&[u8]> for Digest {
 impl PartialEq for Digest {
     fn eq(&self, other: &Self) -> bool {
         self.ct_eq(other)
+    }
+}
+
+impl std::hash::Hash for Digest {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
     }
 }
 

@@ -1,0 +1,44 @@
+//! From Redis errors to [`StoreError`]: the only error this crate returns.
+
+use redis::{ErrorKind, RedisError};
+use resetd_ports::StoreError;
+
+/// Unreachable, slow, or not serving right now: [`StoreError::Unavailable`]. Anything else (a
+/// script error, a wrong type, a refused command): [`StoreError::Unexpected`].
+pub(crate) fn map(e: RedisError) -> StoreError {
+    let unavailable = e.is_io_error()
+        || e.is_timeout()
+        || e.is_connection_dropped()
+        || e.is_connection_refusal()
+        || matches!(
+            e.kind(),
+            ErrorKind::BusyLoadingError
+                | ErrorKind::TryAgain
+                | ErrorKind::ClusterDown
+                | ErrorKind::MasterDown
+                | ErrorKind::ReadOnly
+                | ErrorKind::ClusterConnectionNotFound
+        );
+    if unavailable {
+        StoreError::unavailable(e)
+    } else {
+        StoreError::unexpected(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_failures_are_unavailable_the_rest_unexpected() {
+        let refused = RedisError::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        assert!(matches!(map(refused), StoreError::Unavailable(_)));
+        let timed_out = RedisError::from(std::io::Error::from(std::io::ErrorKind::TimedOut));
+        assert!(matches!(map(timed_out), StoreError::Unavailable(_)));
+        let loading = RedisError::from((ErrorKind::BusyLoadingError, "loading"));
+        assert!(matches!(map(loading), StoreError::Unavailable(_)));
+        let script = RedisError::from((ErrorKind::ResponseError, "script failed"));
+        assert!(matches!(map(script), StoreError::Unexpected(_)));
+    }
+}

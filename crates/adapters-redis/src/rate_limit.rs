@@ -1,0 +1,37 @@
+//! [`RateLimiter`] on Redis: a fixed window per key, one Lua script per hit.
+//!
+//! The window counter is `Prl:{<key>}`. The script increments it, gives it the window as its
+//! TTL on the first hit, and answers with the remaining TTL once the count is over the limit.
+//! One key per script, so it is atomic across processes and Cluster-safe.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::Script;
+use resetd_ports::rate_limit::{RateDecision, RateLimiter};
+use resetd_ports::StoreError;
+
+use crate::store::deadline;
+use crate::{keys, RedisStore};
+
+static HIT: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/rate_limit.lua")));
+
+/// A duration in whole milliseconds for Redis: at least 1, at most `i64::MAX`.
+pub(crate) fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX).max(1)
+}
+
+#[async_trait]
+impl RateLimiter for RedisStore {
+    async fn hit(&self, key: &str, limit: u32, window: Duration) -> Result<RateDecision, StoreError> {
+        let mut call = HIT.prepare_invoke();
+        call.key(keys::rate_limit(self.prefix(), key)).arg(millis(window)).arg(limit);
+        let mut conn = self.conn();
+        let ttl_ms: i64 = deadline(call.invoke_async(&mut conn)).await?;
+        Ok(match u64::try_from(ttl_ms) {
+            Err(_) => RateDecision::Allowed,
+            Ok(ms) => RateDecision::Limited { retry_after: Duration::from_millis(ms.max(1)).min(window) },
+        })
+    }
+}

@@ -1,0 +1,69 @@
+//! The ports' contract suite against a real Redis (`RESETD_TEST_REDIS_URL`, default
+//! `redis://127.0.0.1:6379`), one unique key prefix per test.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use resetd_adapters_redis::RedisStore;
+use resetd_ports::testkit;
+use resetd_ports::StoreError;
+
+fn url() -> String {
+    std::env::var("RESETD_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+async fn store() -> Arc<RedisStore> {
+    let store = RedisStore::connect(&url(), &testkit::unique("test:")).await.expect("a Redis to test against");
+    Arc::new(store)
+}
+
+#[tokio::test]
+async fn otp_store_contract() {
+    testkit::otp_store(store().await).await;
+}
+
+#[tokio::test]
+async fn rate_limiter_contract() {
+    testkit::rate_limiter(store().await, testkit::sleeping()).await;
+}
+
+#[tokio::test]
+async fn access_token_store_contract() {
+    testkit::access_token_store(store().await, testkit::sleeping()).await;
+}
+
+#[tokio::test]
+async fn ping_answers() {
+    store().await.ping().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_unreachable_redis_is_unavailable_quickly() {
+    let started = Instant::now();
+    let result = RedisStore::connect("redis://127.0.0.1:1", "test:").await;
+    assert!(matches!(result, Err(StoreError::Unavailable(_))), "{result:?}");
+    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn a_prefix_with_braces_is_refused() {
+    assert!(matches!(RedisStore::connect(&url(), "test:{x}:").await, Err(StoreError::Unexpected(_))));
+}
+
+#[tokio::test]
+async fn a_redis_that_never_answers_is_unavailable_quickly() {
+    // Accepts connections and then says nothing, like a hung server behind a live socket.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let held = tokio::spawn(async move {
+        let mut sockets = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            sockets.push(socket);
+        }
+    });
+    let started = Instant::now();
+    let result = RedisStore::connect(&format!("redis://{addr}"), "test:").await;
+    assert!(matches!(result, Err(StoreError::Unavailable(_))), "{result:?}");
+    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    held.abort();
+}

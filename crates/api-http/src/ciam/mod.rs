@@ -1,0 +1,260 @@
+//! The Tencent CIAM router: `POST /otp/send` and `POST /reset_user_password`. Errors are
+//! `{"error", "error_description"?}` with `application/json;charset=UTF-8`.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use base64::Engine as _;
+use resetd_app::ciam::{CiamError, ClientCredentials, ResetWithOtp, SendOtp};
+use resetd_domain::otp::Channel;
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::body::{self, BodyError};
+use crate::Shared;
+
+pub(crate) fn router() -> Router<Shared> {
+    Router::new().route("/otp/send", post(send)).route("/reset_user_password", post(reset))
+}
+
+const JSON_UTF8: &str = "application/json;charset=UTF-8";
+
+/// A CIAM error answer.
+#[derive(Debug)]
+pub(crate) struct CiamReply {
+    status: StatusCode,
+    error: &'static str,
+    description: Option<String>,
+    retry_after: Option<u64>,
+}
+
+impl CiamReply {
+    fn new(status: StatusCode, error: &'static str, description: Option<String>) -> Self {
+        Self { status, error, description, retry_after: None }
+    }
+
+    fn bad(error: &'static str) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, error, None)
+    }
+
+    fn invalid_request(description: &str) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", Some(description.to_owned()))
+    }
+}
+
+impl IntoResponse for CiamReply {
+    fn into_response(self) -> Response {
+        let mut body = json!({"error": self.error});
+        if let Some(d) = self.description {
+            body["error_description"] = json!(d);
+        }
+        let mut r = (self.status, [(header::CONTENT_TYPE, JSON_UTF8)], body.to_string()).into_response();
+        if let Some(secs) = self.retry_after {
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"resetd\""));
+        }
+        r
+    }
+}
+
+fn otp_token_error(c: Channel) -> &'static str {
+    match c {
+        Channel::Email => "bad_email_otp_token",
+        Channel::Sms => "bad_phone_number_otp_token",
+    }
+}
+
+fn otp_error(c: Channel) -> &'static str {
+    match c {
+        Channel::Email => "bad_email_otp",
+        Channel::Sms => "bad_phone_number_otp",
+    }
+}
+
+impl From<CiamError> for CiamReply {
+    fn from(e: CiamError) -> Self {
+        match e {
+            CiamError::InvalidClient => Self::new(StatusCode::UNAUTHORIZED, "invalid_client", None),
+            CiamError::InvalidRequest(d) => Self::invalid_request(d),
+            CiamError::UnauthorizedClient => Self::new(
+                StatusCode::BAD_REQUEST,
+                "unauthorized_client",
+                Some("This application type may not reset passwords.".into()),
+            ),
+            CiamError::Misconfigured => Self::new(
+                StatusCode::BAD_REQUEST,
+                "misconfigured",
+                Some("Reset password flow of the application is not enabled.".into()),
+            ),
+            CiamError::MalformedEmail => Self::bad("malformed_email"),
+            CiamError::MalformedPhoneNumber => Self::bad("malformed_phone_number"),
+            CiamError::DestinationRateLimited { channel, retry_after } => {
+                let (error, d) = match channel {
+                    Channel::Sms => ("sms_rate_limit_exceeded", "SMS rate limit exceeded for same phone number"),
+                    Channel::Email => ("email_rate_limit_exceeded", "Email rate limit exceeded for same email address"),
+                };
+                Self { retry_after: Some(retry_after.as_secs().max(1)), ..Self::new(StatusCode::BAD_REQUEST, error, Some(d.into())) }
+            }
+            CiamError::RateLimited { retry_after } => Self {
+                retry_after: Some(retry_after.as_secs().max(1)),
+                ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limit_exceeded", Some("Too many requests.".into()))
+            },
+            CiamError::DeliveryFailed => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                Some("Failed to send OTP. Please try again later.".into()),
+            ),
+            CiamError::BadOtpToken(c) => Self::bad(otp_token_error(c)),
+            CiamError::BadOtp(c) => Self::bad(otp_error(c)),
+            CiamError::UserNotFound => Self::bad("user_not_found"),
+            CiamError::AbnormalUserStatus(d) => Self::new(StatusCode::BAD_REQUEST, "abnormal_user_status", Some(d.into())),
+            CiamError::InvalidNewPassword(v) => {
+                let d = v.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ");
+                Self::new(StatusCode::BAD_REQUEST, "invalid_new_password", (!d.is_empty()).then_some(d))
+            }
+            CiamError::RecurrentPassword => Self::bad("recurrent_password"),
+            CiamError::Unexpected(e) => {
+                tracing::error!(error = %e, cause = ?e.source, "CIAM request failed");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", Some("Internal server error.".into()))
+            }
+        }
+    }
+}
+
+impl From<BodyError> for CiamReply {
+    fn from(e: BodyError) -> Self {
+        match e {
+            BodyError::TooLarge => {
+                Self::new(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", Some("The request body is too large.".into()))
+            }
+            BodyError::UnsupportedMediaType => Self::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "invalid_request",
+                Some("The request body must be application/json.".into()),
+            ),
+            BodyError::Malformed(m) => Self::new(StatusCode::BAD_REQUEST, "invalid_request", Some(m)),
+        }
+    }
+}
+
+/// Client credentials from HTTP Basic (URL-decoded halves) and/or the body.
+fn credentials(headers: &HeaderMap, body_id: Option<String>, body_secret: Option<String>) -> Result<ClientCredentials, CiamReply> {
+    let basic = match headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        Some(value) => {
+            let (scheme, encoded) = value.trim().split_once(' ').ok_or(CiamReply::new(StatusCode::UNAUTHORIZED, "invalid_client", None))?;
+            if !scheme.eq_ignore_ascii_case("basic") {
+                return Err(CiamReply::new(StatusCode::UNAUTHORIZED, "invalid_client", None));
+            }
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(encoded.trim())
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or(CiamReply::new(StatusCode::UNAUTHORIZED, "invalid_client", None))?;
+            let (id, secret) = decoded.split_once(':').unwrap_or((decoded.as_str(), ""));
+            let dec = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default();
+            Some((dec(id), dec(secret)))
+        }
+        None => None,
+    };
+    let body_id = body_id.filter(|s| !s.is_empty());
+    let (client_id, secret) = match (basic, body_id) {
+        (Some((a, _)), Some(b)) if a != b => {
+            return Err(CiamReply::invalid_request("The client_id in the Authorization header and in the body differ."))
+        }
+        (Some((id, secret)), _) => (id, Some(secret).filter(|s| !s.is_empty()).or(body_secret)),
+        (None, Some(id)) => (id, body_secret),
+        (None, None) => return Err(CiamReply::new(StatusCode::UNAUTHORIZED, "invalid_client", None)),
+    };
+    Ok(ClientCredentials { client_id, client_secret: secret.filter(|s| !s.is_empty()).map(SecretString::from) })
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SendBody {
+    usage: Option<String>,
+    email: Option<String>,
+    phone_number: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+async fn send(State(state): State<Shared>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request) -> Result<Response, CiamReply> {
+    let (headers, bytes) = body::read(req).await?;
+    let b: SendBody = body::json(&headers, &bytes)?;
+    let creds = credentials(&headers, b.client_id, b.client_secret)?;
+    let req = SendOtp { usage: b.usage, email: b.email, phone_number: b.phone_number, ip: Some(peer.ip()) };
+    let token = state.app.ciam.send_otp(&creds, req).await?;
+    let body = json!({"otp_token": token.expose()}).to_string();
+    Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ResetBody {
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    password: Option<String>,
+    email: Option<String>,
+    email_otp_token: Option<String>,
+    email_otp: Option<String>,
+    phone_number: Option<String>,
+    phone_number_otp_token: Option<String>,
+    phone_number_otp: Option<String>,
+}
+
+async fn reset(State(state): State<Shared>, req: Request) -> Result<Response, CiamReply> {
+    let (headers, bytes) = body::read(req).await?;
+    let b: ResetBody = body::json(&headers, &bytes)?;
+    let creds = credentials(&headers, b.client_id, b.client_secret)?;
+    let req = ResetWithOtp {
+        password: b.password,
+        email: b.email,
+        email_otp_token: b.email_otp_token,
+        email_otp: b.email_otp,
+        phone_number: b.phone_number,
+        phone_number_otp_token: b.phone_number_otp_token,
+        phone_number_otp: b.phone_number_otp,
+    };
+    state.app.ciam.reset_password(&creds, req).await?;
+    Ok(StatusCode::OK.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn basic(raw: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        let v = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(raw));
+        h.insert(header::AUTHORIZATION, v.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn basic_halves_are_url_decoded() {
+        let c = credentials(&basic("my%20app:s%3Acret"), None, None).unwrap();
+        assert_eq!(c.client_id, "my app");
+        assert_eq!(secrecy::ExposeSecret::expose_secret(c.client_secret.as_ref().unwrap()), "s:cret");
+    }
+
+    #[test]
+    fn public_clients_may_send_an_id_alone() {
+        let c = credentials(&basic("spa-app:"), None, None).unwrap();
+        assert!(c.client_secret.is_none());
+        let c = credentials(&HeaderMap::new(), Some("spa-app".into()), None).unwrap();
+        assert_eq!(c.client_id, "spa-app");
+    }
+
+    #[test]
+    fn differing_ids_and_missing_ids_are_refused() {
+        let e = credentials(&basic("a:b"), Some("c".into()), None).unwrap_err();
+        assert_eq!((e.status, e.error), (StatusCode::BAD_REQUEST, "invalid_request"));
+        let e = credentials(&HeaderMap::new(), None, None).unwrap_err();
+        assert_eq!((e.status, e.error), (StatusCode::UNAUTHORIZED, "invalid_client"));
+    }
+}

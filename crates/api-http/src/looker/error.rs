@@ -1,0 +1,82 @@
+//! The Looker error dialect: `{"message", "documentation_url"}`, 422 with `errors[]`.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use resetd_app::admin::{AdminError, FieldError};
+use serde_json::json;
+
+use crate::body::BodyError;
+
+/// A Looker error answer.
+#[derive(Debug)]
+pub(crate) struct LookerError {
+    pub status: StatusCode,
+    pub message: String,
+    pub errors: Option<Vec<FieldError>>,
+    pub retry_after: Option<u64>,
+}
+
+impl LookerError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self { status, message: message.into(), errors: None, retry_after: None }
+    }
+
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        Self { errors: Some(errors), ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "Validation Failed") }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    pub fn render(self, docs_base: &str) -> Response {
+        let doc = format!("{}/errors/{}", docs_base.trim_end_matches('/'), self.status.as_u16());
+        let mut body = json!({"message": self.message, "documentation_url": doc});
+        if let Some(errors) = self.errors {
+            body["errors"] = errors
+                .iter()
+                .map(|e| json!({"field": e.field, "code": e.code, "message": e.message, "documentation_url": doc}))
+                .collect();
+        }
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+impl From<AdminError> for LookerError {
+    fn from(e: AdminError) -> Self {
+        match e {
+            AdminError::Unauthenticated => Self::new(StatusCode::UNAUTHORIZED, "Requires authentication."),
+            AdminError::Forbidden => Self::new(StatusCode::FORBIDDEN, "Forbidden: the caller may not do this."),
+            AdminError::NotFound => Self::new(StatusCode::NOT_FOUND, "Not found"),
+            AdminError::Conflict(m) => Self::new(StatusCode::CONFLICT, m),
+            AdminError::Validation(errors) => {
+                Self { errors: Some(errors), ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "Validation Failed") }
+            }
+            AdminError::RateLimited { retry_after } => Self {
+                retry_after: Some(retry_after.as_secs().max(1)),
+                ..Self::new(StatusCode::TOO_MANY_REQUESTS, "Too many requests: try again later.")
+            },
+            AdminError::Unexpected(e) => {
+                tracing::error!(error = %e, cause = ?e.source, "admin request failed");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
+            }
+        }
+    }
+}
+
+impl From<BodyError> for LookerError {
+    fn from(e: BodyError) -> Self {
+        match e {
+            BodyError::TooLarge => Self::new(StatusCode::PAYLOAD_TOO_LARGE, "The request body is too large."),
+            BodyError::UnsupportedMediaType => {
+                Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "The request body must be application/json.")
+            }
+            BodyError::Malformed(m) => Self::bad_request(m),
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! Looker JSON shapes: `User`, `CredentialsEmail`, `PasswordConfig`, and the `fields` filter.
+
+use chrono::{DateTime, Utc};
+use resetd_app::admin::{CredentialView, PasswordConfig};
+use resetd_domain::user::UserStatus;
+use resetd_app::admin::User;
+use secrecy::ExposeSecret;
+use serde_json::{json, Value};
+
+/// Looker's timestamp form: `2026-01-05T10:00:00.000+00:00`.
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3f+00:00").to_string()
+}
+
+pub(crate) fn credential(base: &str, v: &CredentialView) -> Value {
+    let c = &v.credential;
+    json!({
+        "can": {"show_password_reset_url": true},
+        "created_at": ts(c.created_at),
+        "logged_in_at": c.logged_in_at.map(ts),
+        "type": "email",
+        "email": c.email.as_str(),
+        "user_id": c.user_id.to_string(),
+        "forced_password_reset_at_next_login": c.forced_reset,
+        "is_disabled": v.user_disabled,
+        "password_reset_url": v.password_reset_url.as_ref().map(|u| u.expose_secret().to_owned()),
+        "account_setup_url": v.account_setup_url.as_ref().map(|u| u.expose_secret().to_owned()),
+        "password_reset_url_expired": v.password_reset_url_expired,
+        "account_setup_url_expired": v.account_setup_url_expired,
+        "url": format!("{base}/api/4.0/users/{}/credentials_email", c.user_id),
+        "user_url": format!("{base}/api/4.0/users/{}", c.user_id),
+    })
+}
+
+pub(crate) fn user(base: &str, u: &User, credential: Option<Value>) -> Value {
+    let display = match (&u.first_name, &u.last_name) {
+        (Some(f), Some(l)) => format!("{f} {l}"),
+        _ => String::new(),
+    };
+    json!({
+        "id": u.id.to_string(),
+        "email": u.email.as_ref().map(|e| e.as_str().to_owned()),
+        "first_name": u.first_name,
+        "last_name": u.last_name,
+        "display_name": display,
+        "locale": u.locale,
+        "is_disabled": u.status == UserStatus::Disabled,
+        "credentials_email": credential,
+        "credentials_api3": [],
+        "credentials_embed": [],
+        "group_ids": [],
+        "role_ids": [],
+        "can": {"show": true, "index": true, "show_details": true, "index_details": true, "sudo": false},
+        "url": format!("{base}/api/4.0/users/{}", u.id),
+    })
+}
+
+pub(crate) fn password_config(c: &PasswordConfig) -> Value {
+    let p = &c.policy;
+    json!({
+        "can": {"show": true, "update": true},
+        "min_length": p.min_length,
+        "require_numeric": p.require_numeric,
+        "require_upperlower": p.require_upperlower,
+        "require_special": p.require_special,
+        "expiration_enabled": p.expiration_enabled,
+        "expiration_duration_days": p.expiration_duration_days,
+        "policy_enabled_at": c.policy_enabled_at.map(ts),
+    })
+}
+
+/// Keeps only the top-level keys named in `fields` (`a,b(c,d),e`); nested selections are
+/// accepted and applied one level down.
+pub(crate) fn select(value: Value, fields: Option<&str>) -> Value {
+    let Some(fields) = fields.map(str::trim).filter(|f| !f.is_empty()) else { return value };
+    let Value::Object(mut map) = value else { return value };
+    let mut out = serde_json::Map::new();
+    for (name, nested) in split_fields(fields) {
+        if let Some(v) = map.remove(&name) {
+            let v = match (nested, v) {
+                (Some(inner), Value::Array(items)) => {
+                    Value::Array(items.into_iter().map(|i| select(i, Some(&inner))).collect())
+                }
+                (Some(inner), v) => select(v, Some(&inner)),
+                (None, v) => v,
+            };
+            out.insert(name, v);
+        }
+    }
+    Value::Object(out)
+}
+
+fn split_fields(fields: &str) -> Vec<(String, Option<String>)> {
+    let mut out = Vec::new();
+    let (mut depth, mut start) = (0usize, 0usize);
+    let bytes = fields.as_bytes();
+    for (i, b) in bytes.iter().enumerate() {
+        match b {
+            b'(' => depth += 1,
+            b')' => depth = depth.saturating_sub(1),
+            b',' if depth == 0 => {
+                out.push(&fields[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&fields[start..]);
+    out.into_iter()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| match s.split_once('(') {
+            Some((name, rest)) => (name.trim().to_owned(), Some(rest.trim_end_matches(')').to_owned())),
+            None => (s.to_owned(), None),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_keep_listed_keys_and_nested_selections() {
+        let v = json!({"id": "1", "email": "a@b.io", "credentials_email": {"email": "a@b.io", "type": "email"}, "x": 1});
+        assert_eq!(select(v.clone(), None), v);
+        assert_eq!(select(v.clone(), Some("email,id")), json!({"email": "a@b.io", "id": "1"}));
+        assert_eq!(select(v.clone(), Some("credentials_email(type),nope")), json!({"credentials_email": {"type": "email"}}));
+        assert_eq!(select(v, Some(" , ")), json!({"id": "1", "email": "a@b.io", "credentials_email": {"email": "a@b.io", "type": "email"}, "x": 1}));
+    }
+
+    #[test]
+    fn timestamps_have_looker_form() {
+        let t = DateTime::from_timestamp(1_767_607_200, 0).unwrap();
+        assert_eq!(ts(t), "2026-01-05T10:00:00.000+00:00");
+    }
+}

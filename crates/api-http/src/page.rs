@@ -1,0 +1,143 @@
+//! The reset-link page: `GET /password/reset/{token}` and `GET /account/setup/{token}` show a
+//! form (consuming nothing, so mail scanners that fetch links do no harm); `POST
+//! /password/reset` (form or JSON `{token, password}`) sets the password.
+
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use resetd_app::redeem::RedeemError;
+use resetd_domain::password::Password;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::body;
+use crate::looker::LookerError;
+use crate::Shared;
+
+pub(crate) fn router() -> Router<Shared> {
+    Router::new()
+        .route("/password/reset/{token}", get(show))
+        .route("/account/setup/{token}", get(show))
+        .route("/password/reset", post(submit))
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+}
+
+fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"referrer\" content=\"no-referrer\"><title>{t}</title>\
+         <style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;line-height:1.5}}\
+         label,input,button{{display:block;font-size:1rem}}input{{width:100%;padding:.5rem;margin:.25rem 0 1rem}}\
+         button{{padding:.5rem 1rem}}.error{{color:#a00;border-left:4px solid #a00;padding-left:.75rem}}</style></head>\
+         <body><main><h1>{t}</h1>{body}</main></body></html>",
+        t = escape(title)
+    );
+    let mut r = (status, Html(html)).into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    r
+}
+
+fn form(token: &str, rules: &[String], errors: &[String]) -> String {
+    let rules: String = rules.iter().map(|r| format!("<li>{}</li>", escape(r))).collect();
+    let errors = if errors.is_empty() {
+        String::new()
+    } else {
+        let items: String = errors.iter().map(|e| format!("<li>{}</li>", escape(e))).collect();
+        format!("<div class=\"error\" role=\"alert\" id=\"errors\"><p>Your password was not changed:</p><ul>{items}</ul></div>")
+    };
+    format!(
+        "{errors}<form method=\"post\" action=\"/password/reset\">\
+         <input type=\"hidden\" name=\"token\" value=\"{token}\">\
+         <label for=\"password\">New password</label>\
+         <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"new-password\" required aria-describedby=\"rules\">\
+         <p id=\"rules\">Your new password must be:</p><ul>{rules}</ul>\
+         <button type=\"submit\">Set password</button></form>",
+        token = escape(token)
+    )
+}
+
+const INVALID: &str = "This link is invalid or has expired. Ask for a new one.";
+
+async fn show(State(state): State<Shared>, Path(token): Path<String>) -> Response {
+    match state.app.redeem.inspect(&token).await {
+        Ok(f) => page(StatusCode::OK, "Choose a new password", &form(&token, &f.rules, &[])),
+        Err(RedeemError::Unexpected(e)) => {
+            tracing::error!(error = %e, "reset page failed");
+            page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "<p>Please try again later.</p>")
+        }
+        Err(_) => page(StatusCode::NOT_FOUND, "Link expired", &format!("<p>{INVALID}</p>")),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Submit {
+    token: Option<String>,
+    password: Option<String>,
+}
+
+fn wants_json(headers: &HeaderMap) -> bool {
+    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    !ct.starts_with("application/x-www-form-urlencoded")
+}
+
+async fn submit(State(state): State<Shared>, req: Request) -> Response {
+    let (headers, bytes) = match body::read(req).await {
+        Ok(b) => b,
+        Err(e) => return LookerError::from(e).render(&state.docs_base),
+    };
+    let json = wants_json(&headers);
+    let parsed: Result<Submit, _> = body::json_or_form(&headers, &bytes);
+    let b = match parsed {
+        Ok(b) => b,
+        Err(e) if json => return LookerError::from(e).render(&state.docs_base),
+        Err(_) => return page(StatusCode::BAD_REQUEST, "Link expired", &format!("<p>{INVALID}</p>")),
+    };
+    let token = b.token.unwrap_or_default();
+    let result = match Password::new(b.password.unwrap_or_default()) {
+        Ok(p) => state.app.redeem.redeem(&token, p).await,
+        Err(e) => Err(bad_password(e)),
+    };
+    match (result, json) {
+        (Ok(()), true) => (StatusCode::OK, Json(json!({"message": "Your password was changed."}))).into_response(),
+        (Ok(()), false) => page(StatusCode::OK, "Password changed", "<p>Your password was changed. You can sign in with it now.</p>"),
+        (Err(e), true) => redeem_error(e).render(&state.docs_base),
+        (Err(RedeemError::InvalidToken), false) => page(StatusCode::NOT_FOUND, "Link expired", &format!("<p>{INVALID}</p>")),
+        (Err(RedeemError::Unexpected(e)), false) => {
+            tracing::error!(error = %e, cause = ?e.source, "redeeming a link failed");
+            page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "<p>Please try again later.</p>")
+        }
+        (Err(e), false) => {
+            let rules = state.app.redeem.rules().await.unwrap_or_default();
+            page(StatusCode::UNPROCESSABLE_ENTITY, "Choose a new password", &form(&token, &rules, &messages(&e)))
+        }
+    }
+}
+
+fn bad_password(e: resetd_domain::password::PasswordError) -> RedeemError {
+    RedeemError::Rejected(e.to_string())
+}
+
+fn messages(e: &RedeemError) -> Vec<String> {
+    match e {
+        RedeemError::Policy(v) => v.iter().map(ToString::to_string).collect(),
+        RedeemError::Recurrent => vec!["You used this password recently; choose another.".into()],
+        RedeemError::Rejected(m) => vec![format!("{m}.")],
+        RedeemError::InvalidToken | RedeemError::Unexpected(_) => vec![INVALID.into()],
+    }
+}
+
+fn redeem_error(e: RedeemError) -> LookerError {
+    let field = |code: &'static str, message: String| resetd_app::admin::FieldError { field: "password", code, message };
+    match e {
+        RedeemError::InvalidToken => LookerError::new(StatusCode::NOT_FOUND, INVALID),
+        RedeemError::Policy(v) => LookerError::validation(v.iter().map(|m| field("invalid", m.to_string())).collect()),
+        RedeemError::Recurrent => LookerError::validation(vec![field("recurrent", "The password was used recently.".into())]),
+        RedeemError::Rejected(m) => LookerError::validation(vec![field("invalid", m)]),
+        RedeemError::Unexpected(e) => resetd_app::admin::AdminError::Unexpected(e).into(),
+    }
+}
