@@ -1,1 +1,29 @@
+//! resetd's notifier adapters: they turn a [`Notification`](resetd_ports::notify::Notification)
+//! into a message in the user's language and deliver it.
+//!
+//! - [`templates`] renders the four notices (reset link, account setup link, one-time code,
+//!   password changed) in English, Spanish and Simplified Chinese, as an email or an SMS text.
+//! - [`SmtpSender`] delivers email through an SMTP relay (lettre).
+//! - [`WebhookSmsSender`] delivers SMS by POSTing JSON to an SMS gateway webhook (reqwest).
+//! - [`LogSender`] is the development "delivery": it logs the rendered message, code and link
+//!   included, under the `resetd::dev_mail` target.
+//! - [`ChannelNotifier`] routes email recipients to the email sender and phone numbers to the
+//!   SMS sender.
+//!
+//! Every sender implements [`Notifier`](resetd_ports::notify::Notifier) for the recipient kind
+//! it serves and answers [`NotifyError::NoChannel`](resetd_ports::notify::NotifyError) for the
+//! other. Delivery errors never carry the message body, the link or the code.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod channel;
+pub mod dev;
+pub mod smtp;
+pub mod templates;
+pub mod webhook;
+
+pub use channel::ChannelNotifier;
+pub use dev::{LogSender, DEV_MAIL_TARGET};
+pub use smtp::{SmtpConfig, SmtpConfigError, SmtpSender, TlsMode};
+pub use templates::{render_email, render_sms, Rendered};
+pub use webhook::{WebhookConfig, WebhookConfigError, WebhookSmsSender};

@@ -1,1 +1,135 @@
-fn main() {}
+//! `resetd`: serve (default), migrate, and operator commands.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use resetd_server::{Profile, Settings};
+use secrecy::ExposeSecret as _;
+use serde_json::json;
+
+#[derive(Debug, Parser)]
+#[command(name = "resetd", version, about = "Password resets speaking Looker API 4.0 and Tencent CIAM")]
+struct Cli {
+    /// Folder of default.toml and {profile}.toml.
+    #[arg(long, env = "RESETD_CONFIG_DIR", default_value = "config")]
+    config_dir: PathBuf,
+    /// dev (in-memory by default) or production (requires PostgreSQL and Redis).
+    #[arg(long, env = "RESETD_PROFILE", default_value = "dev")]
+    profile: String,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve HTTP (the default).
+    Serve,
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// Operator commands; they need the configured PostgreSQL (in memory they vanish on exit).
+    #[command(subcommand)]
+    Admin(Admin),
+}
+
+#[derive(Debug, Subcommand)]
+enum Admin {
+    /// Create (or reuse) a user with EMAIL and a Looker API credential for it.
+    CreateApiCredentials {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Register a CIAM application.
+    CreateClient {
+        #[arg(long = "type")]
+        client_type: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        policy: Option<String>,
+    },
+    /// Create a user with an email credential.
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long)]
+        password: Option<String>,
+        #[arg(long)]
+        locale: Option<String>,
+    },
+    /// Set a user's status: active, locked, frozen or disabled.
+    SetUserStatus {
+        #[arg(long)]
+        user_id: String,
+        status: String,
+    },
+}
+
+#[tokio::main]
+async fn main() {
+    if let Err(e) = run().await {
+        eprintln!("resetd: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let profile = Profile::parse(&cli.profile)?;
+    let settings = Settings::load(&cli.config_dir, profile)?;
+    resetd_server::telemetry::init(&settings.log.filter, settings.log.json);
+    if profile == Profile::Production {
+        settings.check_production()?;
+    }
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let built = resetd_server::build_default(&settings).await?;
+            resetd_server::serve(&settings, built).await
+        }
+        Command::Migrate => {
+            let url = settings.database.url.expose_secret();
+            anyhow::ensure!(!url.is_empty(), "migrate needs RESETD__DATABASE__URL");
+            let pool = resetd_adapters_postgres::connect(url, 2).await.context("connecting to PostgreSQL")?;
+            resetd_adapters_postgres::migrate(&pool).await.context("migrating")?;
+            println!("{}", json!({"migrated": true}));
+            Ok(())
+        }
+        Command::Admin(cmd) => admin(&settings, cmd).await,
+    }
+}
+
+async fn admin(settings: &Settings, cmd: Admin) -> anyhow::Result<()> {
+    if settings.database.url.expose_secret().is_empty() {
+        eprintln!("resetd: warning: no RESETD__DATABASE__URL, so this change is made in memory and lost on exit");
+    }
+    let built = resetd_server::build_default(settings).await?;
+    let b = &built.app.bootstrap;
+    let out = match cmd {
+        Admin::CreateApiCredentials { email, admin } => {
+            let c = b.create_api_credentials(&email, admin).await?;
+            json!({"user_id": c.user_id.to_string(), "client_id": c.client_id.as_str(), "client_secret": c.client_secret.expose()})
+        }
+        Admin::CreateClient { client_type, name, policy } => {
+            let c = b.create_client(&client_type, &name, policy.as_deref()).await?;
+            let mut v = json!({"client_id": c.client_id.as_str()});
+            if let Some(s) = &c.client_secret {
+                v["client_secret"] = json!(s.expose());
+            }
+            v
+        }
+        Admin::CreateUser { email, phone, password, locale } => {
+            let id = b.create_user(&email, phone.as_deref(), password, locale).await?;
+            json!({"user_id": id.to_string()})
+        }
+        Admin::SetUserStatus { user_id, status } => {
+            b.set_user_status(&user_id, &status).await?;
+            json!({"user_id": user_id, "status": status})
+        }
+    };
+    println!("{out}");
+    Ok(())
+}

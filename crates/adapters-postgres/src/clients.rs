@@ -1,0 +1,109 @@
+//! [`ClientRegistry`]: CIAM applications in `clients`, with their policy choice spread over
+//! `policy_kind`, `policy_preset` and `policy` (JSON).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use resetd_domain::client::{ClientId, ClientType};
+use resetd_domain::keyed::Digest;
+use resetd_domain::policy::PasswordPolicy;
+use resetd_ports::clients::{Client, ClientPolicy, ClientRegistry, ClientWriteError};
+use resetd_ports::StoreError;
+
+use crate::error::{self, constraint};
+use crate::PgStore;
+
+#[derive(sqlx::FromRow)]
+struct ClientRow {
+    id: String,
+    name: String,
+    client_type: String,
+    secret_hash: Option<Vec<u8>>,
+    policy_kind: String,
+    policy_preset: Option<String>,
+    /// `policy::text`: the JSON of a custom policy.
+    policy: Option<String>,
+    enabled: bool,
+    reset_enabled: bool,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<ClientRow> for Client {
+    type Error = StoreError;
+
+    fn try_from(row: ClientRow) -> Result<Self, StoreError> {
+        let policy = match (row.policy_kind.as_str(), row.policy_preset, row.policy) {
+            ("default", None, None) => ClientPolicy::Default,
+            ("preset", Some(name), None) => ClientPolicy::Preset(name),
+            ("custom", None, Some(json)) => ClientPolicy::Custom(
+                serde_json::from_str::<PasswordPolicy>(&json).map_err(|_| StoreError::corrupt("clients.policy"))?,
+            ),
+            _ => return Err(StoreError::corrupt("clients.policy_kind")),
+        };
+        Ok(Client {
+            id: ClientId::parse(&row.id).map_err(|_| StoreError::corrupt("clients.id"))?,
+            name: row.name,
+            client_type: ClientType::parse(&row.client_type).map_err(|_| StoreError::corrupt("clients.client_type"))?,
+            secret: row
+                .secret_hash
+                .map(|s| Digest::try_from(s.as_slice()))
+                .transpose()
+                .map_err(|_| StoreError::corrupt("clients.secret_hash"))?,
+            policy,
+            enabled: row.enabled,
+            reset_enabled: row.reset_enabled,
+            created_at: row.created_at,
+        })
+    }
+}
+
+/// The `(policy_kind, policy_preset, policy)` columns of a policy choice.
+fn policy_columns(policy: &ClientPolicy) -> Result<(&'static str, Option<&str>, Option<String>), StoreError> {
+    Ok(match policy {
+        ClientPolicy::Default => ("default", None, None),
+        ClientPolicy::Preset(name) => ("preset", Some(name.as_str()), None),
+        ClientPolicy::Custom(p) => ("custom", None, Some(serde_json::to_string(p).map_err(StoreError::unexpected)?)),
+    })
+}
+
+#[async_trait]
+impl ClientRegistry for PgStore {
+    async fn create(&self, client: Client) -> Result<(), ClientWriteError> {
+        let (kind, preset, policy) = policy_columns(&client.policy)?;
+        sqlx::query(
+            "INSERT INTO clients (id, name, client_type, secret_hash, policy_kind, policy_preset, policy, \
+                                  enabled, reset_enabled, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10)",
+        )
+        .bind(client.id.as_str())
+        .bind(&client.name)
+        .bind(client.client_type.as_str())
+        .bind(client.secret.as_ref().map(|d| d.as_bytes().as_slice()))
+        .bind(kind)
+        .bind(preset)
+        .bind(policy)
+        .bind(client.enabled)
+        .bind(client.reset_enabled)
+        .bind(client.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| match error::violated(&e) {
+            Some(constraint::CLIENTS_PKEY) => ClientWriteError::Duplicate,
+            _ => ClientWriteError::Store(error::store(e)),
+        })?;
+        Ok(())
+    }
+
+    async fn find(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
+        sqlx::query_as::<_, ClientRow>(
+            "SELECT id, name, client_type, secret_hash, policy_kind, policy_preset, policy::text AS policy, \
+                    enabled, reset_enabled, created_at \
+             FROM clients WHERE id = $1",
+        )
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(error::store)?
+        .map(Client::try_from)
+        .transpose()
+    }
+}

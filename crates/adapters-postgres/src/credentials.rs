@@ -1,0 +1,201 @@
+//! [`CredentialStore`]: the `credentials_email` table and its single reset token per user.
+//! Password state and changes are in [`crate::password`].
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use resetd_domain::keyed::Digest;
+use resetd_domain::reset_token::ResetTokenKind;
+use resetd_domain::user::{Email, UserId};
+use resetd_ports::credentials::{
+    ChangePassword, ChangePasswordError, CredentialStore, CredentialWriteError, EmailCredential, IssuedToken,
+    PasswordState, TokenOwner,
+};
+use resetd_ports::StoreError;
+
+use crate::error::{self, constraint};
+use crate::PgStore;
+
+/// The columns of a [`CredentialRow`].
+const COLUMNS: &str = "user_id, email, created_at, logged_in_at, forced_reset, \
+                       reset_token_hash IS NOT NULL AS has_token, reset_token_kind, reset_token_issued_at, \
+                       reset_token_expires_at";
+
+#[derive(sqlx::FromRow)]
+struct CredentialRow {
+    user_id: i64,
+    email: String,
+    created_at: DateTime<Utc>,
+    logged_in_at: Option<DateTime<Utc>>,
+    forced_reset: bool,
+    has_token: bool,
+    reset_token_kind: Option<String>,
+    reset_token_issued_at: Option<DateTime<Utc>>,
+    reset_token_expires_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<CredentialRow> for EmailCredential {
+    type Error = StoreError;
+
+    fn try_from(row: CredentialRow) -> Result<Self, StoreError> {
+        let reset = if row.has_token {
+            Some(IssuedToken {
+                kind: parse_kind(row.reset_token_kind.as_deref())?,
+                issued_at: row
+                    .reset_token_issued_at
+                    .ok_or(StoreError::corrupt("credentials_email.reset_token_issued_at"))?,
+                expires_at: row.reset_token_expires_at,
+            })
+        } else {
+            None
+        };
+        Ok(EmailCredential {
+            user_id: user_id(row.user_id)?,
+            email: Email::parse(&row.email).map_err(|_| StoreError::corrupt("credentials_email.email"))?,
+            created_at: row.created_at,
+            logged_in_at: row.logged_in_at,
+            forced_reset: row.forced_reset,
+            reset,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct OwnerRow {
+    user_id: i64,
+    reset_token_kind: Option<String>,
+}
+
+fn user_id(raw: i64) -> Result<UserId, StoreError> {
+    UserId::from_i64(raw).map_err(|_| StoreError::corrupt("credentials_email.user_id"))
+}
+
+fn parse_kind(raw: Option<&str>) -> Result<ResetTokenKind, StoreError> {
+    raw.and_then(ResetTokenKind::parse).ok_or(StoreError::corrupt("credentials_email.reset_token_kind"))
+}
+
+/// Maps a write's error by the constraint it violated.
+fn write_error(e: sqlx::Error) -> CredentialWriteError {
+    match error::violated(&e) {
+        Some(constraint::CREDENTIALS_EMAIL_PKEY) => CredentialWriteError::AlreadyExists,
+        Some(constraint::CREDENTIALS_EMAIL_EMAIL) => CredentialWriteError::EmailTaken,
+        Some(constraint::CREDENTIALS_EMAIL_USER) => CredentialWriteError::UserNotFound,
+        _ => CredentialWriteError::Store(error::store(e)),
+    }
+}
+
+#[async_trait]
+impl CredentialStore for PgStore {
+    async fn get(&self, user: UserId) -> Result<Option<EmailCredential>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM credentials_email WHERE user_id = $1");
+        sqlx::query_as::<_, CredentialRow>(&sql)
+            .bind(user.as_i64())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(error::store)?
+            .map(EmailCredential::try_from)
+            .transpose()
+    }
+
+    async fn create(
+        &self,
+        user: UserId,
+        email: &Email,
+        now: DateTime<Utc>,
+    ) -> Result<EmailCredential, CredentialWriteError> {
+        let sql = format!(
+            "INSERT INTO credentials_email (user_id, email, created_at) VALUES ($1, $2, $3) RETURNING {COLUMNS}"
+        );
+        let row = sqlx::query_as::<_, CredentialRow>(&sql)
+            .bind(user.as_i64())
+            .bind(email.as_str())
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(write_error)?;
+        Ok(EmailCredential::try_from(row)?)
+    }
+
+    async fn update(
+        &self,
+        user: UserId,
+        email: Option<Email>,
+        forced_reset: Option<bool>,
+    ) -> Result<EmailCredential, CredentialWriteError> {
+        let sql = format!(
+            "UPDATE credentials_email SET email = COALESCE($2, email), forced_reset = COALESCE($3, forced_reset) \
+             WHERE user_id = $1 RETURNING {COLUMNS}"
+        );
+        let row = sqlx::query_as::<_, CredentialRow>(&sql)
+            .bind(user.as_i64())
+            .bind(email.as_ref().map(Email::as_str))
+            .bind(forced_reset)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(write_error)?
+            .ok_or(CredentialWriteError::UserNotFound)?;
+        Ok(EmailCredential::try_from(row)?)
+    }
+
+    async fn delete(&self, user: UserId) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM credentials_email WHERE user_id = $1")
+            .bind(user.as_i64())
+            .execute(&self.pool)
+            .await
+            .map_err(error::store)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn issue_reset_token(
+        &self,
+        user: UserId,
+        token: &Digest,
+        kind: ResetTokenKind,
+        expires_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        // One UPDATE overwrites the previous token, so there is never more than one.
+        let done = sqlx::query(
+            "UPDATE credentials_email SET reset_token_hash = $2, reset_token_kind = $3, \
+             reset_token_issued_at = $4, reset_token_expires_at = $5 WHERE user_id = $1",
+        )
+        .bind(user.as_i64())
+        .bind(token.as_bytes().as_slice())
+        .bind(kind.as_str())
+        .bind(now)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(error::store)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn find_reset_token(&self, token: &Digest, now: DateTime<Utc>) -> Result<Option<TokenOwner>, StoreError> {
+        let row = sqlx::query_as::<_, OwnerRow>(
+            "SELECT user_id, reset_token_kind FROM credentials_email WHERE reset_token_hash = $1 \
+             AND (reset_token_expires_at IS NULL OR reset_token_expires_at > $2)",
+        )
+        .bind(token.as_bytes().as_slice())
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(error::store)?;
+        row.map(|r| Ok(TokenOwner { user_id: user_id(r.user_id)?, kind: parse_kind(r.reset_token_kind.as_deref())? }))
+            .transpose()
+    }
+
+    async fn password_state(&self, user: UserId, history_limit: u32) -> Result<Option<PasswordState>, StoreError> {
+        self.read_password_state(user, history_limit).await
+    }
+
+    async fn change_password(&self, change: ChangePassword) -> Result<(), ChangePasswordError> {
+        self.apply_password_change(change).await
+    }
+
+    async fn force_reset_all(&self) -> Result<u64, StoreError> {
+        let done = sqlx::query("UPDATE credentials_email SET forced_reset = true")
+            .execute(&self.pool)
+            .await
+            .map_err(error::store)?;
+        Ok(done.rows_affected())
+    }
+}

@@ -1,0 +1,45 @@
+//! Opening the pool and applying the embedded migrations.
+
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use resetd_ports::StoreError;
+use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+
+use crate::error;
+
+/// The schema, from the workspace's top-level `migrations/` (forward-only).
+pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
+
+/// How long getting a connection may take, connecting included: an unreachable database
+/// fails within this time instead of hanging.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Opens a pool of up to `max_connections` and checks that one connection can be made.
+///
+/// # Errors
+/// [`StoreError::Unavailable`] when the database cannot be reached within
+/// [`ACQUIRE_TIMEOUT`]; [`StoreError::Unexpected`] for a malformed URL or a refused login.
+pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, StoreError> {
+    let options = PgConnectOptions::from_str(url).map_err(error::store)?.application_name("resetd");
+    PgPoolOptions::new()
+        .max_connections(max_connections.max(1))
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_with(options)
+        .await
+        .map_err(error::store)
+}
+
+/// Applies the migrations that are not yet applied (concurrent callers wait on a lock).
+///
+/// # Errors
+/// [`StoreError::Unavailable`] when the database cannot be reached; [`StoreError::Unexpected`]
+/// when a migration fails or the applied ones differ from the embedded ones.
+pub async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
+    MIGRATOR.run(pool).await.map_err(|e| match e {
+        MigrateError::Execute(e) => error::store(e),
+        other => StoreError::unexpected(other),
+    })
+}

@@ -1,0 +1,222 @@
+//! The resetd binary's library: configuration, wiring of adapters into the use cases, and the
+//! server loop. Business logic lives in `resetd-app`; this crate only chooses and connects.
+
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod settings;
+pub mod telemetry;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use resetd_adapters_memory::MemoryStore;
+use resetd_adapters_notify::{ChannelNotifier, LogSender, SmtpConfig, SmtpSender, TlsMode, WebhookConfig, WebhookSmsSender};
+use resetd_adapters_postgres::PgStore;
+use resetd_adapters_redis::RedisStore;
+use resetd_api_http::{HttpState, Probe};
+use resetd_app::hashing::BlockingArgon2;
+use resetd_app::{App, OtpSettings, Ports, RateLimit};
+use resetd_domain::keyed::TokenKey;
+use resetd_domain::password::Argon2Params;
+use resetd_ports::clock::{Clock, SystemClock};
+use resetd_ports::notify::Notifier;
+use secrecy::{ExposeSecret, SecretString};
+
+pub use settings::{Profile, Settings};
+
+/// Everything `serve` needs: the use cases and the readiness probes.
+pub struct Built {
+    pub app: App,
+    pub probes: Vec<Arc<dyn Probe>>,
+}
+
+impl std::fmt::Debug for Built {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Built").finish_non_exhaustive()
+    }
+}
+
+struct PgProbe(PgStore);
+struct RedisProbe(RedisStore);
+
+#[async_trait]
+impl Probe for PgProbe {
+    fn name(&self) -> &'static str {
+        "postgres"
+    }
+    async fn check(&self) -> Result<(), String> {
+        self.0.ping().await.map_err(|e| e.to_string())
+    }
+}
+
+#[async_trait]
+impl Probe for RedisProbe {
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+    async fn check(&self) -> Result<(), String> {
+        self.0.ping().await.map_err(|e| e.to_string())
+    }
+}
+
+fn secret(s: &SecretString) -> Option<SecretString> {
+    (!s.expose_secret().is_empty()).then(|| s.clone())
+}
+
+/// The notifier: SMTP and the SMS webhook when configured, the log otherwise.
+///
+/// # Errors
+/// Bad SMTP or webhook settings.
+pub fn notifier(s: &Settings) -> anyhow::Result<Arc<dyn Notifier>> {
+    let log: Arc<dyn Notifier> = Arc::new(LogSender::new());
+    let email: Arc<dyn Notifier> = if s.mail.smtp_host.is_empty() {
+        log.clone()
+    } else {
+        let tls = match s.mail.tls.as_str() {
+            "none" => TlsMode::None,
+            "starttls" => TlsMode::StartTls,
+            "tls" => TlsMode::Tls,
+            other => anyhow::bail!("mail.tls must be none, starttls or tls, not {other:?}"),
+        };
+        let mut c = SmtpConfig::new(&s.mail.smtp_host, s.mail.smtp_port, &s.mail.from);
+        c.tls = tls;
+        c.username = secret(&s.mail.username);
+        c.password = secret(&s.mail.password);
+        Arc::new(SmtpSender::new(c).context("mail settings")?)
+    };
+    let sms: Arc<dyn Notifier> = if s.sms.webhook_url.is_empty() {
+        log
+    } else {
+        let mut c = WebhookConfig::new(&s.sms.webhook_url);
+        c.bearer_token = secret(&s.sms.bearer_token);
+        Arc::new(WebhookSmsSender::new(c).context("sms settings")?)
+    };
+    Ok(Arc::new(ChannelNotifier::new(Some(email), Some(sms))))
+}
+
+/// The use-case settings from the configuration.
+///
+/// # Errors
+/// A token key shorter than 32 bytes.
+pub fn app_settings(s: &Settings) -> anyhow::Result<resetd_app::Settings> {
+    let key_text = s.security.token_key.expose_secret();
+    let key = if key_text.is_empty() {
+        tracing::warn!("no security.token_key: using a random key, so links and sessions die with this process");
+        TokenKey::generate(&mut rand::rngs::OsRng)
+    } else {
+        TokenKey::new(key_text.as_bytes().to_vec()).context("security.token_key")?
+    };
+    let mut a = resetd_app::Settings::new(&s.server.public_base_url, key);
+    a.access_token_ttl = Duration::from_secs(s.security.access_token_ttl_secs);
+    a.login_per_client = RateLimit::new(s.limits.login_per_client_per_minute, 60);
+    a.login_per_ip = RateLimit::new(s.limits.login_per_ip_per_minute, 60);
+    a.reset_per_caller = RateLimit::new(s.limits.reset_tokens_per_caller_per_minute, 60);
+    a.default_policy = s.policy.default.clone();
+    a.presets = s.policy.presets.clone();
+    let o = &s.otp;
+    a.otp = OtpSettings {
+        code_length: o.code_length,
+        code_ttl: Duration::from_secs(o.code_ttl_secs),
+        token_ttl: Duration::from_secs(o.token_ttl_secs),
+        max_attempts: o.max_attempts,
+        destination_cooldown: RateLimit::new(1, o.destination_cooldown_secs),
+        destination_daily: RateLimit::new(o.destination_daily_limit, 86_400),
+        per_client: RateLimit::new(o.per_client_per_minute, 60),
+        per_ip: RateLimit::new(o.per_ip_per_minute, 60),
+        account_guesses: RateLimit::new(o.account_guesses_per_hour, 3_600),
+    };
+    Ok(a)
+}
+
+/// Connects the configured backends (PostgreSQL and Redis when their URLs are set, memory
+/// otherwise) and builds the use cases.
+///
+/// # Errors
+/// A backend that cannot be reached, bad settings.
+pub async fn build(s: &Settings, clock: Arc<dyn Clock>, notifier: Arc<dyn Notifier>) -> anyhow::Result<Built> {
+    let memory = Arc::new(MemoryStore::new(clock.clone()));
+    let mut probes: Vec<Arc<dyn Probe>> = Vec::new();
+    let params = Argon2Params { memory_kib: s.argon2.memory_kib, iterations: s.argon2.iterations, parallelism: s.argon2.parallelism };
+    let permits = if s.argon2.concurrency == 0 { std::thread::available_parallelism().map_or(2, usize::from) } else { s.argon2.concurrency };
+    let hasher = Arc::new(BlockingArgon2::new(params, permits).map_err(|e| anyhow::anyhow!("argon2 settings: {e}"))?);
+    let mut ports = Ports {
+        users: memory.clone(),
+        credentials: memory.clone(),
+        api_credentials: memory.clone(),
+        access_tokens: memory.clone(),
+        clients: memory.clone(),
+        policies: memory.clone(),
+        audit: memory.clone(),
+        otps: memory.clone(),
+        rate_limiter: memory.clone(),
+        notifier,
+        hasher,
+        clock,
+    };
+    let db_url = s.database.url.expose_secret();
+    if !db_url.is_empty() {
+        let pool = resetd_adapters_postgres::connect(db_url, s.database.max_connections).await.context("connecting to PostgreSQL")?;
+        resetd_adapters_postgres::migrate(&pool).await.context("running database migrations")?;
+        let pg = Arc::new(PgStore::new(pool));
+        probes.push(Arc::new(PgProbe(PgStore::new(pg.pool().clone()))));
+        ports.users = pg.clone();
+        ports.credentials = pg.clone();
+        ports.api_credentials = pg.clone();
+        ports.clients = pg.clone();
+        ports.policies = pg.clone();
+        ports.audit = pg;
+    }
+    let redis_url = s.redis.url.expose_secret();
+    if !redis_url.is_empty() {
+        let redis = Arc::new(RedisStore::connect(redis_url, &s.redis.key_prefix).await.context("connecting to Redis")?);
+        probes.push(Arc::new(RedisProbe((*redis).clone())));
+        ports.otps = redis.clone();
+        ports.rate_limiter = redis.clone();
+        ports.access_tokens = redis;
+    }
+    if db_url.is_empty() || redis_url.is_empty() {
+        tracing::warn!("running on in-memory stores: nothing persists across restarts (dev profile)");
+    }
+    Ok(Built { app: App::new(ports, app_settings(s)?), probes })
+}
+
+/// Builds everything for `settings` with the system clock.
+///
+/// # Errors
+/// See [`build`].
+pub async fn build_default(s: &Settings) -> anyhow::Result<Built> {
+    build(s, Arc::new(SystemClock), notifier(s)?).await
+}
+
+/// Serves until SIGTERM or Ctrl-C, then drains in-flight requests.
+///
+/// # Errors
+/// The address cannot be bound.
+pub async fn serve(s: &Settings, built: Built) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(&s.server.bind).await.with_context(|| format!("binding {}", s.server.bind))?;
+    tracing::info!(addr = %listener.local_addr()?, "resetd listening");
+    let state = HttpState { app: built.app, probes: built.probes, docs_base: s.server.docs_base_url.clone() };
+    let router = resetd_api_http::router(state);
+    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown())
+        .await
+        .context("serving")
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    tracing::info!("shutting down");
+}

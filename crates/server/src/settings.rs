@@ -1,0 +1,183 @@
+//! Typed configuration: `config/default.toml` < `config/{profile}.toml` < `RESETD__…`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{bail, Context as _};
+use resetd_domain::policy::PasswordPolicy;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// Where resetd runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    Dev,
+    Production,
+}
+
+impl Profile {
+    /// # Errors
+    /// For anything but `dev` and `production`.
+    pub fn parse(raw: &str) -> anyhow::Result<Self> {
+        match raw {
+            "" | "dev" => Ok(Self::Dev),
+            "production" => Ok(Self::Production),
+            other => bail!("RESETD_PROFILE must be dev or production, not {other:?}"),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Dev => "dev",
+            Self::Production => "production",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: Server,
+    pub database: Database,
+    pub redis: Redis,
+    pub security: Security,
+    pub argon2: Argon2,
+    pub mail: Mail,
+    pub sms: Sms,
+    pub otp: Otp,
+    pub limits: Limits,
+    pub log: Log,
+    pub policy: Policies,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Server {
+    pub bind: String,
+    pub public_base_url: String,
+    pub docs_base_url: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Database {
+    pub url: SecretString,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Redis {
+    pub url: SecretString,
+    pub key_prefix: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Security {
+    pub token_key: SecretString,
+    pub access_token_ttl_secs: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Argon2 {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mail {
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub from: String,
+    pub tls: String,
+    pub username: SecretString,
+    pub password: SecretString,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sms {
+    pub webhook_url: String,
+    pub bearer_token: SecretString,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Otp {
+    pub code_length: u32,
+    pub code_ttl_secs: u64,
+    pub token_ttl_secs: u64,
+    pub max_attempts: u32,
+    pub destination_cooldown_secs: u64,
+    pub destination_daily_limit: u32,
+    pub per_client_per_minute: u32,
+    pub per_ip_per_minute: u32,
+    pub account_guesses_per_hour: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    pub login_per_client_per_minute: u32,
+    pub login_per_ip_per_minute: u32,
+    pub reset_tokens_per_caller_per_minute: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Log {
+    pub json: bool,
+    pub filter: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policies {
+    pub default: PasswordPolicy,
+    #[serde(default)]
+    pub presets: BTreeMap<String, PasswordPolicy>,
+}
+
+/// Known-bad token keys: placeholders from docs and compose files.
+const DEFAULT_KEYS: &[&str] = &["", "change-me", "changeme", "dev-only-token-key-change-me-0123456789abcdef"];
+
+impl Settings {
+    /// Loads the layered configuration from `dir`.
+    ///
+    /// # Errors
+    /// Unreadable files, unknown keys, wrong types.
+    pub fn load(dir: &Path, profile: Profile) -> anyhow::Result<Self> {
+        let built = config::Config::builder()
+            .add_source(config::File::from(dir.join("default.toml")))
+            .add_source(config::File::from(dir.join(format!("{}.toml", profile.as_str()))).required(false))
+            .add_source(config::Environment::with_prefix("RESETD").prefix_separator("__").separator("__").try_parsing(true))
+            .build()
+            .context("reading the configuration")?;
+        let settings: Self = built.try_deserialize().context("parsing the configuration")?;
+        settings.policy.default.validate(1).map_err(|e| anyhow::anyhow!("policy.default: {e:?}"))?;
+        Ok(settings)
+    }
+
+    /// The production profile's requirements, as a one-line reason.
+    ///
+    /// # Errors
+    /// When PostgreSQL, Redis or a real token key is missing.
+    pub fn check_production(&self) -> anyhow::Result<()> {
+        if self.database.url.expose_secret().is_empty() {
+            bail!("the production profile requires PostgreSQL: set RESETD__DATABASE__URL");
+        }
+        if self.redis.url.expose_secret().is_empty() {
+            bail!("the production profile requires Redis: set RESETD__REDIS__URL");
+        }
+        let key = self.security.token_key.expose_secret();
+        if DEFAULT_KEYS.contains(&key) || key.len() < 32 {
+            bail!("the production profile requires RESETD__SECURITY__TOKEN_KEY: at least 32 bytes, not a default");
+        }
+        Ok(())
+    }
+}
