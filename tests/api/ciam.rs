@@ -1,0 +1,79 @@
+//! Tencent CIAM through HTTP, with the code read from the real SMTP sink.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+
+use crate::helpers::{digits_after, mail_to, TestApp};
+
+struct Web {
+    id: String,
+    secret: String,
+}
+
+async fn web_client(app: &TestApp) -> Web {
+    let c = app.app.bootstrap.create_client("web", "shop", None).await.unwrap();
+    Web { id: c.client_id.as_str().to_owned(), secret: c.client_secret.unwrap().expose().to_owned() }
+}
+
+async fn post(app: &TestApp, path: &str, c: &Web, body: Value) -> (StatusCode, Value) {
+    let r = app.http.post(app.url(path)).basic_auth(&c.id, Some(&c.secret)).json(&body).send().await.unwrap();
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap() })
+}
+
+#[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
+async fn an_email_otp_resets_a_password_once(pool: PgPool) {
+    let app = TestApp::spawn(&pool).await;
+    let web = web_client(&app).await;
+    let email = format!("{}@example.com", resetd_ports::testkit::unique("otp"));
+    app.app.bootstrap.create_user(&email, None, Some("Old-Zeppelin-42".into()), None).await.unwrap();
+
+    let (status, sent) = post(&app, "/otp/send", &web, json!({"usage": "reset_password", "email": email})).await;
+    assert_eq!(status, StatusCode::OK, "{sent}");
+    assert_eq!(sent.as_object().unwrap().len(), 1, "exactly {{otp_token}}");
+    let otp_token = sent["otp_token"].as_str().unwrap().to_owned();
+    let code = digits_after(&mail_to(&email).await, "code is", 6);
+    assert_eq!(code.len(), 6);
+
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let body = |password: &str, otp: &str| json!({"password": password, "email": email, "email_otp_token": otp_token, "email_otp": otp});
+    assert_eq!(post(&app, "/reset_user_password", &web, body("Tr4vel-by-Zeppelin", wrong)).await.1["error"], "bad_email_otp");
+    assert_eq!(post(&app, "/reset_user_password", &web, body("weak", &code)).await.1["error"], "invalid_new_password");
+    assert_eq!(post(&app, "/reset_user_password", &web, body("Old-Zeppelin-42", &code)).await.1["error"], "recurrent_password");
+    let (ok, empty) = post(&app, "/reset_user_password", &web, body("Tr4vel-by-Zeppelin", &code)).await;
+    assert_eq!((ok, empty), (StatusCode::OK, Value::Null), "success is 200 with an empty body");
+    assert_eq!(post(&app, "/reset_user_password", &web, body("Another-Zeppelin-9", &code)).await.1["error"], "bad_email_otp_token");
+}
+
+#[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
+async fn client_authentication_and_request_errors_follow_the_contract(pool: PgPool) {
+    let app = TestApp::spawn(&pool).await;
+    let web = web_client(&app).await;
+    let wrong = Web { id: web.id.clone(), secret: "x".repeat(43) };
+    let (status, body) = post(&app, "/otp/send", &wrong, json!({"usage": "reset_password", "email": "a@example.com"})).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_client")));
+    assert!(body.get("error_description").is_none(), "omitted, not null");
+    let cases = [
+        (json!({"usage": "reset_password", "email": "not-an-email"}), "malformed_email"),
+        (json!({"usage": "reset_password", "phone_number": "123"}), "malformed_phone_number"),
+        (json!({"usage": "login", "email": "a@example.com"}), "invalid_request"),
+        (json!({"usage": "reset_password"}), "invalid_request"),
+        (json!({"usage": "reset_password", "email": "a@example.com", "phone_number": "13612345678"}), "invalid_request"),
+    ];
+    for (body, want) in cases {
+        let (status, got) = post(&app, "/otp/send", &web, body.clone()).await;
+        assert_eq!((status, got["error"].as_str()), (StatusCode::BAD_REQUEST, Some(want)), "{body}");
+    }
+    let unknown = post(&app, "/otp/send", &web, json!({"usage": "reset_password", "email": "nobody.e2e@example.com"})).await;
+    assert_eq!(unknown.0, StatusCode::OK, "unknown accounts get the same answer");
+    let again = post(&app, "/otp/send", &web, json!({"usage": "reset_password", "email": "nobody.e2e@example.com"})).await;
+    assert_eq!(again.1["error"], "email_rate_limit_exceeded", "one send per 30 s per destination");
+
+    let raw = app.http.post(app.url("/reset_user_password")).basic_auth(&web.id, Some(&web.secret)).header("content-type", "application/json").body("{").send().await.unwrap();
+    assert_eq!(raw.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(raw.headers()["content-type"], "application/json;charset=UTF-8");
+    let (status, body) = post(&app, "/reset_user_password", &web, json!({"password": "x"})).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")));
+}

@@ -1,0 +1,141 @@
+//! Looker API 4.0 through HTTP.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+
+use crate::helpers::{mail_to, TestApp};
+
+async fn create_user(app: &TestApp, token: &str, email: &str) -> String {
+    let r = app
+        .http
+        .post(app.url("/api/4.0/users"))
+        .bearer_auth(token)
+        .json(&json!({"first_name": "Ada", "credentials_email": {"email": email}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let user: Value = r.json().await.unwrap();
+    assert!(user["id"].is_string(), "ids are strings: {user}");
+    user["id"].as_str().unwrap().to_owned()
+}
+
+async fn reset_url(app: &TestApp, token: &str, id: &str, query: &str) -> Value {
+    let r = app
+        .http
+        .post(app.url(&format!("/api/4.0/users/{id}/credentials_email/password_reset{query}")))
+        .header("authorization", format!("token {token}"))
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.unwrap()
+}
+
+async fn redeem(app: &TestApp, url: &str, password: &str) -> reqwest::Response {
+    let token = url.rsplit('/').next().unwrap();
+    app.http.post(app.url("/password/reset")).json(&json!({"token": token, "password": password})).send().await.unwrap()
+}
+
+#[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
+async fn an_admin_creates_a_reset_link_and_it_redeems_once(pool: PgPool) {
+    let app = TestApp::spawn(&pool).await;
+    let token = app.admin_token(true).await;
+    let id = create_user(&app, &token, "ada.e2e@example.com").await;
+
+    let cred = reset_url(&app, &token, &id, "?expires=true").await;
+    let url = cred["password_reset_url"].as_str().unwrap().to_owned();
+    assert!(url.starts_with(&format!("{}/password/reset/", app.base)), "{url}");
+    assert_eq!(cred["password_reset_url_expired"], false);
+    assert_eq!(cred["account_setup_url_expired"], true);
+    assert_eq!(cred["type"], "email");
+    assert_eq!(cred["user_id"], id.as_str());
+
+    let later: Value = app.http.get(app.url(&format!("/api/4.0/users/{id}/credentials_email"))).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(later["password_reset_url"], Value::Null, "the URL is shown once");
+    assert_eq!(later["password_reset_url_expired"], false);
+
+    let page = app.http.get(&url).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("<form"));
+
+    let weak = redeem(&app, &url, "short").await;
+    assert_eq!(weak.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = weak.json().await.unwrap();
+    assert!(body["errors"].as_array().unwrap().iter().all(|e| e["documentation_url"].is_string()));
+
+    assert_eq!(redeem(&app, &url, "Tr4vel-by-Zeppelin").await.status(), StatusCode::OK, "a refused password left the link usable");
+    assert_eq!(redeem(&app, &url, "An0ther-Zeppelin!").await.status(), StatusCode::NOT_FOUND, "single use");
+    assert!(mail_to("ada.e2e@example.com").await.contains("Subject:"), "a password-changed notice was mailed");
+}
+
+#[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
+async fn a_new_token_replaces_the_old_and_fields_are_honoured(pool: PgPool) {
+    let app = TestApp::spawn(&pool).await;
+    let token = app.admin_token(true).await;
+    let id = create_user(&app, &token, "grace.e2e@example.com").await;
+    let first = reset_url(&app, &token, &id, "").await["password_reset_url"].as_str().unwrap().to_owned();
+    let second = reset_url(&app, &token, &id, "?expires=false&fields=email,password_reset_url").await;
+    assert_eq!(second.as_object().unwrap().len(), 2, "fields keeps only the named keys: {second}");
+    assert_eq!(redeem(&app, &first, "Tr4vel-by-Zeppelin").await.status(), StatusCode::NOT_FOUND);
+    let url = second["password_reset_url"].as_str().unwrap();
+    assert_eq!(redeem(&app, url, "Tr4vel-by-Zeppelin").await.status(), StatusCode::OK);
+}
+
+#[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
+async fn fifty_concurrent_redemptions_of_one_link_succeed_once(pool: PgPool) {
+    let app = TestApp::spawn(&pool).await;
+    let token = app.admin_token(true).await;
+    let id = create_user(&app, &token, "race.e2e@example.com").await;
+    let url = reset_url(&app, &token, &id, "?expires=true").await["password_reset_url"].as_str().unwrap().to_owned();
+    let tries = (0..50).map(|i| {
+        let (app, url) = (&app, &url);
+        async move { redeem(app, url, &format!("Tr4vel-by-Zeppelin-{i}")).await.status() }
+    });
+    let statuses = futures::future::join_all(tries).await;
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == StatusCode::OK || *s == StatusCode::NOT_FOUND), "{statuses:?}");
+    let history: i64 = sqlx::query_scalar("select count(*) from password_history").fetch_one(&pool).await.unwrap();
+    assert_eq!(history, 1);
+}
+
+#[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
+async fn errors_speak_the_looker_dialect(pool: PgPool) {
+    let app = TestApp::spawn(&pool).await;
+    let anon = app.http.get(app.url("/api/4.0/user")).send().await.unwrap();
+    assert_eq!(anon.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = anon.json().await.unwrap();
+    assert_eq!(body["message"], "Requires authentication.");
+    assert!(!body["documentation_url"].as_str().unwrap().contains("looker"));
+
+    let token = app.admin_token(true).await;
+    let missing = app.http.post(app.url("/api/4.0/users/999999/credentials_email/password_reset")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert_eq!(missing.json::<Value>().await.unwrap()["message"], "Not found");
+
+    let bad_login = app.http.post(app.url("/api/4.0/login")).form(&[("client_id", "nobody"), ("client_secret", "x")]).send().await.unwrap();
+    assert_eq!(bad_login.status(), StatusCode::NOT_FOUND);
+
+    let bad_expires = app.http.post(app.url("/api/4.0/users/1/credentials_email/password_reset?expires=maybe")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(bad_expires.status(), StatusCode::BAD_REQUEST);
+
+    let id = create_user(&app, &token, "dup.e2e@example.com").await;
+    let dup = app.http.post(app.url(&format!("/api/4.0/users/{id}/credentials_email"))).bearer_auth(&token).json(&json!({"email": "x.e2e@example.com"})).send().await.unwrap();
+    assert_eq!(dup.status(), StatusCode::CONFLICT);
+    let malformed = app.http.patch(app.url(&format!("/api/4.0/users/{id}/credentials_email"))).bearer_auth(&token).header("content-type", "application/json").body("{").send().await.unwrap();
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+    assert!(malformed.json::<Value>().await.unwrap()["message"].is_string());
+    let invalid = app.http.patch(app.url(&format!("/api/4.0/users/{id}/credentials_email"))).bearer_auth(&token).json(&json!({"email": "nope"})).send().await.unwrap();
+    assert_eq!(invalid.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let user_token = app.admin_token(false).await;
+    let forbidden = app.http.post(app.url(&format!("/api/4.0/users/{id}/credentials_email/password_reset"))).bearer_auth(&user_token).send().await.unwrap();
+    assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+
+    let out = app.http.delete(app.url("/api/logout")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    let after = app.http.get(app.url("/api/4.0/user")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+}

@@ -1,0 +1,6 @@
+//! End-to-end tests: the real router and adapters on a real socket, a fresh PostgreSQL
+//! database per test, a unique Redis prefix per test, and the SMTP sink started by `make test`.
+
+mod ciam;
+mod helpers;
+mod looker;
