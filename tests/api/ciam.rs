@@ -39,12 +39,21 @@ async fn an_email_otp_resets_a_password_once(pool: PgPool) {
 
     let wrong = if code == "000000" { "111111" } else { "000000" };
     let body = |password: &str, otp: &str| json!({"password": password, "email": email, "email_otp_token": otp_token, "email_otp": otp});
-    assert_eq!(post(&app, "/reset_user_password", &web, body("Tr4vel-by-Zeppelin", wrong)).await.1["error"], "bad_email_otp");
+    assert_eq!(
+        post(&app, "/reset_user_password", &web, body("Tr4vel-by-Zeppelin", wrong)).await.1["error"],
+        "bad_email_otp"
+    );
     assert_eq!(post(&app, "/reset_user_password", &web, body("weak", &code)).await.1["error"], "invalid_new_password");
-    assert_eq!(post(&app, "/reset_user_password", &web, body("Old-Zeppelin-42", &code)).await.1["error"], "recurrent_password");
+    assert_eq!(
+        post(&app, "/reset_user_password", &web, body("Old-Zeppelin-42", &code)).await.1["error"],
+        "recurrent_password"
+    );
     let (ok, empty) = post(&app, "/reset_user_password", &web, body("Tr4vel-by-Zeppelin", &code)).await;
     assert_eq!((ok, empty), (StatusCode::OK, Value::Null), "success is 200 with an empty body");
-    assert_eq!(post(&app, "/reset_user_password", &web, body("Another-Zeppelin-9", &code)).await.1["error"], "bad_email_otp_token");
+    assert_eq!(
+        post(&app, "/reset_user_password", &web, body("Another-Zeppelin-9", &code)).await.1["error"],
+        "bad_email_otp_token"
+    );
 }
 
 #[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
@@ -52,7 +61,8 @@ async fn client_authentication_and_request_errors_follow_the_contract(pool: PgPo
     let app = TestApp::spawn(&pool).await;
     let web = web_client(&app).await;
     let wrong = Web { id: web.id.clone(), secret: "x".repeat(43) };
-    let (status, body) = post(&app, "/otp/send", &wrong, json!({"usage": "reset_password", "email": "a@example.com"})).await;
+    let (status, body) =
+        post(&app, "/otp/send", &wrong, json!({"usage": "reset_password", "email": "a@example.com"})).await;
     assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_client")));
     assert!(body.get("error_description").is_none(), "omitted, not null");
     let cases = [
@@ -60,18 +70,31 @@ async fn client_authentication_and_request_errors_follow_the_contract(pool: PgPo
         (json!({"usage": "reset_password", "phone_number": "123"}), "malformed_phone_number"),
         (json!({"usage": "login", "email": "a@example.com"}), "invalid_request"),
         (json!({"usage": "reset_password"}), "invalid_request"),
-        (json!({"usage": "reset_password", "email": "a@example.com", "phone_number": "13612345678"}), "invalid_request"),
+        (
+            json!({"usage": "reset_password", "email": "a@example.com", "phone_number": "13612345678"}),
+            "invalid_request",
+        ),
     ];
     for (body, want) in cases {
         let (status, got) = post(&app, "/otp/send", &web, body.clone()).await;
         assert_eq!((status, got["error"].as_str()), (StatusCode::BAD_REQUEST, Some(want)), "{body}");
     }
-    let unknown = post(&app, "/otp/send", &web, json!({"usage": "reset_password", "email": "nobody.e2e@example.com"})).await;
+    let unknown =
+        post(&app, "/otp/send", &web, json!({"usage": "reset_password", "email": "nobody.e2e@example.com"})).await;
     assert_eq!(unknown.0, StatusCode::OK, "unknown accounts get the same answer");
-    let again = post(&app, "/otp/send", &web, json!({"usage": "reset_password", "email": "nobody.e2e@example.com"})).await;
+    let again =
+        post(&app, "/otp/send", &web, json!({"usage": "reset_password", "email": "nobody.e2e@example.com"})).await;
     assert_eq!(again.1["error"], "email_rate_limit_exceeded", "one send per 30 s per destination");
 
-    let raw = app.http.post(app.url("/reset_user_password")).basic_auth(&web.id, Some(&web.secret)).header("content-type", "application/json").body("{").send().await.unwrap();
+    let raw = app
+        .http
+        .post(app.url("/reset_user_password"))
+        .basic_auth(&web.id, Some(&web.secret))
+        .header("content-type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(raw.status(), StatusCode::BAD_REQUEST);
     assert_eq!(raw.headers()["content-type"], "application/json;charset=UTF-8");
     let (status, body) = post(&app, "/reset_user_password", &web, json!({"password": "x"})).await;

@@ -39,7 +39,11 @@ impl TestApp {
         s.server.public_base_url = format!("http://{addr}");
         let built = resetd_server::build_default(&s).await.unwrap();
         let app = built.app.clone();
-        let state = resetd_api_http::HttpState { app: built.app, probes: built.probes, docs_base: s.server.docs_base_url.clone() };
+        let state = resetd_api_http::HttpState {
+            app: built.app,
+            probes: built.probes,
+            docs_base: s.server.docs_base_url.clone(),
+        };
         let router = resetd_api_http::router(state);
         let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
         tokio::spawn(async move { axum::serve(listener, service).await });

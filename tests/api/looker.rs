@@ -53,7 +53,16 @@ async fn an_admin_creates_a_reset_link_and_it_redeems_once(pool: PgPool) {
     assert_eq!(cred["type"], "email");
     assert_eq!(cred["user_id"], id.as_str());
 
-    let later: Value = app.http.get(app.url(&format!("/api/4.0/users/{id}/credentials_email"))).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let later: Value = app
+        .http
+        .get(app.url(&format!("/api/4.0/users/{id}/credentials_email")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(later["password_reset_url"], Value::Null, "the URL is shown once");
     assert_eq!(later["password_reset_url_expired"], false);
 
@@ -66,7 +75,11 @@ async fn an_admin_creates_a_reset_link_and_it_redeems_once(pool: PgPool) {
     let body: Value = weak.json().await.unwrap();
     assert!(body["errors"].as_array().unwrap().iter().all(|e| e["documentation_url"].is_string()));
 
-    assert_eq!(redeem(&app, &url, "Tr4vel-by-Zeppelin").await.status(), StatusCode::OK, "a refused password left the link usable");
+    assert_eq!(
+        redeem(&app, &url, "Tr4vel-by-Zeppelin").await.status(),
+        StatusCode::OK,
+        "a refused password left the link usable"
+    );
     assert_eq!(redeem(&app, &url, "An0ther-Zeppelin!").await.status(), StatusCode::NOT_FOUND, "single use");
     assert!(mail_to("ada.e2e@example.com").await.contains("Subject:"), "a password-changed notice was mailed");
 }
@@ -111,27 +124,73 @@ async fn errors_speak_the_looker_dialect(pool: PgPool) {
     assert!(!body["documentation_url"].as_str().unwrap().contains("looker"));
 
     let token = app.admin_token(true).await;
-    let missing = app.http.post(app.url("/api/4.0/users/999999/credentials_email/password_reset")).bearer_auth(&token).send().await.unwrap();
+    let missing = app
+        .http
+        .post(app.url("/api/4.0/users/999999/credentials_email/password_reset"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     assert_eq!(missing.json::<Value>().await.unwrap()["message"], "Not found");
 
-    let bad_login = app.http.post(app.url("/api/4.0/login")).form(&[("client_id", "nobody"), ("client_secret", "x")]).send().await.unwrap();
+    let bad_login = app
+        .http
+        .post(app.url("/api/4.0/login"))
+        .form(&[("client_id", "nobody"), ("client_secret", "x")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bad_login.status(), StatusCode::NOT_FOUND);
 
-    let bad_expires = app.http.post(app.url("/api/4.0/users/1/credentials_email/password_reset?expires=maybe")).bearer_auth(&token).send().await.unwrap();
+    let bad_expires = app
+        .http
+        .post(app.url("/api/4.0/users/1/credentials_email/password_reset?expires=maybe"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bad_expires.status(), StatusCode::BAD_REQUEST);
 
     let id = create_user(&app, &token, "dup.e2e@example.com").await;
-    let dup = app.http.post(app.url(&format!("/api/4.0/users/{id}/credentials_email"))).bearer_auth(&token).json(&json!({"email": "x.e2e@example.com"})).send().await.unwrap();
+    let dup = app
+        .http
+        .post(app.url(&format!("/api/4.0/users/{id}/credentials_email")))
+        .bearer_auth(&token)
+        .json(&json!({"email": "x.e2e@example.com"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(dup.status(), StatusCode::CONFLICT);
-    let malformed = app.http.patch(app.url(&format!("/api/4.0/users/{id}/credentials_email"))).bearer_auth(&token).header("content-type", "application/json").body("{").send().await.unwrap();
+    let malformed = app
+        .http
+        .patch(app.url(&format!("/api/4.0/users/{id}/credentials_email")))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
     assert!(malformed.json::<Value>().await.unwrap()["message"].is_string());
-    let invalid = app.http.patch(app.url(&format!("/api/4.0/users/{id}/credentials_email"))).bearer_auth(&token).json(&json!({"email": "nope"})).send().await.unwrap();
+    let invalid = app
+        .http
+        .patch(app.url(&format!("/api/4.0/users/{id}/credentials_email")))
+        .bearer_auth(&token)
+        .json(&json!({"email": "nope"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(invalid.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
     let user_token = app.admin_token(false).await;
-    let forbidden = app.http.post(app.url(&format!("/api/4.0/users/{id}/credentials_email/password_reset"))).bearer_auth(&user_token).send().await.unwrap();
+    let forbidden = app
+        .http
+        .post(app.url(&format!("/api/4.0/users/{id}/credentials_email/password_reset")))
+        .bearer_auth(&user_token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
 
     let out = app.http.delete(app.url("/api/logout")).bearer_auth(&token).send().await.unwrap();

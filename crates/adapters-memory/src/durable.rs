@@ -152,7 +152,12 @@ impl CredentialStore for MemoryStore {
         Ok(self.lock().credential(user.as_i64()))
     }
 
-    async fn create(&self, user: UserId, email: &Email, now: DateTime<Utc>) -> Result<EmailCredential, CredentialWriteError> {
+    async fn create(
+        &self,
+        user: UserId,
+        email: &Email,
+        now: DateTime<Utc>,
+    ) -> Result<EmailCredential, CredentialWriteError> {
         let mut s = self.lock();
         let key = user.as_i64();
         if !s.users.contains_key(&key) {
@@ -322,7 +327,7 @@ impl AuditLog for MemoryStore {
     async fn for_user(&self, user: UserId, limit: u32) -> Result<Vec<AuditEvent>, StoreError> {
         let s = self.lock();
         let mut events: Vec<_> = s.audit.iter().rev().filter(|e| e.user_id == Some(user)).cloned().collect();
-        events.sort_by(|a, b| b.at.cmp(&a.at));
+        events.sort_by_key(|e| std::cmp::Reverse(e.at));
         events.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         Ok(events)
     }

@@ -106,7 +106,12 @@ impl CredentialStore for TokenNotConsumed {
     async fn create(&self, u: UserId, e: &Email, now: DateTime<Utc>) -> Result<EmailCredential, CredentialWriteError> {
         CredentialStore::create(&self.0, u, e, now).await
     }
-    async fn update(&self, u: UserId, e: Option<Email>, f: Option<bool>) -> Result<EmailCredential, CredentialWriteError> {
+    async fn update(
+        &self,
+        u: UserId,
+        e: Option<Email>,
+        f: Option<bool>,
+    ) -> Result<EmailCredential, CredentialWriteError> {
         CredentialStore::update(&self.0, u, e, f).await
     }
     async fn delete(&self, u: UserId) -> Result<bool, StoreError> {
@@ -129,7 +134,9 @@ impl CredentialStore for TokenNotConsumed {
         self.0.password_state(u, l).await
     }
     async fn change_password(&self, c: ChangePassword) -> Result<(), ChangePasswordError> {
-        self.0.change_password(ChangePassword { consume: None, expected_version: self.version(c.user_id).await, ..c }).await
+        self.0
+            .change_password(ChangePassword { consume: None, expected_version: self.version(c.user_id).await, ..c })
+            .await
     }
     async fn force_reset_all(&self) -> Result<u64, StoreError> {
         self.0.force_reset_all().await

@@ -44,13 +44,15 @@ pub(crate) fn json<T: DeserializeOwned>(headers: &HeaderMap, bytes: &Bytes) -> R
     if !(ct == "application/json" || ct.ends_with("+json")) {
         return Err(BodyError::UnsupportedMediaType);
     }
-    serde_json::from_slice(bytes).map_err(|e| BodyError::Malformed(format!("The body is not valid JSON for this request: {e}.")))
+    serde_json::from_slice(bytes)
+        .map_err(|e| BodyError::Malformed(format!("The body is not valid JSON for this request: {e}.")))
 }
 
 /// A JSON or urlencoded-form body, by content type.
 pub(crate) fn json_or_form<T: DeserializeOwned>(headers: &HeaderMap, bytes: &Bytes) -> Result<T, BodyError> {
     if content_type(headers) == "application/x-www-form-urlencoded" {
-        return serde_urlencoded::from_bytes(bytes).map_err(|_| BodyError::Malformed("The form body is malformed.".into()));
+        return serde_urlencoded::from_bytes(bytes)
+            .map_err(|_| BodyError::Malformed("The form body is malformed.".into()));
     }
     json(headers, bytes)
 }

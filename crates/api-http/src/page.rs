@@ -104,9 +104,13 @@ async fn submit(State(state): State<Shared>, req: Request) -> Response {
     };
     match (result, json) {
         (Ok(()), true) => (StatusCode::OK, Json(json!({"message": "Your password was changed."}))).into_response(),
-        (Ok(()), false) => page(StatusCode::OK, "Password changed", "<p>Your password was changed. You can sign in with it now.</p>"),
+        (Ok(()), false) => {
+            page(StatusCode::OK, "Password changed", "<p>Your password was changed. You can sign in with it now.</p>")
+        }
         (Err(e), true) => redeem_error(e).render(&state.docs_base),
-        (Err(RedeemError::InvalidToken), false) => page(StatusCode::NOT_FOUND, "Link expired", &format!("<p>{INVALID}</p>")),
+        (Err(RedeemError::InvalidToken), false) => {
+            page(StatusCode::NOT_FOUND, "Link expired", &format!("<p>{INVALID}</p>"))
+        }
         (Err(RedeemError::Unexpected(e)), false) => {
             tracing::error!(error = %e, cause = ?e.source, "redeeming a link failed");
             page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "<p>Please try again later.</p>")
@@ -132,11 +136,14 @@ fn messages(e: &RedeemError) -> Vec<String> {
 }
 
 fn redeem_error(e: RedeemError) -> LookerError {
-    let field = |code: &'static str, message: String| resetd_app::admin::FieldError { field: "password", code, message };
+    let field =
+        |code: &'static str, message: String| resetd_app::admin::FieldError { field: "password", code, message };
     match e {
         RedeemError::InvalidToken => LookerError::new(StatusCode::NOT_FOUND, INVALID),
         RedeemError::Policy(v) => LookerError::validation(v.iter().map(|m| field("invalid", m.to_string())).collect()),
-        RedeemError::Recurrent => LookerError::validation(vec![field("recurrent", "The password was used recently.".into())]),
+        RedeemError::Recurrent => {
+            LookerError::validation(vec![field("recurrent", "The password was used recently.".into())])
+        }
         RedeemError::Rejected(m) => LookerError::validation(vec![field("invalid", m)]),
         RedeemError::Unexpected(e) => resetd_app::admin::AdminError::Unexpected(e).into(),
     }

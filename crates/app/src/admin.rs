@@ -108,7 +108,11 @@ pub struct AdminService {
 }
 
 fn invalid_email() -> AdminError {
-    AdminError::Validation(vec![FieldError { field: "email", code: "invalid", message: "email is not a valid address".into() }])
+    AdminError::Validation(vec![FieldError {
+        field: "email",
+        code: "invalid",
+        message: "email is not a valid address".into(),
+    }])
 }
 
 impl AdminService {
@@ -122,7 +126,14 @@ impl AdminService {
     }
 
     async fn limit(&self, key: String, limit: RateLimit) -> Result<(), AdminError> {
-        match self.ctx.ports.rate_limiter.hit(&key, limit.limit, limit.window).await.map_err(unexpected("rate limiting"))? {
+        match self
+            .ctx
+            .ports
+            .rate_limiter
+            .hit(&key, limit.limit, limit.window)
+            .await
+            .map_err(unexpected("rate limiting"))?
+        {
             RateDecision::Allowed => Ok(()),
             RateDecision::Limited { retry_after } => Err(AdminError::RateLimited { retry_after }),
         }
@@ -133,7 +144,12 @@ impl AdminService {
     /// # Errors
     /// [`AdminError::NotFound`] for bad credentials, [`AdminError::RateLimited`].
     #[tracing::instrument(name = "admin.login", skip_all, err(Display))]
-    pub async fn login(&self, client_id: &str, client_secret: &str, ip: Option<std::net::IpAddr>) -> Result<Session, AdminError> {
+    pub async fn login(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        ip: Option<std::net::IpAddr>,
+    ) -> Result<Session, AdminError> {
         let s = &self.ctx.settings;
         if let Some(ip) = ip {
             self.limit(format!("login:ip:{ip}"), s.login_per_ip).await?;
@@ -180,7 +196,8 @@ impl AdminService {
     /// [`AdminError::Unauthenticated`] when it is not a live session.
     pub async fn logout(&self, token: &str) -> Result<(), AdminError> {
         self.authenticate(token).await?;
-        let digest = AccessToken::parse(token).map_err(|_| AdminError::Unauthenticated)?.digest(&self.ctx.settings.token_key);
+        let digest =
+            AccessToken::parse(token).map_err(|_| AdminError::Unauthenticated)?.digest(&self.ctx.settings.token_key);
         self.ctx.ports.access_tokens.revoke(&digest).await.map_err(unexpected("revoking a session"))?;
         Ok(())
     }
@@ -289,7 +306,10 @@ impl AdminService {
         Ok(())
     }
 
-    fn write_credential(&self, r: Result<EmailCredential, CredentialWriteError>) -> Result<EmailCredential, AdminError> {
+    fn write_credential(
+        &self,
+        r: Result<EmailCredential, CredentialWriteError>,
+    ) -> Result<EmailCredential, AdminError> {
         r.map_err(|e| match e {
             CredentialWriteError::UserNotFound => AdminError::NotFound,
             CredentialWriteError::AlreadyExists => AdminError::Conflict("The user already has an email credential."),
@@ -298,7 +318,12 @@ impl AdminService {
         })
     }
 
-    fn view(&self, credential: EmailCredential, user: &User, link: Option<(ResetTokenKind, SecretString)>) -> CredentialView {
+    fn view(
+        &self,
+        credential: EmailCredential,
+        user: &User,
+        link: Option<(ResetTokenKind, SecretString)>,
+    ) -> CredentialView {
         let now = self.ctx.ports.clock.now();
         let live = |kind| credential.reset.is_some_and(|t| t.kind == kind && is_live(t.expires_at, now));
         let (mut reset_url, mut setup_url) = (None, None);
@@ -318,7 +343,13 @@ impl AdminService {
     }
 
     async fn credential(&self, user: &User) -> Result<EmailCredential, AdminError> {
-        self.ctx.ports.credentials.get(user.id).await.map_err(unexpected("loading a credential"))?.ok_or(AdminError::NotFound)
+        self.ctx
+            .ports
+            .credentials
+            .get(user.id)
+            .await
+            .map_err(unexpected("loading a credential"))?
+            .ok_or(AdminError::NotFound)
     }
 
     /// `GET /users/{id}/credentials_email`.
@@ -335,10 +366,16 @@ impl AdminService {
     ///
     /// # Errors
     /// 403, 404, 409, 422.
-    pub async fn create_credential(&self, caller: Principal, id: UserId, email: Option<&str>) -> Result<CredentialView, AdminError> {
+    pub async fn create_credential(
+        &self,
+        caller: Principal,
+        id: UserId,
+        email: Option<&str>,
+    ) -> Result<CredentialView, AdminError> {
         let user = self.user(caller, id).await?;
         let email = Email::parse(email.unwrap_or_default()).map_err(|_| invalid_email())?;
-        let c = self.write_credential(self.ctx.ports.credentials.create(id, &email, self.ctx.ports.clock.now()).await)?;
+        let c =
+            self.write_credential(self.ctx.ports.credentials.create(id, &email, self.ctx.ports.clock.now()).await)?;
         Ok(self.view(c, &user, None))
     }
 
@@ -372,11 +409,21 @@ impl AdminService {
         }
     }
 
-    async fn issue(&self, caller: Principal, id: UserId, kind: Option<ResetTokenKind>, lifetime: TokenLifetime) -> Result<(User, CredentialView, SecretString, ResetTokenKind), AdminError> {
+    async fn issue(
+        &self,
+        caller: Principal,
+        id: UserId,
+        kind: Option<ResetTokenKind>,
+        lifetime: TokenLifetime,
+    ) -> Result<(User, CredentialView, SecretString, ResetTokenKind), AdminError> {
         let user = self.user(caller, id).await?;
         self.limit(format!("reset:caller:{}", caller.user_id), self.ctx.settings.reset_per_caller).await?;
         self.credential(&user).await?;
-        let kind = kind.unwrap_or(if user.has_password { ResetTokenKind::PasswordReset } else { ResetTokenKind::AccountSetup });
+        let kind = kind.unwrap_or(if user.has_password {
+            ResetTokenKind::PasswordReset
+        } else {
+            ResetTokenKind::AccountSetup
+        });
         let ports = &self.ctx.ports;
         let s = &self.ctx.settings;
         let token = ResetToken::generate(&mut rand::rngs::OsRng);
@@ -389,7 +436,14 @@ impl AdminService {
         if !issued {
             return Err(AdminError::NotFound);
         }
-        ports.audit(AuditKind::ResetTokenIssued, Some(id), format!("api-user:{}", caller.user_id), kind.as_str().to_owned()).await;
+        ports
+            .audit(
+                AuditKind::ResetTokenIssued,
+                Some(id),
+                format!("api-user:{}", caller.user_id),
+                kind.as_str().to_owned(),
+            )
+            .await;
         let url = SecretString::from(format!("{}{}/{}", s.public_base_url, kind.path(), token.expose()));
         let credential = self.credential(&user).await?;
         let view = self.view(credential, &user, Some((kind, url.clone())));
@@ -402,8 +456,14 @@ impl AdminService {
     /// # Errors
     /// 403, 404 (no user or no email credential), 429.
     #[tracing::instrument(name = "admin.password_reset", skip_all, fields(user_id = %id), err(Display))]
-    pub async fn create_password_reset(&self, caller: Principal, id: UserId, expires: bool) -> Result<CredentialView, AdminError> {
-        let (_, view, _, _) = self.issue(caller, id, Some(ResetTokenKind::PasswordReset), TokenLifetime::from_expires(expires)).await?;
+    pub async fn create_password_reset(
+        &self,
+        caller: Principal,
+        id: UserId,
+        expires: bool,
+    ) -> Result<CredentialView, AdminError> {
+        let (_, view, _, _) =
+            self.issue(caller, id, Some(ResetTokenKind::PasswordReset), TokenLifetime::from_expires(expires)).await?;
         Ok(view)
     }
 
@@ -431,7 +491,10 @@ impl AdminService {
             notice,
         };
         self.ctx.ports.notifier.send(notification).await.map_err(unexpected("sending a reset link"))?;
-        self.ctx.ports.audit(AuditKind::ResetLinkSent, Some(id), format!("api-user:{}", caller.user_id), kind.as_str().to_owned()).await;
+        self.ctx
+            .ports
+            .audit(AuditKind::ResetLinkSent, Some(id), format!("api-user:{}", caller.user_id), kind.as_str().to_owned())
+            .await;
         Ok(view)
     }
 
@@ -452,7 +515,11 @@ impl AdminService {
     ///
     /// # Errors
     /// 403, 422.
-    pub async fn update_password_config(&self, caller: Principal, patch: PasswordConfigPatch) -> Result<PasswordConfig, AdminError> {
+    pub async fn update_password_config(
+        &self,
+        caller: Principal,
+        patch: PasswordConfigPatch,
+    ) -> Result<PasswordConfig, AdminError> {
         let mut policy = self.password_config(caller).await?.policy;
         let mut errors = Vec::new();
         let range = |v: i64, lo: i64, hi: i64| (lo..=hi).contains(&v).then(|| u32::try_from(v).ok()).flatten();
@@ -480,12 +547,18 @@ impl AdminService {
             }
         }
         if !errors.is_empty() {
-            let fields = errors.iter().map(|e| FieldError { field: e.field(), code: "invalid", message: e.to_string() }).collect();
+            let fields = errors
+                .iter()
+                .map(|e| FieldError { field: e.field(), code: "invalid", message: e.to_string() })
+                .collect();
             return Err(AdminError::Validation(fields));
         }
         let now = self.ctx.ports.clock.now();
         self.ctx.ports.policies.set_default_policy(&policy, now).await.map_err(unexpected("storing the policy"))?;
-        self.ctx.ports.audit(AuditKind::PolicyChanged, None, format!("api-user:{}", caller.user_id), String::new()).await;
+        self.ctx
+            .ports
+            .audit(AuditKind::PolicyChanged, None, format!("api-user:{}", caller.user_id), String::new())
+            .await;
         Ok(PasswordConfig { policy, policy_enabled_at: Some(now) })
     }
 
@@ -496,7 +569,10 @@ impl AdminService {
     pub async fn force_reset_all(&self, caller: Principal) -> Result<u64, AdminError> {
         Self::admin_only(caller)?;
         let n = self.ctx.ports.credentials.force_reset_all().await.map_err(unexpected("forcing resets"))?;
-        self.ctx.ports.audit(AuditKind::ForcedResetAll, None, format!("api-user:{}", caller.user_id), n.to_string()).await;
+        self.ctx
+            .ports
+            .audit(AuditKind::ForcedResetAll, None, format!("api-user:{}", caller.user_id), n.to_string())
+            .await;
         Ok(n)
     }
 }

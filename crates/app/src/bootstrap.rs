@@ -58,16 +58,22 @@ impl BootstrapService {
         Self { ctx }
     }
 
-    async fn user_with_email(&self, email: &Email, locale: Option<String>, phone: Option<PhoneNumber>) -> Result<resetd_ports::users::User, BootstrapError> {
+    async fn user_with_email(
+        &self,
+        email: &Email,
+        locale: Option<String>,
+        phone: Option<PhoneNumber>,
+    ) -> Result<resetd_ports::users::User, BootstrapError> {
         let ports = &self.ctx.ports;
         if let Some(user) = ports.users.find_by_email(email).await.map_err(unexpected("looking up an email"))? {
             return Ok(user);
         }
         let now = ports.clock.now();
-        let user = ports.users.create(NewUser { locale, phone, ..NewUser::default() }, now).await.map_err(|e| match e {
-            UserWriteError::PhoneTaken => BootstrapError::PhoneTaken,
-            UserWriteError::Store(e) => Unexpected::new("creating a user", e).into(),
-        })?;
+        let user =
+            ports.users.create(NewUser { locale, phone, ..NewUser::default() }, now).await.map_err(|e| match e {
+                UserWriteError::PhoneTaken => BootstrapError::PhoneTaken,
+                UserWriteError::Store(e) => Unexpected::new("creating a user", e).into(),
+            })?;
         ports.credentials.create(user.id, email, now).await.map_err(|e| match e {
             CredentialWriteError::EmailTaken | CredentialWriteError::AlreadyExists => BootstrapError::EmailTaken,
             CredentialWriteError::UserNotFound => BootstrapError::UserNotFound,
@@ -105,14 +111,22 @@ impl BootstrapService {
     ///
     /// # Errors
     /// [`BootstrapError::Invalid`] for an unknown type or preset.
-    pub async fn create_client(&self, client_type: &str, name: &str, preset: Option<&str>) -> Result<NewClient, BootstrapError> {
+    pub async fn create_client(
+        &self,
+        client_type: &str,
+        name: &str,
+        preset: Option<&str>,
+    ) -> Result<NewClient, BootstrapError> {
         let client_type = ClientType::parse(client_type).map_err(|e| BootstrapError::Invalid(e.to_string()))?;
         let policy = match preset {
             None => ClientPolicy::Default,
             Some(p) if self.ctx.settings.presets.contains_key(p) => ClientPolicy::Preset(p.to_owned()),
             Some(p) => {
                 let known: Vec<_> = self.ctx.settings.presets.keys().cloned().collect();
-                return Err(BootstrapError::Invalid(format!("unknown policy preset {p:?}; known: {}", known.join(", "))));
+                return Err(BootstrapError::Invalid(format!(
+                    "unknown policy preset {p:?}; known: {}",
+                    known.join(", ")
+                )));
             }
         };
         let id = ClientId::generate(&mut rand::rngs::OsRng);
@@ -139,7 +153,13 @@ impl BootstrapService {
     ///
     /// # Errors
     /// [`BootstrapError`].
-    pub async fn create_user(&self, email: &str, phone: Option<&str>, password: Option<String>, locale: Option<String>) -> Result<UserId, BootstrapError> {
+    pub async fn create_user(
+        &self,
+        email: &str,
+        phone: Option<&str>,
+        password: Option<String>,
+        locale: Option<String>,
+    ) -> Result<UserId, BootstrapError> {
         let email = Email::parse(email).map_err(|e| BootstrapError::Invalid(e.to_string()))?;
         let phone = phone.map(PhoneNumber::parse).transpose().map_err(|e| BootstrapError::Invalid(e.to_string()))?;
         let password = password.map(Password::new).transpose().map_err(|e| BootstrapError::Invalid(e.to_string()))?;
@@ -155,7 +175,9 @@ impl BootstrapService {
         if let Some(p) = password {
             self.ctx.set_password(&user, p, &policy, None).await.map_err(|e| match e {
                 SetPasswordError::Policy(v) => BootstrapError::Policy(v),
-                SetPasswordError::Recurrent | SetPasswordError::Conflict => BootstrapError::Invalid("the password changed concurrently".into()),
+                SetPasswordError::Recurrent | SetPasswordError::Conflict => {
+                    BootstrapError::Invalid("the password changed concurrently".into())
+                }
                 SetPasswordError::UserGone => BootstrapError::UserNotFound,
                 SetPasswordError::Unexpected(e) => e.into(),
             })?;

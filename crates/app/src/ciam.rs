@@ -111,7 +111,14 @@ impl CiamService {
     }
 
     async fn limit(&self, key: String, limit: RateLimit) -> Result<Option<Duration>, CiamError> {
-        match self.ctx.ports.rate_limiter.hit(&key, limit.limit, limit.window).await.map_err(unexpected("rate limiting"))? {
+        match self
+            .ctx
+            .ports
+            .rate_limiter
+            .hit(&key, limit.limit, limit.window)
+            .await
+            .map_err(unexpected("rate limiting"))?
+        {
             RateDecision::Allowed => Ok(None),
             RateDecision::Limited { retry_after } => Ok(Some(retry_after)),
         }
@@ -157,7 +164,9 @@ impl CiamService {
         let o = &self.ctx.settings.otp;
         let channel = recipient.channel();
         let dest = format!("otp:dest:{}:{}", channel.as_str(), recipient.address());
-        for (key, limit) in [(format!("{dest}:cooldown"), o.destination_cooldown), (format!("{dest}:day"), o.destination_daily)] {
+        for (key, limit) in
+            [(format!("{dest}:cooldown"), o.destination_cooldown), (format!("{dest}:day"), o.destination_daily)]
+        {
             if let Some(retry_after) = self.limit(key, limit).await? {
                 return Err(CiamError::DestinationRateLimited { channel, retry_after });
             }
@@ -182,7 +191,11 @@ impl CiamService {
         let challenge = OtpChallenge {
             token: token_digest,
             code: code.digest(key, &token_digest),
-            binding: OtpBinding { client_id: client.id.clone(), usage: OtpUsage::ResetPassword, recipient: recipient.clone() },
+            binding: OtpBinding {
+                client_id: client.id.clone(),
+                usage: OtpUsage::ResetPassword,
+                recipient: recipient.clone(),
+            },
             attempts_left: o.max_attempts,
             code_expires_at: now + span(o.code_ttl),
             expires_at: now + span(o.token_ttl.max(o.code_ttl)),
@@ -204,7 +217,14 @@ impl CiamService {
                     return Err(CiamError::DeliveryFailed);
                 }
                 self.learn_delivery_time(started.elapsed());
-                ports.audit(AuditKind::OtpSent, Some(user.id), format!("ciam:{}", client.id), channel.as_str().to_owned()).await;
+                ports
+                    .audit(
+                        AuditKind::OtpSent,
+                        Some(user.id),
+                        format!("ciam:{}", client.id),
+                        channel.as_str().to_owned(),
+                    )
+                    .await;
             }
             None => {
                 // Spend what a delivery costs, so timing does not tell the account is unknown.
@@ -246,7 +266,8 @@ impl CiamService {
         }
         let present = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
         let email_triple = [&req.email, &req.email_otp_token, &req.email_otp].into_iter().all(present);
-        let phone_triple = [&req.phone_number, &req.phone_number_otp_token, &req.phone_number_otp].into_iter().all(present);
+        let phone_triple =
+            [&req.phone_number, &req.phone_number_otp_token, &req.phone_number_otp].into_iter().all(present);
         let password = req.password.clone().filter(|p| !p.is_empty());
         let (Some(password), true) = (password, email_triple ^ phone_triple) else {
             return Err(CiamError::InvalidRequest("Missing required parameter(s)."));
@@ -261,14 +282,19 @@ impl CiamService {
         let token = OtpToken::parse(&token).map_err(|_| CiamError::BadOtpToken(channel))?;
         let code = OtpCode::parse(&code).map_err(|_| CiamError::BadOtp(channel))?;
         let o = &self.ctx.settings.otp;
-        if self.limit(format!("otp:guess:{}:{}", channel.as_str(), recipient.address()), o.account_guesses).await?.is_some() {
+        if self
+            .limit(format!("otp:guess:{}:{}", channel.as_str(), recipient.address()), o.account_guesses)
+            .await?
+            .is_some()
+        {
             return Err(CiamError::BadOtp(channel));
         }
 
         let ports = &self.ctx.ports;
         let key = &self.ctx.settings.token_key;
         let token_digest = token.digest(key);
-        let binding = OtpBinding { client_id: client.id.clone(), usage: OtpUsage::ResetPassword, recipient: recipient.clone() };
+        let binding =
+            OtpBinding { client_id: client.id.clone(), usage: OtpUsage::ResetPassword, recipient: recipient.clone() };
         let outcome = ports
             .otps
             .verify_and_claim(&token_digest, &code.digest(key, &token_digest), &binding, ports.clock.now())

@@ -24,7 +24,10 @@ impl BlockingArgon2 {
         Ok(Self { hasher: Argon2Hasher::new(params)?, permits: Arc::new(Semaphore::new(permits.max(1))) })
     }
 
-    async fn run<T: Send + 'static>(&self, work: impl FnOnce(&Argon2Hasher) -> T + Send + 'static) -> Result<T, HasherError> {
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Argon2Hasher) -> T + Send + 'static,
+    ) -> Result<T, HasherError> {
         let _permit = self.permits.acquire().await.map_err(|_| HasherError::ShuttingDown)?;
         let hasher = self.hasher.clone();
         let span = tracing::Span::current();

@@ -53,7 +53,13 @@ impl std::fmt::Debug for Ports {
 
 impl Ports {
     /// Records an audit event; a failure is logged, never fatal to the flow that caused it.
-    pub(crate) async fn audit(&self, kind: AuditKind, user_id: Option<resetd_domain::user::UserId>, actor: String, detail: String) {
+    pub(crate) async fn audit(
+        &self,
+        kind: AuditKind,
+        user_id: Option<resetd_domain::user::UserId>,
+        actor: String,
+        detail: String,
+    ) {
         let event = AuditEvent { at: self.clock.now(), kind, user_id, actor, detail };
         if let Err(e) = self.audit.record(event).await {
             tracing::warn!(error = %e, kind = kind.as_str(), "could not record an audit event");
@@ -111,6 +117,8 @@ impl Unexpected {
 }
 
 /// `?` on a port error inside a use case: `.map_err(unexpected("doing x"))?`.
-pub(crate) fn unexpected<E: Into<Box<dyn std::error::Error + Send + Sync>>>(context: &'static str) -> impl FnOnce(E) -> Unexpected {
+pub(crate) fn unexpected<E: Into<Box<dyn std::error::Error + Send + Sync>>>(
+    context: &'static str,
+) -> impl FnOnce(E) -> Unexpected {
     move |e| Unexpected::new(context, e)
 }

@@ -73,7 +73,8 @@ impl RedeemService {
     pub async fn redeem(&self, token: &str, password: Password) -> Result<(), RedeemError> {
         let (owner, user) = self.owner(token).await?;
         tracing::Span::current().record("user_id", tracing::field::display(owner.user_id));
-        let digest = ResetToken::parse(token).map_err(|_| RedeemError::InvalidToken)?.digest(&self.ctx.settings.token_key);
+        let digest =
+            ResetToken::parse(token).map_err(|_| RedeemError::InvalidToken)?.digest(&self.ctx.settings.token_key);
         let policy = self.ctx.default_policy().await?;
         match self.ctx.set_password(&user, password, &policy, Some(digest)).await {
             Ok(()) => {}

@@ -15,9 +15,7 @@ fn benches(c: &mut Criterion) {
     let mut rng = rand::rngs::OsRng;
     let key = TokenKey::generate(&mut rng);
 
-    c.bench_function("reset_token/generate_and_digest", |b| {
-        b.iter(|| ResetToken::generate(&mut rng).digest(&key))
-    });
+    c.bench_function("reset_token/generate_and_digest", |b| b.iter(|| ResetToken::generate(&mut rng).digest(&key)));
 
     let token = OtpToken::generate(&mut rng);
     let token_digest = token.digest(&key);

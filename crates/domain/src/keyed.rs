@@ -156,10 +156,7 @@ mod tests {
 
     #[test]
     fn short_keys_are_refused() {
-        assert_eq!(
-            TokenKey::new(vec![1; 31]).unwrap_err(),
-            TokenKeyError::TooShort { min: 32, len: 31 }
-        );
+        assert_eq!(TokenKey::new(vec![1; 31]).unwrap_err(), TokenKeyError::TooShort { min: 32, len: 31 });
         assert!(TokenKey::new(vec![1; 32]).is_ok());
     }
 

@@ -186,7 +186,8 @@ mod tests {
     #[test]
     fn matches_any_finds_a_history_entry() {
         let h = cheap();
-        let hashes: Vec<_> = ["one", "two", "three"].iter().map(|p| h.hash(&pw(p), &mut rand::rngs::OsRng).unwrap()).collect();
+        let hashes: Vec<_> =
+            ["one", "two", "three"].iter().map(|p| h.hash(&pw(p), &mut rand::rngs::OsRng).unwrap()).collect();
         assert!(h.matches_any(&pw("two"), &hashes));
         assert!(!h.matches_any(&pw("four"), &hashes));
         assert!(!h.matches_any(&pw("one"), &[]));

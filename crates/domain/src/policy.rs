@@ -70,7 +70,9 @@ impl fmt::Display for PolicyViolation {
             Self::TooLong { max } => write!(f, "The password must be at most {max} characters long."),
             Self::MissingDigit => f.write_str("The password must contain a digit."),
             Self::MissingUpperLower => f.write_str("The password must contain an upper-case and a lower-case letter."),
-            Self::MissingSpecial => f.write_str("The password must contain a character that is not a letter or a digit."),
+            Self::MissingSpecial => {
+                f.write_str("The password must contain a character that is not a letter or a digit.")
+            }
             Self::Common => f.write_str("The password is too common."),
             Self::ContainsEmailLocalPart => f.write_str("The password must not contain your email name."),
         }
@@ -277,7 +279,13 @@ mod tests {
     #[test]
     fn policy_ranges_are_validated() {
         assert_eq!(PasswordPolicy::default().validate(7), Ok(()));
-        let bad = PasswordPolicy { min_length: 6, max_length: 5, history_count: 129, expiration_duration_days: Some(10), ..PasswordPolicy::default() };
+        let bad = PasswordPolicy {
+            min_length: 6,
+            max_length: 5,
+            history_count: 129,
+            expiration_duration_days: Some(10),
+            ..PasswordPolicy::default()
+        };
         let fields: Vec<_> = bad.validate(7).unwrap_err().iter().map(PolicyConfigError::field).collect();
         assert_eq!(fields, ["min_length", "max_length", "history_count", "expiration_duration_days"]);
         assert!(PasswordPolicy { min_length: 101, max_length: 200, ..PasswordPolicy::default() }.validate(7).is_err());

@@ -202,7 +202,18 @@ mod tests {
         let e = Email::parse("  Ada.Lovelace@Example.COM ").unwrap();
         assert_eq!(e.as_str(), "ada.lovelace@example.com");
         assert_eq!(e.local_part(), "ada.lovelace");
-        for bad in ["", "ada", "@example.com", "ada@", "ada@example", "a b@example.com", "ada@exa_mple.com", "a..b@x.io", "ada@-x.io", "a@b@c.io"] {
+        for bad in [
+            "",
+            "ada",
+            "@example.com",
+            "ada@",
+            "ada@example",
+            "a b@example.com",
+            "ada@exa_mple.com",
+            "a..b@x.io",
+            "ada@-x.io",
+            "a@b@c.io",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?}");
         }
     }

@@ -93,14 +93,24 @@ pub trait CredentialStore: Send + Sync {
     /// # Errors
     /// [`CredentialWriteError::UserNotFound`], [`CredentialWriteError::AlreadyExists`],
     /// [`CredentialWriteError::EmailTaken`].
-    async fn create(&self, user: UserId, email: &Email, now: DateTime<Utc>) -> Result<EmailCredential, CredentialWriteError>;
+    async fn create(
+        &self,
+        user: UserId,
+        email: &Email,
+        now: DateTime<Utc>,
+    ) -> Result<EmailCredential, CredentialWriteError>;
 
     /// Changes the email and/or the forced-reset flag of an existing credential.
     ///
     /// # Errors
     /// [`CredentialWriteError::UserNotFound`] when the user has no credential,
     /// [`CredentialWriteError::EmailTaken`].
-    async fn update(&self, user: UserId, email: Option<Email>, forced_reset: Option<bool>) -> Result<EmailCredential, CredentialWriteError>;
+    async fn update(
+        &self,
+        user: UserId,
+        email: Option<Email>,
+        forced_reset: Option<bool>,
+    ) -> Result<EmailCredential, CredentialWriteError>;
 
     /// Removes the credential and its reset token; `false` when there was none.
     ///
@@ -113,7 +123,14 @@ pub trait CredentialStore: Send + Sync {
     ///
     /// # Errors
     /// [`StoreError`] only.
-    async fn issue_reset_token(&self, user: UserId, token: &Digest, kind: ResetTokenKind, expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<bool, StoreError>;
+    async fn issue_reset_token(
+        &self,
+        user: UserId,
+        token: &Digest,
+        kind: ResetTokenKind,
+        expires_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 
     /// The owner of a token that is live at `now`; `None` for unknown, replaced, consumed or
     /// expired tokens alike.

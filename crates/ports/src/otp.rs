@@ -45,7 +45,13 @@ pub trait OtpStore: Send + Sync {
     ///
     /// # Errors
     /// [`StoreError`] only.
-    async fn verify_and_claim(&self, token: &Digest, guess: &Digest, binding: &OtpBinding, now: DateTime<Utc>) -> Result<ClaimOutcome, StoreError>;
+    async fn verify_and_claim(
+        &self,
+        token: &Digest,
+        guess: &Digest,
+        binding: &OtpBinding,
+        now: DateTime<Utc>,
+    ) -> Result<ClaimOutcome, StoreError>;
 
     /// Gives a claimed challenge back (the new password was refused): the code stays usable.
     /// Does nothing unless `claim` still holds it.

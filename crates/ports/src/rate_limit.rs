@@ -11,7 +11,9 @@ use crate::StoreError;
 pub enum RateDecision {
     Allowed,
     /// Over the limit; the window ends in `retry_after`.
-    Limited { retry_after: Duration },
+    Limited {
+        retry_after: Duration,
+    },
 }
 
 #[cfg_attr(feature = "mock", mockall::automock)]

@@ -12,7 +12,9 @@ use std::time::Duration;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use resetd_adapters_memory::MemoryStore;
-use resetd_adapters_notify::{ChannelNotifier, LogSender, SmtpConfig, SmtpSender, TlsMode, WebhookConfig, WebhookSmsSender};
+use resetd_adapters_notify::{
+    ChannelNotifier, LogSender, SmtpConfig, SmtpSender, TlsMode, WebhookConfig, WebhookSmsSender,
+};
 use resetd_adapters_postgres::PgStore;
 use resetd_adapters_redis::RedisStore;
 use resetd_api_http::{HttpState, Probe};
@@ -138,8 +140,16 @@ pub fn app_settings(s: &Settings) -> anyhow::Result<resetd_app::Settings> {
 pub async fn build(s: &Settings, clock: Arc<dyn Clock>, notifier: Arc<dyn Notifier>) -> anyhow::Result<Built> {
     let memory = Arc::new(MemoryStore::new(clock.clone()));
     let mut probes: Vec<Arc<dyn Probe>> = Vec::new();
-    let params = Argon2Params { memory_kib: s.argon2.memory_kib, iterations: s.argon2.iterations, parallelism: s.argon2.parallelism };
-    let permits = if s.argon2.concurrency == 0 { std::thread::available_parallelism().map_or(2, usize::from) } else { s.argon2.concurrency };
+    let params = Argon2Params {
+        memory_kib: s.argon2.memory_kib,
+        iterations: s.argon2.iterations,
+        parallelism: s.argon2.parallelism,
+    };
+    let permits = if s.argon2.concurrency == 0 {
+        std::thread::available_parallelism().map_or(2, usize::from)
+    } else {
+        s.argon2.concurrency
+    };
     let hasher = Arc::new(BlockingArgon2::new(params, permits).map_err(|e| anyhow::anyhow!("argon2 settings: {e}"))?);
     let mut ports = Ports {
         users: memory.clone(),
@@ -157,7 +167,9 @@ pub async fn build(s: &Settings, clock: Arc<dyn Clock>, notifier: Arc<dyn Notifi
     };
     let db_url = s.database.url.expose_secret();
     if !db_url.is_empty() {
-        let pool = resetd_adapters_postgres::connect(db_url, s.database.max_connections).await.context("connecting to PostgreSQL")?;
+        let pool = resetd_adapters_postgres::connect(db_url, s.database.max_connections)
+            .await
+            .context("connecting to PostgreSQL")?;
         resetd_adapters_postgres::migrate(&pool).await.context("running database migrations")?;
         let pg = Arc::new(PgStore::new(pool));
         probes.push(Arc::new(PgProbe(PgStore::new(pg.pool().clone()))));
@@ -195,7 +207,8 @@ pub async fn build_default(s: &Settings) -> anyhow::Result<Built> {
 /// # Errors
 /// The address cannot be bound.
 pub async fn serve(s: &Settings, built: Built) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(&s.server.bind).await.with_context(|| format!("binding {}", s.server.bind))?;
+    let listener =
+        tokio::net::TcpListener::bind(&s.server.bind).await.with_context(|| format!("binding {}", s.server.bind))?;
     tracing::info!(addr = %listener.local_addr()?, "resetd listening");
     let state = HttpState { app: built.app, probes: built.probes, docs_base: s.server.docs_base_url.clone() };
     let router = resetd_api_http::router(state);

@@ -155,7 +155,9 @@ impl Settings {
         let built = config::Config::builder()
             .add_source(config::File::from(dir.join("default.toml")))
             .add_source(config::File::from(dir.join(format!("{}.toml", profile.as_str()))).required(false))
-            .add_source(config::Environment::with_prefix("RESETD").prefix_separator("__").separator("__").try_parsing(true))
+            .add_source(
+                config::Environment::with_prefix("RESETD").prefix_separator("__").separator("__").try_parsing(true),
+            )
             .build()
             .context("reading the configuration")?;
         let settings: Self = built.try_deserialize().context("parsing the configuration")?;

@@ -100,7 +100,10 @@ impl From<CiamError> for CiamReply {
                     Channel::Sms => ("sms_rate_limit_exceeded", "SMS rate limit exceeded for same phone number"),
                     Channel::Email => ("email_rate_limit_exceeded", "Email rate limit exceeded for same email address"),
                 };
-                Self { retry_after: Some(retry_after.as_secs().max(1)), ..Self::new(StatusCode::BAD_REQUEST, error, Some(d.into())) }
+                Self {
+                    retry_after: Some(retry_after.as_secs().max(1)),
+                    ..Self::new(StatusCode::BAD_REQUEST, error, Some(d.into()))
+                }
             }
             CiamError::RateLimited { retry_after } => Self {
                 retry_after: Some(retry_after.as_secs().max(1)),
@@ -114,7 +117,9 @@ impl From<CiamError> for CiamReply {
             CiamError::BadOtpToken(c) => Self::bad(otp_token_error(c)),
             CiamError::BadOtp(c) => Self::bad(otp_error(c)),
             CiamError::UserNotFound => Self::bad("user_not_found"),
-            CiamError::AbnormalUserStatus(d) => Self::new(StatusCode::BAD_REQUEST, "abnormal_user_status", Some(d.into())),
+            CiamError::AbnormalUserStatus(d) => {
+                Self::new(StatusCode::BAD_REQUEST, "abnormal_user_status", Some(d.into()))
+            }
             CiamError::InvalidNewPassword(v) => {
                 let d = v.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ");
                 Self::new(StatusCode::BAD_REQUEST, "invalid_new_password", (!d.is_empty()).then_some(d))
@@ -131,9 +136,11 @@ impl From<CiamError> for CiamReply {
 impl From<BodyError> for CiamReply {
     fn from(e: BodyError) -> Self {
         match e {
-            BodyError::TooLarge => {
-                Self::new(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", Some("The request body is too large.".into()))
-            }
+            BodyError::TooLarge => Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request",
+                Some("The request body is too large.".into()),
+            ),
             BodyError::UnsupportedMediaType => Self::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "invalid_request",
@@ -145,10 +152,15 @@ impl From<BodyError> for CiamReply {
 }
 
 /// Client credentials from HTTP Basic (URL-decoded halves) and/or the body.
-fn credentials(headers: &HeaderMap, body_id: Option<String>, body_secret: Option<String>) -> Result<ClientCredentials, CiamReply> {
+fn credentials(
+    headers: &HeaderMap,
+    body_id: Option<String>,
+    body_secret: Option<String>,
+) -> Result<ClientCredentials, CiamReply> {
     let basic = match headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         Some(value) => {
-            let (scheme, encoded) = value.trim().split_once(' ').ok_or(CiamReply::new(StatusCode::UNAUTHORIZED, "invalid_client", None))?;
+            let (scheme, encoded) =
+                value.trim().split_once(' ').ok_or(CiamReply::new(StatusCode::UNAUTHORIZED, "invalid_client", None))?;
             if !scheme.eq_ignore_ascii_case("basic") {
                 return Err(CiamReply::new(StatusCode::UNAUTHORIZED, "invalid_client", None));
             }
@@ -158,7 +170,12 @@ fn credentials(headers: &HeaderMap, body_id: Option<String>, body_secret: Option
                 .and_then(|b| String::from_utf8(b).ok())
                 .ok_or(CiamReply::new(StatusCode::UNAUTHORIZED, "invalid_client", None))?;
             let (id, secret) = decoded.split_once(':').unwrap_or((decoded.as_str(), ""));
-            let dec = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default();
+            let dec = |s: &str| {
+                url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default()
+            };
             Some((dec(id), dec(secret)))
         }
         None => None,
@@ -184,7 +201,11 @@ struct SendBody {
     client_secret: Option<String>,
 }
 
-async fn send(State(state): State<Shared>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request) -> Result<Response, CiamReply> {
+async fn send(
+    State(state): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+) -> Result<Response, CiamReply> {
     let (headers, bytes) = body::read(req).await?;
     let b: SendBody = body::json(&headers, &bytes)?;
     let creds = credentials(&headers, b.client_id, b.client_secret)?;

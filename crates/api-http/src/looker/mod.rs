@@ -1,9 +1,11 @@
 //! The Looker API 4.0 router (admin side). Every answer is JSON; every error is
 //! `{"message", "documentation_url"}`.
 
+// Handlers return `Result<Response, Response>`, axum's idiom; the error is already a response.
+#![allow(clippy::result_large_err)]
+
 mod error;
 mod view;
-
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -128,7 +130,12 @@ async fn me(State(state): State<Shared>, headers: HeaderMap, Query(q): Query<Fie
 
 async fn list_users(State(state): State<Shared>, headers: HeaderMap, Query(q): Query<Fields>) -> Outcome {
     let who = caller(&state, &headers).await?;
-    let users = state.app.admin.list_users(who, q.offset.unwrap_or(0), q.limit.unwrap_or(100)).await.map_err(|e| fail(&state, e))?;
+    let users = state
+        .app
+        .admin
+        .list_users(who, q.offset.unwrap_or(0), q.limit.unwrap_or(100))
+        .await
+        .map_err(|e| fail(&state, e))?;
     let mut out = Vec::with_capacity(users.len());
     for u in &users {
         out.push(view::select(user_json(&state, who, u).await, q.fields.as_deref()));
@@ -171,7 +178,12 @@ impl From<WriteUserBody> for WriteUser {
     }
 }
 
-async fn create_user(State(state): State<Shared>, headers: HeaderMap, Query(q): Query<Fields>, req: Request) -> Outcome {
+async fn create_user(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<Fields>,
+    req: Request,
+) -> Outcome {
     let who = caller(&state, &headers).await?;
     let (h, bytes) = body::read(req).await.map_err(|e| fail(&state, e))?;
     let b: WriteUserBody = body::json_or_empty(&h, &bytes).map_err(|e| fail(&state, e))?;
@@ -179,13 +191,24 @@ async fn create_user(State(state): State<Shared>, headers: HeaderMap, Query(q): 
     ok_json(view::select(user_json(&state, who, &u).await, q.fields.as_deref()))
 }
 
-async fn get_user(State(state): State<Shared>, headers: HeaderMap, Path(id): Path<String>, Query(q): Query<Fields>) -> Outcome {
+async fn get_user(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<Fields>,
+) -> Outcome {
     let who = caller(&state, &headers).await?;
     let u = state.app.admin.get_user(who, user_id(&state, &id)?).await.map_err(|e| fail(&state, e))?;
     ok_json(view::select(user_json(&state, who, &u).await, q.fields.as_deref()))
 }
 
-async fn update_user(State(state): State<Shared>, headers: HeaderMap, Path(id): Path<String>, Query(q): Query<Fields>, req: Request) -> Outcome {
+async fn update_user(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<Fields>,
+    req: Request,
+) -> Outcome {
     let who = caller(&state, &headers).await?;
     let id = user_id(&state, &id)?;
     let (h, bytes) = body::read(req).await.map_err(|e| fail(&state, e))?;
@@ -200,13 +223,24 @@ async fn delete_user(State(state): State<Shared>, headers: HeaderMap, Path(id): 
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn get_credential(State(state): State<Shared>, headers: HeaderMap, Path(id): Path<String>, Query(q): Query<Fields>) -> Outcome {
+async fn get_credential(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<Fields>,
+) -> Outcome {
     let who = caller(&state, &headers).await?;
     let c = state.app.admin.get_credential(who, user_id(&state, &id)?).await.map_err(|e| fail(&state, e))?;
     ok_json(view::select(view::credential(&state.app.admin_base(), &c), q.fields.as_deref()))
 }
 
-async fn create_credential(State(state): State<Shared>, headers: HeaderMap, Path(id): Path<String>, Query(q): Query<Fields>, req: Request) -> Outcome {
+async fn create_credential(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<Fields>,
+    req: Request,
+) -> Outcome {
     let who = caller(&state, &headers).await?;
     let id = user_id(&state, &id)?;
     let (h, bytes) = body::read(req).await.map_err(|e| fail(&state, e))?;
@@ -215,7 +249,13 @@ async fn create_credential(State(state): State<Shared>, headers: HeaderMap, Path
     ok_json(view::select(view::credential(&state.app.admin_base(), &c), q.fields.as_deref()))
 }
 
-async fn update_credential(State(state): State<Shared>, headers: HeaderMap, Path(id): Path<String>, Query(q): Query<Fields>, req: Request) -> Outcome {
+async fn update_credential(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<Fields>,
+    req: Request,
+) -> Outcome {
     let who = caller(&state, &headers).await?;
     let id = user_id(&state, &id)?;
     let (h, bytes) = body::read(req).await.map_err(|e| fail(&state, e))?;
@@ -244,7 +284,13 @@ fn parse_expires(raw: Option<&str>) -> Result<bool, LookerError> {
     }
 }
 
-async fn password_reset(State(state): State<Shared>, headers: HeaderMap, Path(id): Path<String>, Query(q): Query<Fields>, req: Request) -> Outcome {
+async fn password_reset(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<Fields>,
+    req: Request,
+) -> Outcome {
     let who = caller(&state, &headers).await?;
     let id = user_id(&state, &id)?;
     let expires = parse_expires(q.expires.as_deref()).map_err(|e| fail(&state, e))?;
@@ -253,7 +299,12 @@ async fn password_reset(State(state): State<Shared>, headers: HeaderMap, Path(id
     ok_json(view::select(view::credential(&state.app.admin_base(), &c), q.fields.as_deref()))
 }
 
-async fn send_password_reset(State(state): State<Shared>, headers: HeaderMap, Path(id): Path<String>, Query(q): Query<Fields>) -> Outcome {
+async fn send_password_reset(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<Fields>,
+) -> Outcome {
     let who = caller(&state, &headers).await?;
     let c = state.app.admin.send_password_reset(who, user_id(&state, &id)?).await.map_err(|e| fail(&state, e))?;
     ok_json(view::select(view::credential(&state.app.admin_base(), &c), q.fields.as_deref()))
@@ -276,7 +327,12 @@ struct PasswordConfigBody {
     expiration_duration_days: Option<Option<i64>>,
 }
 
-async fn update_password_config(State(state): State<Shared>, headers: HeaderMap, Query(q): Query<Fields>, req: Request) -> Outcome {
+async fn update_password_config(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<Fields>,
+    req: Request,
+) -> Outcome {
     let who = caller(&state, &headers).await?;
     let (h, bytes) = body::read(req).await.map_err(|e| fail(&state, e))?;
     let b: PasswordConfigBody = body::json(&h, &bytes).map_err(|e| fail(&state, e))?;
@@ -304,7 +360,13 @@ mod tests {
 
     #[test]
     fn both_token_schemes_are_accepted() {
-        for (value, want) in [("token abc", Some("abc")), ("Bearer abc", Some("abc")), ("bearer  abc ", Some("abc")), ("Basic abc", None), ("abc", None)] {
+        for (value, want) in [
+            ("token abc", Some("abc")),
+            ("Bearer abc", Some("abc")),
+            ("bearer  abc ", Some("abc")),
+            ("Basic abc", None),
+            ("abc", None),
+        ] {
             let mut h = HeaderMap::new();
             h.insert(header::AUTHORIZATION, value.parse().unwrap());
             assert_eq!(bearer(&h), want, "{value}");

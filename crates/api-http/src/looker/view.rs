@@ -1,9 +1,9 @@
 //! Looker JSON shapes: `User`, `CredentialsEmail`, `PasswordConfig`, and the `fields` filter.
 
 use chrono::{DateTime, Utc};
+use resetd_app::admin::User;
 use resetd_app::admin::{CredentialView, PasswordConfig};
 use resetd_domain::user::UserStatus;
-use resetd_app::admin::User;
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 
@@ -122,11 +122,18 @@ mod tests {
 
     #[test]
     fn fields_keep_listed_keys_and_nested_selections() {
-        let v = json!({"id": "1", "email": "a@b.io", "credentials_email": {"email": "a@b.io", "type": "email"}, "x": 1});
+        let v =
+            json!({"id": "1", "email": "a@b.io", "credentials_email": {"email": "a@b.io", "type": "email"}, "x": 1});
         assert_eq!(select(v.clone(), None), v);
         assert_eq!(select(v.clone(), Some("email,id")), json!({"email": "a@b.io", "id": "1"}));
-        assert_eq!(select(v.clone(), Some("credentials_email(type),nope")), json!({"credentials_email": {"type": "email"}}));
-        assert_eq!(select(v, Some(" , ")), json!({"id": "1", "email": "a@b.io", "credentials_email": {"email": "a@b.io", "type": "email"}, "x": 1}));
+        assert_eq!(
+            select(v.clone(), Some("credentials_email(type),nope")),
+            json!({"credentials_email": {"type": "email"}})
+        );
+        assert_eq!(
+            select(v, Some(" , ")),
+            json!({"id": "1", "email": "a@b.io", "credentials_email": {"email": "a@b.io", "type": "email"}, "x": 1})
+        );
     }
 
     #[test]

@@ -72,12 +72,18 @@ pub async fn rate_limiter(limiter: Arc<dyn RateLimiter>, advance: Advance) {
         assert_eq!(limiter.hit(&key, 3, window).await.unwrap(), RateDecision::Allowed);
     }
     match limiter.hit(&key, 3, window).await.unwrap() {
-        RateDecision::Limited { retry_after } => assert!(retry_after <= window && retry_after > Duration::ZERO, "{retry_after:?}"),
+        RateDecision::Limited { retry_after } => {
+            assert!(retry_after <= window && retry_after > Duration::ZERO, "{retry_after:?}")
+        }
         RateDecision::Allowed => panic!("the fourth hit of three is limited"),
     }
     assert_eq!(limiter.hit(&other, 3, window).await.unwrap(), RateDecision::Allowed, "keys are independent");
     advance(Duration::from_millis(1100)).await;
-    assert_eq!(limiter.hit(&key, 3, window).await.unwrap(), RateDecision::Allowed, "a new window starts after the old one ends");
+    assert_eq!(
+        limiter.hit(&key, 3, window).await.unwrap(),
+        RateDecision::Allowed,
+        "a new window starts after the old one ends"
+    );
 
     let burst = unique("rl:");
     let tasks: Vec<_> = (0..40)

@@ -23,7 +23,11 @@ fn send(key: &TokenKey, recipient: Recipient, attempts: u32) -> Sent {
     let challenge = OtpChallenge {
         token,
         code: code.digest(key, &token),
-        binding: OtpBinding { client_id: ClientId::parse("web-app").unwrap(), usage: OtpUsage::ResetPassword, recipient },
+        binding: OtpBinding {
+            client_id: ClientId::parse("web-app").unwrap(),
+            usage: OtpUsage::ResetPassword,
+            recipient,
+        },
         attempts_left: attempts,
         code_expires_at: t0() + Span::seconds(60),
         expires_at: t0() + Span::seconds(300),
@@ -42,21 +46,41 @@ pub async fn otp_store(store: Arc<dyn OtpStore>) {
 
     // Unknown tokens are gone.
     let ghost = send(&key, email(), 5);
-    assert_eq!(store.verify_and_claim(&ghost.challenge.token, &ghost.right, &ghost.challenge.binding, now).await.unwrap(), ClaimOutcome::Gone);
+    assert_eq!(
+        store.verify_and_claim(&ghost.challenge.token, &ghost.right, &ghost.challenge.binding, now).await.unwrap(),
+        ClaimOutcome::Gone
+    );
 
     // A wrong code costs one attempt; a mismatched binding costs none; then the right code claims.
     let s = send(&key, email(), 3);
     let b = &s.challenge.binding;
     store.create(&s.challenge, now).await.unwrap();
-    assert_eq!(store.verify_and_claim(&s.challenge.token, &s.wrong, b, now).await.unwrap(), ClaimOutcome::WrongCode { attempts_left: 2 });
+    assert_eq!(
+        store.verify_and_claim(&s.challenge.token, &s.wrong, b, now).await.unwrap(),
+        ClaimOutcome::WrongCode { attempts_left: 2 }
+    );
     let other_recipient = OtpBinding { recipient: email(), ..b.clone() };
-    assert_eq!(store.verify_and_claim(&s.challenge.token, &s.right, &other_recipient, now).await.unwrap(), ClaimOutcome::Mismatch);
+    assert_eq!(
+        store.verify_and_claim(&s.challenge.token, &s.right, &other_recipient, now).await.unwrap(),
+        ClaimOutcome::Mismatch
+    );
     let other_client = OtpBinding { client_id: ClientId::parse("other-app").unwrap(), ..b.clone() };
-    assert_eq!(store.verify_and_claim(&s.challenge.token, &s.right, &other_client, now).await.unwrap(), ClaimOutcome::Mismatch);
+    assert_eq!(
+        store.verify_and_claim(&s.challenge.token, &s.right, &other_client, now).await.unwrap(),
+        ClaimOutcome::Mismatch
+    );
     let other_usage = OtpBinding { usage: OtpUsage::Login, ..b.clone() };
-    assert_eq!(store.verify_and_claim(&s.challenge.token, &s.right, &other_usage, now).await.unwrap(), ClaimOutcome::Mismatch);
-    assert_eq!(store.verify_and_claim(&s.challenge.token, &s.wrong, b, now).await.unwrap(), ClaimOutcome::WrongCode { attempts_left: 1 }, "mismatches cost no attempt");
-    let ClaimOutcome::Claimed(claim) = store.verify_and_claim(&s.challenge.token, &s.right, b, now).await.unwrap() else {
+    assert_eq!(
+        store.verify_and_claim(&s.challenge.token, &s.right, &other_usage, now).await.unwrap(),
+        ClaimOutcome::Mismatch
+    );
+    assert_eq!(
+        store.verify_and_claim(&s.challenge.token, &s.wrong, b, now).await.unwrap(),
+        ClaimOutcome::WrongCode { attempts_left: 1 },
+        "mismatches cost no attempt"
+    );
+    let ClaimOutcome::Claimed(claim) = store.verify_and_claim(&s.challenge.token, &s.right, b, now).await.unwrap()
+    else {
         panic!("the right code claims the challenge");
     };
     assert_eq!(claim.token, s.challenge.token);
@@ -66,49 +90,92 @@ pub async fn otp_store(store: Arc<dyn OtpStore>) {
     let stranger = crate::otp::Claim { token: claim.token, id: "not-the-holder".into() };
     store.release(&stranger).await.unwrap();
     store.consume(&stranger).await.unwrap();
-    assert_eq!(store.verify_and_claim(&s.challenge.token, &s.right, b, now).await.unwrap(), ClaimOutcome::Gone, "only the holder may release or consume");
+    assert_eq!(
+        store.verify_and_claim(&s.challenge.token, &s.right, b, now).await.unwrap(),
+        ClaimOutcome::Gone,
+        "only the holder may release or consume"
+    );
     store.release(&claim).await.unwrap();
-    let ClaimOutcome::Claimed(again) = store.verify_and_claim(&s.challenge.token, &s.right, b, now).await.unwrap() else {
+    let ClaimOutcome::Claimed(again) = store.verify_and_claim(&s.challenge.token, &s.right, b, now).await.unwrap()
+    else {
         panic!("a released challenge can be claimed again");
     };
     assert_ne!(again.id, claim.id, "each claim has its own id");
     store.release(&claim).await.unwrap();
-    assert_eq!(store.verify_and_claim(&s.challenge.token, &s.right, b, now).await.unwrap(), ClaimOutcome::Gone, "a stale claim releases nothing");
+    assert_eq!(
+        store.verify_and_claim(&s.challenge.token, &s.right, b, now).await.unwrap(),
+        ClaimOutcome::Gone,
+        "a stale claim releases nothing"
+    );
     store.consume(&again).await.unwrap();
     store.release(&again).await.unwrap();
-    assert_eq!(store.verify_and_claim(&s.challenge.token, &s.right, b, now).await.unwrap(), ClaimOutcome::Gone, "consumed for good");
+    assert_eq!(
+        store.verify_and_claim(&s.challenge.token, &s.right, b, now).await.unwrap(),
+        ClaimOutcome::Gone,
+        "consumed for good"
+    );
 
     // The last wrong attempt deletes the challenge.
     let s = send(&key, Recipient::Phone(PhoneNumber::parse("13612345678").unwrap()), 2);
     let b = &s.challenge.binding;
     store.create(&s.challenge, now).await.unwrap();
-    assert_eq!(store.verify_and_claim(&s.challenge.token, &s.wrong, b, now).await.unwrap(), ClaimOutcome::WrongCode { attempts_left: 1 });
-    assert_eq!(store.verify_and_claim(&s.challenge.token, &s.wrong, b, now).await.unwrap(), ClaimOutcome::WrongCode { attempts_left: 0 });
-    assert_eq!(store.verify_and_claim(&s.challenge.token, &s.right, b, now).await.unwrap(), ClaimOutcome::Gone, "exhausted");
+    assert_eq!(
+        store.verify_and_claim(&s.challenge.token, &s.wrong, b, now).await.unwrap(),
+        ClaimOutcome::WrongCode { attempts_left: 1 }
+    );
+    assert_eq!(
+        store.verify_and_claim(&s.challenge.token, &s.wrong, b, now).await.unwrap(),
+        ClaimOutcome::WrongCode { attempts_left: 0 }
+    );
+    assert_eq!(
+        store.verify_and_claim(&s.challenge.token, &s.right, b, now).await.unwrap(),
+        ClaimOutcome::Gone,
+        "exhausted"
+    );
 
     // Code expiry, token expiry.
     let s = send(&key, email(), 5);
     let b = &s.challenge.binding;
     store.create(&s.challenge, now).await.unwrap();
     let code_dead = s.challenge.code_expires_at;
-    assert_eq!(store.verify_and_claim(&s.challenge.token, &s.right, b, code_dead).await.unwrap(), ClaimOutcome::CodeExpired);
-    assert!(matches!(store.verify_and_claim(&s.challenge.token, &s.right, b, code_dead - Span::seconds(1)).await.unwrap(), ClaimOutcome::Claimed(_)), "an expired-code answer spends nothing");
+    assert_eq!(
+        store.verify_and_claim(&s.challenge.token, &s.right, b, code_dead).await.unwrap(),
+        ClaimOutcome::CodeExpired
+    );
+    assert!(
+        matches!(
+            store.verify_and_claim(&s.challenge.token, &s.right, b, code_dead - Span::seconds(1)).await.unwrap(),
+            ClaimOutcome::Claimed(_)
+        ),
+        "an expired-code answer spends nothing"
+    );
     let s = send(&key, email(), 5);
     store.create(&s.challenge, now).await.unwrap();
-    assert_eq!(store.verify_and_claim(&s.challenge.token, &s.right, &s.challenge.binding, s.challenge.expires_at).await.unwrap(), ClaimOutcome::Gone, "dead at its expiry instant");
+    assert_eq!(
+        store
+            .verify_and_claim(&s.challenge.token, &s.right, &s.challenge.binding, s.challenge.expires_at)
+            .await
+            .unwrap(),
+        ClaimOutcome::Gone,
+        "dead at its expiry instant"
+    );
 
     // Discard removes a challenge whatever its state.
     let s = send(&key, email(), 5);
     store.create(&s.challenge, now).await.unwrap();
     store.discard(&s.challenge.token).await.unwrap();
-    assert_eq!(store.verify_and_claim(&s.challenge.token, &s.right, &s.challenge.binding, now).await.unwrap(), ClaimOutcome::Gone);
+    assert_eq!(
+        store.verify_and_claim(&s.challenge.token, &s.right, &s.challenge.binding, now).await.unwrap(),
+        ClaimOutcome::Gone
+    );
 
     // Fifty concurrent right guesses: exactly one claim.
     let s = send(&key, email(), 5);
     store.create(&s.challenge, now).await.unwrap();
     let tasks: Vec<_> = (0..50)
         .map(|_| {
-            let (store, token, right, binding) = (Arc::clone(&store), s.challenge.token, s.right, s.challenge.binding.clone());
+            let (store, token, right, binding) =
+                (Arc::clone(&store), s.challenge.token, s.right, s.challenge.binding.clone());
             tokio::spawn(async move { store.verify_and_claim(&token, &right, &binding, now).await.unwrap() })
         })
         .collect();
@@ -127,7 +194,8 @@ pub async fn otp_store(store: Arc<dyn OtpStore>) {
     store.create(&s.challenge, now).await.unwrap();
     let tasks: Vec<_> = (0..50)
         .map(|_| {
-            let (store, token, wrong, binding) = (Arc::clone(&store), s.challenge.token, s.wrong, s.challenge.binding.clone());
+            let (store, token, wrong, binding) =
+                (Arc::clone(&store), s.challenge.token, s.wrong, s.challenge.binding.clone());
             tokio::spawn(async move { store.verify_and_claim(&token, &wrong, &binding, now).await.unwrap() })
         })
         .collect();

@@ -28,9 +28,7 @@ fn phone() -> PhoneNumber {
 /// Distinct, valid PHC strings (cheap argon2 parameters: nothing here measures cost).
 pub(crate) fn hashes(n: usize) -> Vec<PasswordHash> {
     let h = Argon2Hasher::new(Argon2Params { memory_kib: 8, iterations: 1, parallelism: 1 }).unwrap();
-    (0..n)
-        .map(|i| h.hash(&Password::new(format!("password-{i}")).unwrap(), &mut rand::rngs::OsRng).unwrap())
-        .collect()
+    (0..n).map(|i| h.hash(&Password::new(format!("password-{i}")).unwrap(), &mut rand::rngs::OsRng).unwrap()).collect()
 }
 
 /// [`UserStore`]: create, find by id, email and phone, list, update, delete.
@@ -38,7 +36,15 @@ pub async fn user_store(users: Arc<dyn UserStore>, creds: Arc<dyn CredentialStor
     let now = t0();
     let p = phone();
     let ada = users
-        .create(NewUser { first_name: Some("Ada".into()), locale: Some("es".into()), phone: Some(p.clone()), ..NewUser::default() }, now)
+        .create(
+            NewUser {
+                first_name: Some("Ada".into()),
+                locale: Some("es".into()),
+                phone: Some(p.clone()),
+                ..NewUser::default()
+            },
+            now,
+        )
         .await
         .unwrap();
     assert_eq!(ada.status, UserStatus::Active);
@@ -61,11 +67,22 @@ pub async fn user_store(users: Arc<dyn UserStore>, creds: Arc<dyn CredentialStor
     assert_eq!(users.find_by_email(&email("nobody")).await.unwrap(), None);
 
     let patched = users
-        .update(ada.id, UserPatch { first_name: Some(None), last_name: Some(Some("Lovelace".into())), status: Some(UserStatus::Frozen), ..UserPatch::default() })
+        .update(
+            ada.id,
+            UserPatch {
+                first_name: Some(None),
+                last_name: Some(Some("Lovelace".into())),
+                status: Some(UserStatus::Frozen),
+                ..UserPatch::default()
+            },
+        )
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((patched.first_name, patched.last_name.as_deref(), patched.status), (None, Some("Lovelace"), UserStatus::Frozen));
+    assert_eq!(
+        (patched.first_name, patched.last_name.as_deref(), patched.status),
+        (None, Some("Lovelace"), UserStatus::Frozen)
+    );
     assert_eq!(patched.locale.as_deref(), Some("es"), "absent fields are left alone");
     let clash = users.update(disabled.id, UserPatch { phone: Some(Some(p.clone())), ..UserPatch::default() }).await;
     assert!(matches!(clash, Err(UserWriteError::PhoneTaken)), "{clash:?}");
@@ -97,7 +114,10 @@ pub async fn credential_store(users: Arc<dyn UserStore>, creds: Arc<dyn Credenti
     // Life of the credential.
     assert_eq!(creds.get(ada.id).await.unwrap(), None);
     let token = ResetToken::generate(&mut rand::rngs::OsRng).digest(&key);
-    assert!(!creds.issue_reset_token(ada.id, &token, ResetTokenKind::PasswordReset, None, now).await.unwrap(), "no credential, no token");
+    assert!(
+        !creds.issue_reset_token(ada.id, &token, ResetTokenKind::PasswordReset, None, now).await.unwrap(),
+        "no credential, no token"
+    );
     let c = creds.create(ada.id, &e, now).await.unwrap();
     assert_eq!((c.user_id, &c.email, c.created_at, c.forced_reset, c.reset), (ada.id, &e, now, false, None));
     assert_eq!(c.logged_in_at, None);
@@ -117,7 +137,10 @@ pub async fn credential_store(users: Arc<dyn UserStore>, creds: Arc<dyn Credenti
     let second = ResetToken::generate(&mut rand::rngs::OsRng).digest(&key);
     let expiry = now + Span::minutes(60);
     assert!(creds.issue_reset_token(ada.id, &first, ResetTokenKind::PasswordReset, None, now).await.unwrap());
-    assert_eq!(creds.find_reset_token(&first, now).await.unwrap().map(|o| (o.user_id, o.kind)), Some((ada.id, ResetTokenKind::PasswordReset)));
+    assert_eq!(
+        creds.find_reset_token(&first, now).await.unwrap().map(|o| (o.user_id, o.kind)),
+        Some((ada.id, ResetTokenKind::PasswordReset))
+    );
     assert!(creds.issue_reset_token(ada.id, &second, ResetTokenKind::AccountSetup, Some(expiry), now).await.unwrap());
     assert_eq!(creds.find_reset_token(&first, now).await.unwrap(), None, "a new token replaces the old one");
     let owner = creds.find_reset_token(&second, now).await.unwrap().unwrap();
@@ -133,7 +156,14 @@ pub async fn credential_store(users: Arc<dyn UserStore>, creds: Arc<dyn Credenti
     let state = creds.password_state(ada.id, 5).await.unwrap().unwrap();
     assert_eq!((state.current.as_ref(), state.history.len()), (None, 0));
     assert_eq!(creds.password_state(ghost, 5).await.unwrap(), None);
-    let change = |hash: &PasswordHash, version: i64, consume| ChangePassword { user_id: ada.id, new_hash: hash.clone(), expected_version: version, history_limit: 2, consume, now };
+    let change = |hash: &PasswordHash, version: i64, consume| ChangePassword {
+        user_id: ada.id,
+        new_hash: hash.clone(),
+        expected_version: version,
+        history_limit: 2,
+        consume,
+        now,
+    };
     creds.change_password(change(&h[0], state.version, None)).await.unwrap();
     let stale = creds.change_password(change(&h[1], state.version, None)).await;
     assert!(matches!(stale, Err(ChangePasswordError::VersionMoved)), "{stale:?}");
@@ -177,7 +207,11 @@ pub async fn credential_store(users: Arc<dyn UserStore>, creds: Arc<dyn Credenti
     creds.change_password(change(&h[2], s2.version, None)).await.unwrap();
     let s3 = creds.password_state(ada.id, 5).await.unwrap().unwrap();
     assert_eq!(s3.history, vec![h[2].clone(), h[1].clone()], "trimmed to history_limit = 2");
-    assert_eq!(creds.password_state(ada.id, 1).await.unwrap().unwrap().history, vec![h[2].clone()], "reads at most the asked count");
+    assert_eq!(
+        creds.password_state(ada.id, 1).await.unwrap().unwrap().history,
+        vec![h[2].clone()],
+        "reads at most the asked count"
+    );
     let missing = creds.change_password(ChangePassword { user_id: ghost, ..change(&h[3], 0, None) }).await;
     assert!(matches!(missing, Err(ChangePasswordError::UserNotFound)), "{missing:?}");
 
@@ -208,10 +242,23 @@ pub async fn client_registry(clients: Arc<dyn ClientRegistry>) {
     clients.create(web.clone()).await.unwrap();
     assert_eq!(clients.find(&id).await.unwrap(), Some(web.clone()));
     assert!(matches!(clients.create(web.clone()).await, Err(ClientWriteError::Duplicate)));
-    let spa = Client { id: ClientId::parse(&unique("spa")).unwrap(), client_type: ClientType::Spa, secret: None, policy: ClientPolicy::Preset("strong".into()), enabled: false, reset_enabled: false, ..web };
+    let spa = Client {
+        id: ClientId::parse(&unique("spa")).unwrap(),
+        client_type: ClientType::Spa,
+        secret: None,
+        policy: ClientPolicy::Preset("strong".into()),
+        enabled: false,
+        reset_enabled: false,
+        ..web
+    };
     clients.create(spa.clone()).await.unwrap();
     assert_eq!(clients.find(&spa.id).await.unwrap(), Some(spa));
-    let plain = Client { id: ClientId::parse(&unique("m2m")).unwrap(), client_type: ClientType::M2m, policy: ClientPolicy::Default, ..clients.find(&id).await.unwrap().unwrap() };
+    let plain = Client {
+        id: ClientId::parse(&unique("m2m")).unwrap(),
+        client_type: ClientType::M2m,
+        policy: ClientPolicy::Default,
+        ..clients.find(&id).await.unwrap().unwrap()
+    };
     clients.create(plain.clone()).await.unwrap();
     assert_eq!(clients.find(&plain.id).await.unwrap(), Some(plain));
     assert_eq!(clients.find(&ClientId::parse("nobody").unwrap()).await.unwrap(), None);
@@ -220,7 +267,13 @@ pub async fn client_registry(clients: Arc<dyn ClientRegistry>) {
 /// [`PolicyStore`]: unset, then the last write wins.
 pub async fn policy_store(store: Arc<dyn PolicyStore>) {
     assert_eq!(store.default_policy().await.unwrap(), None);
-    let p = PasswordPolicy { min_length: 10, require_special: true, expiration_enabled: true, expiration_duration_days: Some(90), ..PasswordPolicy::default() };
+    let p = PasswordPolicy {
+        min_length: 10,
+        require_special: true,
+        expiration_enabled: true,
+        expiration_duration_days: Some(90),
+        ..PasswordPolicy::default()
+    };
     store.set_default_policy(&p, t0()).await.unwrap();
     let got = store.default_policy().await.unwrap().unwrap();
     assert_eq!((got.policy, got.updated_at), (p, t0()));
@@ -233,12 +286,32 @@ pub async fn policy_store(store: Arc<dyn PolicyStore>) {
 pub async fn audit_log(log: Arc<dyn AuditLog>, users: Arc<dyn UserStore>) {
     let u = users.create(NewUser::default(), t0()).await.unwrap();
     let other = users.create(NewUser::default(), t0()).await.unwrap();
-    for (i, kind) in [AuditKind::ResetTokenIssued, AuditKind::PasswordChanged, AuditKind::OtpSent].into_iter().enumerate() {
+    for (i, kind) in
+        [AuditKind::ResetTokenIssued, AuditKind::PasswordChanged, AuditKind::OtpSent].into_iter().enumerate()
+    {
         let at = t0() + Span::seconds(i64::try_from(i).unwrap());
-        log.record(AuditEvent { at, kind, user_id: Some(u.id), actor: "cli".into(), detail: format!("event {i}") }).await.unwrap();
+        log.record(AuditEvent { at, kind, user_id: Some(u.id), actor: "cli".into(), detail: format!("event {i}") })
+            .await
+            .unwrap();
     }
-    log.record(AuditEvent { at: t0(), kind: AuditKind::ApiLogin, user_id: Some(other.id), actor: "api:x".into(), detail: String::new() }).await.unwrap();
-    log.record(AuditEvent { at: t0(), kind: AuditKind::ApiLoginFailed, user_id: None, actor: "api:y".into(), detail: String::new() }).await.unwrap();
+    log.record(AuditEvent {
+        at: t0(),
+        kind: AuditKind::ApiLogin,
+        user_id: Some(other.id),
+        actor: "api:x".into(),
+        detail: String::new(),
+    })
+    .await
+    .unwrap();
+    log.record(AuditEvent {
+        at: t0(),
+        kind: AuditKind::ApiLoginFailed,
+        user_id: None,
+        actor: "api:y".into(),
+        detail: String::new(),
+    })
+    .await
+    .unwrap();
     let got = log.for_user(u.id, 2).await.unwrap();
     assert_eq!(got.iter().map(|e| e.kind).collect::<Vec<_>>(), [AuditKind::OtpSent, AuditKind::PasswordChanged]);
     assert_eq!(got[0].detail, "event 2");
