@@ -73,9 +73,13 @@ pub(crate) fn password_config(c: &PasswordConfig) -> Value {
 /// accepted and applied one level down.
 pub(crate) fn select(value: Value, fields: Option<&str>) -> Value {
     let Some(fields) = fields.map(str::trim).filter(|f| !f.is_empty()) else { return value };
+    let wanted = split_fields(fields);
+    if wanted.is_empty() {
+        return value;
+    }
     let Value::Object(mut map) = value else { return value };
     let mut out = serde_json::Map::new();
-    for (name, nested) in split_fields(fields) {
+    for (name, nested) in wanted {
         if let Some(v) = map.remove(&name) {
             let v = match (nested, v) {
                 (Some(inner), Value::Array(items)) => {

@@ -1,0 +1,247 @@
+use mockall::predicate::eq;
+use resetd_app::ciam::{CiamError, ClientCredentials, ResetWithOtp};
+use resetd_domain::client::{ClientSecret, ClientType};
+use resetd_domain::otp::{Channel, OtpToken};
+use resetd_domain::user::UserStatus;
+use resetd_ports::credentials::ChangePasswordError;
+use resetd_ports::otp::{Claim, ClaimOutcome};
+use resetd_ports::rate_limit::RateDecision;
+use resetd_ports::StoreError;
+
+use crate::support::{some_hash, user, Mocks};
+
+struct Case {
+    secret: ClientSecret,
+    token: OtpToken,
+}
+
+impl Case {
+    fn new() -> Self {
+        Self {
+            secret: ClientSecret::generate(&mut rand::rngs::OsRng),
+            token: OtpToken::generate(&mut rand::rngs::OsRng),
+        }
+    }
+
+    fn creds(&self) -> ClientCredentials {
+        ClientCredentials { client_id: "app".into(), client_secret: Some(self.secret.expose().to_owned().into()) }
+    }
+
+    fn body(&self, password: &str) -> ResetWithOtp {
+        ResetWithOtp {
+            password: Some(password.into()),
+            email: Some("ada@example.com".into()),
+            email_otp_token: Some(self.token.expose().into()),
+            email_otp: Some("123456".into()),
+            ..ResetWithOtp::default()
+        }
+    }
+
+    fn mocks(&self, client_type: ClientType) -> Mocks {
+        let mut m = Mocks::default();
+        m.client(client_type, &self.secret, true, true);
+        m
+    }
+}
+
+fn claim() -> Claim {
+    Claim { token: resetd_domain::keyed::Digest::from_bytes([1; 32]), id: "c1".into() }
+}
+
+/// Mocks up to a successful claim; the test adds what follows.
+fn claimed(case: &Case) -> Mocks {
+    let mut m = case.mocks(ClientType::Web);
+    m.allow_rate();
+    m.otps.expect_verify_and_claim().times(1).returning(|_, _, _, _| Ok(ClaimOutcome::Claimed(claim())));
+    m
+}
+
+async fn run(m: Mocks, case: &Case, password: &str) -> Result<(), CiamError> {
+    m.app().ciam.reset_password(&case.creds(), case.body(password)).await
+}
+
+#[tokio::test]
+async fn an_unknown_client_is_refused_before_anything_else() {
+    let case = Case::new();
+    let mut m = Mocks::default();
+    m.clients.expect_find().returning(|_| Ok(None));
+    assert!(matches!(run(m, &case, "x").await, Err(CiamError::InvalidClient)));
+}
+
+#[tokio::test]
+async fn a_wrong_or_missing_secret_is_refused_for_confidential_clients() {
+    let case = Case::new();
+    let m = case.mocks(ClientType::Web);
+    let wrong = ClientCredentials { client_id: "app".into(), client_secret: Some("x".repeat(43).into()) };
+    assert!(matches!(m.app().ciam.reset_password(&wrong, case.body("x")).await, Err(CiamError::InvalidClient)));
+    let m = case.mocks(ClientType::Web);
+    let none = ClientCredentials { client_id: "app".into(), client_secret: None };
+    assert!(matches!(m.app().ciam.reset_password(&none, case.body("x")).await, Err(CiamError::InvalidClient)));
+    let mut m = Mocks::default();
+    m.client(ClientType::Web, &case.secret, false, true);
+    assert!(matches!(run(m, &case, "x").await, Err(CiamError::InvalidClient)), "a disabled client");
+}
+
+#[tokio::test]
+async fn public_clients_need_no_secret_and_m2m_may_not_reset() {
+    let case = Case::new();
+    let m = case.mocks(ClientType::Spa);
+    let id_only = ClientCredentials { client_id: "app".into(), client_secret: None };
+    let r = m.app().ciam.reset_password(&id_only, ResetWithOtp::default()).await;
+    assert!(matches!(r, Err(CiamError::InvalidRequest(_))), "authenticated, then the body is checked: {r:?}");
+    assert!(matches!(run(case.mocks(ClientType::M2m), &case, "x").await, Err(CiamError::UnauthorizedClient)));
+    let mut m = Mocks::default();
+    m.client(ClientType::Web, &case.secret, true, false);
+    assert!(matches!(run(m, &case, "x").await, Err(CiamError::Misconfigured)));
+}
+
+#[tokio::test]
+async fn incomplete_or_doubled_triples_are_invalid_requests() {
+    let case = Case::new();
+    let both = ResetWithOtp {
+        phone_number: Some("13612345678".into()),
+        phone_number_otp_token: Some("t".into()),
+        phone_number_otp: Some("1".into()),
+        ..case.body("x")
+    };
+    let r = case.mocks(ClientType::Web).app().ciam.reset_password(&case.creds(), both).await;
+    assert!(matches!(r, Err(CiamError::InvalidRequest(_))), "{r:?}");
+    let no_password = ResetWithOtp { password: None, ..case.body("x") };
+    let r = case.mocks(ClientType::Web).app().ciam.reset_password(&case.creds(), no_password).await;
+    assert!(matches!(r, Err(CiamError::InvalidRequest(_))), "{r:?}");
+}
+
+#[tokio::test]
+async fn malformed_tokens_and_codes_fail_without_touching_the_store() {
+    let case = Case::new();
+    let bad_token = ResetWithOtp { email_otp_token: Some("nope".into()), ..case.body("x") };
+    let r = case.mocks(ClientType::Web).app().ciam.reset_password(&case.creds(), bad_token).await;
+    assert!(matches!(r, Err(CiamError::BadOtpToken(Channel::Email))), "{r:?}");
+    let bad_code = ResetWithOtp { email_otp: Some("12a456".into()), ..case.body("x") };
+    let r = case.mocks(ClientType::Web).app().ciam.reset_password(&case.creds(), bad_code).await;
+    assert!(matches!(r, Err(CiamError::BadOtp(Channel::Email))), "{r:?}");
+}
+
+#[tokio::test]
+async fn the_account_budget_stops_guesses_before_verification() {
+    let case = Case::new();
+    let mut m = case.mocks(ClientType::Web);
+    m.rate_limiter
+        .expect_hit()
+        .returning(|_, _, _| Ok(RateDecision::Limited { retry_after: std::time::Duration::from_secs(60) }));
+    assert!(matches!(run(m, &case, "x").await, Err(CiamError::BadOtp(Channel::Email))));
+}
+
+#[tokio::test]
+async fn every_claim_outcome_maps_to_its_error() {
+    let cases = [
+        (ClaimOutcome::Gone, "token"),
+        (ClaimOutcome::Mismatch, "token"),
+        (ClaimOutcome::WrongCode { attempts_left: 2 }, "code"),
+        (ClaimOutcome::CodeExpired, "code"),
+    ];
+    for (outcome, want) in cases {
+        let case = Case::new();
+        let mut m = case.mocks(ClientType::Web);
+        m.allow_rate();
+        let o = outcome.clone();
+        m.otps.expect_verify_and_claim().returning(move |_, _, _, _| Ok(o.clone()));
+        let r = run(m, &case, "x").await;
+        let ok = match want {
+            "token" => matches!(r, Err(CiamError::BadOtpToken(Channel::Email))),
+            _ => matches!(r, Err(CiamError::BadOtp(Channel::Email))),
+        };
+        assert!(ok, "{outcome:?} gave {r:?}");
+    }
+}
+
+#[tokio::test]
+async fn after_a_claim_an_unknown_user_releases_it() {
+    let case = Case::new();
+    let mut m = claimed(&case);
+    m.users.expect_find_by_email().returning(|_| Ok(None));
+    m.otps.expect_release().with(eq(claim())).times(1).returning(|_| Ok(()));
+    assert!(matches!(run(m, &case, "x").await, Err(CiamError::UserNotFound)));
+}
+
+#[tokio::test]
+async fn abnormal_statuses_are_refused_and_release_the_claim() {
+    for (status, text) in [
+        (UserStatus::Frozen, "User is frozen."),
+        (UserStatus::Locked, "User is locked."),
+        (UserStatus::Disabled, "User is disabled."),
+    ] {
+        let case = Case::new();
+        let mut m = claimed(&case);
+        m.users.expect_find_by_email().returning(move |_| Ok(Some(user(status))));
+        m.otps.expect_release().times(1).returning(|_| Ok(()));
+        let r = run(m, &case, "Tr4vel-by-Zeppelin").await;
+        assert!(matches!(r, Err(CiamError::AbnormalUserStatus(t)) if t == text), "{status:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_policy_violation_releases_the_claim_without_hashing() {
+    let case = Case::new();
+    let mut m = claimed(&case);
+    m.users.expect_find_by_email().returning(|_| Ok(Some(user(UserStatus::Active))));
+    m.no_default_policy();
+    m.otps.expect_release().times(1).returning(|_| Ok(()));
+    let r = run(m, &case, "short").await;
+    assert!(matches!(r, Err(CiamError::InvalidNewPassword(ref v)) if !v.is_empty()), "{r:?}");
+}
+
+#[tokio::test]
+async fn a_recurrent_password_releases_the_claim() {
+    let case = Case::new();
+    let mut m = claimed(&case);
+    m.users.expect_find_by_email().returning(|_| Ok(Some(user(UserStatus::Active))));
+    m.no_default_policy();
+    m.password_state(Some(some_hash()));
+    m.hasher.expect_matches_any().times(1).returning(|_, hashes| {
+        assert_eq!(hashes.len(), 1, "the current password is checked");
+        Ok(true)
+    });
+    m.otps.expect_release().times(1).returning(|_| Ok(()));
+    assert!(matches!(run(m, &case, "Tr4vel-by-Zeppelin").await, Err(CiamError::RecurrentPassword)));
+}
+
+#[tokio::test]
+async fn success_changes_once_then_consumes_revokes_audits_and_notifies() {
+    let case = Case::new();
+    let mut m = claimed(&case);
+    m.users.expect_find_by_email().returning(|_| Ok(Some(user(UserStatus::Active))));
+    m.no_default_policy();
+    m.password_state(Some(some_hash()));
+    m.hasher.expect_matches_any().returning(|_, _| Ok(false));
+    m.hasher.expect_hash().times(1).returning(|_| Ok(some_hash()));
+    m.credentials.expect_change_password().times(1).returning(|c| {
+        assert_eq!((c.expected_version, c.consume, c.history_limit), (3, None, 5));
+        Ok(())
+    });
+    m.otps.expect_consume().with(eq(claim())).times(1).returning(|_| Ok(()));
+    m.access_tokens.expect_revoke_all().times(1).returning(|_| Ok(()));
+    m.audit.expect_record().times(1).returning(|_| Ok(()));
+    m.notifier.expect_send().times(1).returning(|n| {
+        assert_eq!(n.notice.name(), "password_changed");
+        assert_eq!(n.language, resetd_domain::locale::Language::Spanish, "in the user's locale");
+        Ok(())
+    });
+    run(m, &case, "Tr4vel-by-Zeppelin").await.unwrap();
+}
+
+#[tokio::test]
+async fn a_storage_failure_after_the_claim_releases_it() {
+    let case = Case::new();
+    let mut m = claimed(&case);
+    m.users.expect_find_by_email().returning(|_| Ok(Some(user(UserStatus::Active))));
+    m.no_default_policy();
+    m.password_state(None);
+    m.hasher.expect_matches_any().returning(|_, _| Ok(false));
+    m.hasher.expect_hash().returning(|_| Ok(some_hash()));
+    m.credentials
+        .expect_change_password()
+        .returning(|_| Err(ChangePasswordError::Store(StoreError::unavailable("down"))));
+    m.otps.expect_release().times(1).returning(|_| Ok(()));
+    assert!(matches!(run(m, &case, "Tr4vel-by-Zeppelin").await, Err(CiamError::Unexpected(_))));
+}

@@ -1,0 +1,7 @@
+//! Mocked-port unit tests of the use cases: which ports are called, in which order, and how
+//! each outcome maps to an error. Storage behaviour itself is covered by the contract suite.
+
+mod ciam_reset;
+mod ciam_send;
+mod redeem;
+mod support;

@@ -1,0 +1,84 @@
+use resetd_app::redeem::RedeemError;
+use resetd_domain::password::Password;
+use resetd_domain::reset_token::{ResetToken, ResetTokenKind};
+use resetd_domain::user::{UserId, UserStatus};
+use resetd_ports::credentials::{ChangePasswordError, TokenOwner};
+
+use crate::support::{some_hash, user, Mocks};
+
+fn pw(s: &str) -> Password {
+    Password::new(s.into()).unwrap()
+}
+
+fn with_owner(m: &mut Mocks) {
+    m.credentials.expect_find_reset_token().returning(|_, _| {
+        Ok(Some(TokenOwner { user_id: UserId::from_i64(7).unwrap(), kind: ResetTokenKind::PasswordReset }))
+    });
+    m.users.expect_find().returning(|_| Ok(Some(user(UserStatus::Active))));
+}
+
+#[tokio::test]
+async fn malformed_and_unknown_tokens_are_one_error() {
+    let m = Mocks::default();
+    assert!(matches!(m.app().redeem.redeem("short", pw("x")).await, Err(RedeemError::InvalidToken)));
+    let mut m = Mocks::default();
+    m.credentials.expect_find_reset_token().returning(|_, _| Ok(None));
+    let t = ResetToken::generate(&mut rand::rngs::OsRng);
+    assert!(matches!(m.app().redeem.redeem(t.expose(), pw("x")).await, Err(RedeemError::InvalidToken)));
+}
+
+#[tokio::test]
+async fn inspecting_a_link_consumes_nothing() {
+    let mut m = Mocks::default();
+    with_owner(&mut m);
+    m.no_default_policy();
+    let t = ResetToken::generate(&mut rand::rngs::OsRng);
+    let form = m.app().redeem.inspect(t.expose()).await.unwrap();
+    assert_eq!(form.kind, ResetTokenKind::PasswordReset);
+    assert!(!form.rules.is_empty());
+}
+
+#[tokio::test]
+async fn a_refused_password_writes_nothing() {
+    let mut m = Mocks::default();
+    with_owner(&mut m);
+    m.no_default_policy();
+    let t = ResetToken::generate(&mut rand::rngs::OsRng);
+    assert!(matches!(m.app().redeem.redeem(t.expose(), pw("short")).await, Err(RedeemError::Policy(_))));
+}
+
+#[tokio::test]
+async fn a_token_consumed_concurrently_is_invalid() {
+    let mut m = Mocks::default();
+    with_owner(&mut m);
+    m.no_default_policy();
+    m.password_state(None);
+    m.hasher.expect_matches_any().returning(|_, _| Ok(false));
+    m.hasher.expect_hash().returning(|_| Ok(some_hash()));
+    m.credentials.expect_change_password().returning(|_| Err(ChangePasswordError::TokenGone));
+    let t = ResetToken::generate(&mut rand::rngs::OsRng);
+    assert!(matches!(
+        m.app().redeem.redeem(t.expose(), pw("Tr4vel-by-Zeppelin")).await,
+        Err(RedeemError::InvalidToken)
+    ));
+}
+
+#[tokio::test]
+async fn success_consumes_the_token_and_ends_sessions() {
+    let mut m = Mocks::default();
+    with_owner(&mut m);
+    m.no_default_policy();
+    m.password_state(Some(some_hash()));
+    m.hasher.expect_matches_any().returning(|_, _| Ok(false));
+    m.hasher.expect_hash().times(1).returning(|_| Ok(some_hash()));
+    let t = ResetToken::generate(&mut rand::rngs::OsRng);
+    let digest = t.digest(&crate::support::key());
+    m.credentials.expect_change_password().times(1).returning(move |c| {
+        assert_eq!(c.consume, Some(digest), "the token is consumed in the same change");
+        Ok(())
+    });
+    m.access_tokens.expect_revoke_all().times(1).returning(|_| Ok(()));
+    m.quiet_audit();
+    m.notifier.expect_send().times(1).returning(|_| Ok(()));
+    m.app().redeem.redeem(t.expose(), pw("Tr4vel-by-Zeppelin")).await.unwrap();
+}

@@ -1,0 +1,120 @@
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use resetd_app::{App, Ports, Settings};
+use resetd_domain::client::{ClientId, ClientSecret, ClientType};
+use resetd_domain::keyed::TokenKey;
+use resetd_domain::password::{Argon2Hasher, Argon2Params, Password, PasswordHash};
+use resetd_domain::user::{Email, UserId, UserStatus};
+use resetd_ports::access::{MockAccessTokenStore, MockApiCredentialStore};
+use resetd_ports::audit::MockAuditLog;
+use resetd_ports::clients::{Client, ClientPolicy, MockClientRegistry};
+use resetd_ports::clock::Clock;
+use resetd_ports::credentials::{MockCredentialStore, PasswordState};
+use resetd_ports::hasher::MockPasswordHasher;
+use resetd_ports::notify::MockNotifier;
+use resetd_ports::otp::MockOtpStore;
+use resetd_ports::policy::MockPolicyStore;
+use resetd_ports::rate_limit::{MockRateLimiter, RateDecision};
+use resetd_ports::users::{MockUserStore, User};
+
+#[derive(Debug)]
+pub struct Fixed;
+
+impl Clock for Fixed {
+    fn now(&self) -> DateTime<Utc> {
+        resetd_ports::testkit::t0()
+    }
+}
+
+/// Every port as a mock; an unexpected call fails the test.
+#[derive(Default)]
+pub struct Mocks {
+    pub users: MockUserStore,
+    pub credentials: MockCredentialStore,
+    pub api_credentials: MockApiCredentialStore,
+    pub access_tokens: MockAccessTokenStore,
+    pub clients: MockClientRegistry,
+    pub policies: MockPolicyStore,
+    pub audit: MockAuditLog,
+    pub otps: MockOtpStore,
+    pub rate_limiter: MockRateLimiter,
+    pub notifier: MockNotifier,
+    pub hasher: MockPasswordHasher,
+}
+
+pub fn key() -> TokenKey {
+    TokenKey::new(b"unit-test-key-of-thirty-two-bytes!!".to_vec()).unwrap()
+}
+
+impl Mocks {
+    pub fn app(self) -> App {
+        let ports = Ports {
+            users: Arc::new(self.users),
+            credentials: Arc::new(self.credentials),
+            api_credentials: Arc::new(self.api_credentials),
+            access_tokens: Arc::new(self.access_tokens),
+            clients: Arc::new(self.clients),
+            policies: Arc::new(self.policies),
+            audit: Arc::new(self.audit),
+            otps: Arc::new(self.otps),
+            rate_limiter: Arc::new(self.rate_limiter),
+            notifier: Arc::new(self.notifier),
+            hasher: Arc::new(self.hasher),
+            clock: Arc::new(Fixed),
+        };
+        App::new(ports, Settings::new("https://reset.example.com", key()))
+    }
+
+    pub fn allow_rate(&mut self) {
+        self.rate_limiter.expect_hit().returning(|_, _, _| Ok(RateDecision::Allowed));
+    }
+
+    pub fn no_default_policy(&mut self) {
+        self.policies.expect_default_policy().returning(|| Ok(None));
+    }
+
+    pub fn quiet_audit(&mut self) {
+        self.audit.expect_record().returning(|_| Ok(()));
+    }
+
+    /// A registered client of `client_type` whose secret is `secret`.
+    pub fn client(&mut self, client_type: ClientType, secret: &ClientSecret, enabled: bool, reset_enabled: bool) {
+        let c = Client {
+            id: ClientId::parse("app").unwrap(),
+            name: "app".into(),
+            client_type,
+            secret: client_type.requires_secret().then(|| secret.digest(&key())),
+            policy: ClientPolicy::Default,
+            enabled,
+            reset_enabled,
+            created_at: resetd_ports::testkit::t0(),
+        };
+        self.clients.expect_find().returning(move |_| Ok(Some(c.clone())));
+    }
+
+    pub fn password_state(&mut self, current: Option<PasswordHash>) {
+        self.credentials.expect_password_state().returning(move |_, _| {
+            Ok(Some(PasswordState { current: current.clone(), history: Vec::new(), version: 3 }))
+        });
+    }
+}
+
+pub fn user(status: UserStatus) -> User {
+    User {
+        id: UserId::from_i64(7).unwrap(),
+        first_name: Some("Ada".into()),
+        last_name: None,
+        locale: Some("es".into()),
+        phone: None,
+        status,
+        email: Some(Email::parse("ada@example.com").unwrap()),
+        has_password: true,
+        created_at: resetd_ports::testkit::t0(),
+    }
+}
+
+pub fn some_hash() -> PasswordHash {
+    let h = Argon2Hasher::new(Argon2Params { memory_kib: 8, iterations: 1, parallelism: 1 }).unwrap();
+    h.hash(&Password::new("Old-Zeppelin-42".into()).unwrap(), &mut rand::rngs::OsRng).unwrap()
+}
