@@ -1,15 +1,19 @@
 # resetd — common tasks. `make run` needs nothing; `make test` needs PostgreSQL on
-# 127.0.0.1:5432 (user postgres, trust) and Redis on 127.0.0.1:6379, and starts an SMTP sink.
+# 127.0.0.1:5432 (user postgres, trust), Redis on 127.0.0.1:6379 and Python's aiosmtpd (the
+# tests start their own SMTP sink, scripts/smtp_sink.py, on a free port). `make smtp-sink`
+# starts one on port 2525 for trying the service by hand.
 
 export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 export RESETD_TEST_DATABASE_URL ?= $(DATABASE_URL)
 export RESETD_TEST_REDIS_URL ?= redis://127.0.0.1:6379
 SMTP_SINK_PORT ?= 2525
 SMTP_SINK_DIR ?= $(CURDIR)/target/smtp-sink
-export RESETD_TEST_SMTP_PORT = $(SMTP_SINK_PORT)
-export RESETD_TEST_SMTP_DIR = $(SMTP_SINK_DIR)
 
-.PHONY: run test lint fmt bench migrate up smtp-sink
+LOOKER_SDK_VERSION = 26.22.0
+VENV = $(CURDIR)/target/venv
+export RESETD_TEST_PYTHON = $(VENV)/bin/python
+
+.PHONY: run test lint fmt bench migrate up smtp-sink venv
 
 run:
 	cargo run --bin resetd -- serve
@@ -21,7 +25,14 @@ smtp-sink:
 		for i in $$(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$(SMTP_SINK_PORT)) 2>/dev/null && break; sleep 0.1; done; \
 	fi
 
-test: smtp-sink
+# The official Looker Python SDK, pinned, for the end-to-end SDK test.
+venv: $(VENV)/.looker_sdk-$(LOOKER_SDK_VERSION)
+$(VENV)/.looker_sdk-$(LOOKER_SDK_VERSION):
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q looker_sdk==$(LOOKER_SDK_VERSION)
+	touch $@
+
+test: venv
 	cargo test --workspace --all-targets
 	cargo test --workspace --doc
 
@@ -32,8 +43,11 @@ lint:
 fmt:
 	cargo fmt --all
 
+# Criterion benches of the domain, then the HTTP load run (release build, production profile,
+# the local PostgreSQL and Redis; needs pgbench for the comparison).
 bench:
 	cargo bench -p resetd-domain --bench domain
+	cargo bench -p resetd-server --bench http_load
 
 migrate:
 	cargo run --bin resetd -- migrate

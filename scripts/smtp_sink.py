@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """A tiny SMTP sink for tests, on top of aiosmtpd (pip install aiosmtpd).
 
-    python3 scripts/smtp_sink.py --host 127.0.0.1 --port 2525 --dir DIR
+    python3 scripts/smtp_sink.py --host 127.0.0.1 --port 2525 --dir DIR [--exit-with-parent]
 
 Accepts every message and writes its raw bytes to DIR/<unix-nanos>-<uuid>.eml (first to a
-hidden temp name, then renamed, so readers never see half a file). Runs until killed.
+hidden temp name, then renamed, so readers never see half a file). Runs until killed, or, with
+--exit-with-parent, until the process that started it is gone. With --port 0 it picks a free
+port; the first line it prints names the address.
 """
 import argparse
 import asyncio
@@ -34,7 +36,9 @@ async def main():
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=2525)
     parser.add_argument("--dir", required=True)
+    parser.add_argument("--exit-with-parent", action="store_true")
     args = parser.parse_args()
+    parent = os.getppid()
     os.makedirs(args.dir, exist_ok=True)
     loop = asyncio.get_running_loop()
     handler = Sink(args.dir)
@@ -42,7 +46,16 @@ async def main():
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    print(f"smtp sink listening on {args.host}:{args.port}, writing to {args.dir}", flush=True)
+    port = server.sockets[0].getsockname()[1]
+    print(f"smtp sink listening on {args.host}:{port}, writing to {args.dir}", flush=True)
+
+    async def watch_parent():
+        while os.getppid() == parent:
+            await asyncio.sleep(0.5)
+        stop.set()
+
+    if args.exit_with_parent:
+        asyncio.ensure_future(watch_parent())
     async with server:
         await stop.wait()
 

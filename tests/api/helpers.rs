@@ -15,14 +15,63 @@ fn env(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_owned())
 }
 
+/// The SMTP sink of this test process: `scripts/smtp_sink.py` on a free port, writing to its
+/// own folder, started once and gone with the process.
+struct Sink {
+    port: u16,
+    dir: PathBuf,
+    /// Never waited on: the sink exits by itself when this process ends (`--exit-with-parent`).
+    _process: std::sync::Mutex<std::process::Child>,
+}
+
+static SINK: std::sync::OnceLock<Sink> = std::sync::OnceLock::new();
+
+fn sink() -> &'static Sink {
+    SINK.get_or_init(|| {
+        use std::io::BufRead as _;
+        let dir = std::env::temp_dir().join(resetd_ports::testkit::unique("resetd-mail-"));
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/smtp_sink.py");
+        let mut child = std::process::Command::new("python3")
+            .args([script, "--host", "127.0.0.1", "--port", "0", "--exit-with-parent", "--dir"])
+            .arg(&dir)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 must be installed");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("piped");
+        std::io::BufReader::new(stdout).read_line(&mut line).expect("the sink prints its address");
+        let port = line
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("127.0.0.1:").and_then(|p| p.trim_end_matches(',').parse().ok()))
+            .unwrap_or_else(|| {
+                panic!("the SMTP sink did not start (is aiosmtpd installed? pip install aiosmtpd): {line:?}")
+            });
+        Sink { port, dir, _process: std::sync::Mutex::new(child) }
+    })
+}
+
 pub fn mail_dir() -> PathBuf {
-    PathBuf::from(env("RESETD_TEST_SMTP_DIR", concat!(env!("CARGO_MANIFEST_DIR"), "/../target/smtp-sink")))
+    sink().dir.clone()
 }
 
 impl TestApp {
     /// Boots the service on 127.0.0.1:0 over the database of `pool`, a fresh Redis prefix and
     /// the SMTP sink.
     pub async fn spawn(pool: &PgPool) -> Self {
+        Self::spawn_with(pool, |_| {}).await
+    }
+
+    /// Like [`Self::spawn`], with settings adjusted by `tweak` before the build.
+    pub async fn spawn_with(pool: &PgPool, tweak: impl FnOnce(&mut Settings)) -> Self {
+        Self::spawn_full(pool, tweak, std::sync::Arc::new(resetd_ports::clock::SystemClock)).await
+    }
+
+    /// Like [`Self::spawn_with`], on an injected clock.
+    pub async fn spawn_full(
+        pool: &PgPool,
+        tweak: impl FnOnce(&mut Settings),
+        clock: std::sync::Arc<dyn resetd_ports::clock::Clock>,
+    ) -> Self {
         let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config");
         let mut s = Settings::load(&config, Profile::Dev).unwrap();
         let db = pool.connect_options().get_database().unwrap().to_owned();
@@ -31,13 +80,15 @@ impl TestApp {
         s.redis.key_prefix = resetd_ports::testkit::unique("test:") + ":";
         s.security.token_key = "an-end-to-end-test-key-of-32-bytes-or-more".to_owned().into();
         s.mail.smtp_host = "127.0.0.1".into();
-        s.mail.smtp_port = env("RESETD_TEST_SMTP_PORT", "2525").parse().unwrap();
+        s.mail.smtp_port = sink().port;
         s.mail.tls = "none".into();
         s.argon2.memory_kib = 19_456;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         s.server.public_base_url = format!("http://{addr}");
-        let built = resetd_server::build_default(&s).await.unwrap();
+        tweak(&mut s);
+        let notifier = resetd_server::notifier(&s).unwrap();
+        let built = resetd_server::build(&s, clock, notifier).await.unwrap();
         let app = built.app.clone();
         let state = resetd_api_http::HttpState {
             app: built.app,
@@ -99,4 +150,38 @@ pub async fn mail_to(to: &str) -> String {
 pub fn digits_after(text: &str, marker: &str, len: usize) -> String {
     let start = text.find(marker).unwrap_or_else(|| panic!("{marker:?} not in mail")) + marker.len();
     text[start..].chars().skip_while(|c| !c.is_ascii_digit()).take(len).collect()
+}
+
+/// A real local HTTP listener standing in for the SMS gateway; it records every JSON body.
+pub struct SmsGateway {
+    pub url: String,
+    pub received: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+}
+
+impl SmsGateway {
+    pub async fn start() -> Self {
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let store = received.clone();
+        let router = axum::Router::new().route(
+            "/sms",
+            axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+                let store = store.clone();
+                async move {
+                    store.lock().unwrap().push(body);
+                    axum::http::StatusCode::ACCEPTED
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/sms", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        Self { url, received }
+    }
+
+    /// The code in the newest message to `to`.
+    pub fn code_for(&self, to: &str) -> String {
+        let all = self.received.lock().unwrap();
+        let msg = all.iter().rev().find(|m| m["to"] == to).unwrap_or_else(|| panic!("no SMS to {to}: {all:?}"));
+        digits_after(msg["text"].as_str().unwrap(), "code", 6)
+    }
 }

@@ -198,3 +198,135 @@ async fn errors_speak_the_looker_dialect(pool: PgPool) {
     let after = app.http.get(app.url("/api/4.0/user")).bearer_auth(&token).send().await.unwrap();
     assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
+async fn an_expiring_link_dies_at_sixty_minutes_on_the_injected_clock(pool: PgPool) {
+    let clock = std::sync::Arc::new(resetd_ports::testkit::ManualClock::new(chrono::Utc::now()));
+    let app = TestApp::spawn_full(&pool, |_| {}, clock.clone()).await;
+    let token = app.admin_token(true).await;
+    let id = create_user(&app, &token, "clock.e2e@example.com").await;
+    let url = reset_url(&app, &token, &id, "?expires=true").await["password_reset_url"].as_str().unwrap().to_owned();
+    clock.advance(std::time::Duration::from_secs(59 * 60 + 59));
+    assert_eq!(app.http.get(&url).send().await.unwrap().status(), StatusCode::OK, "alive at 59:59");
+    clock.advance(std::time::Duration::from_secs(1));
+    assert_eq!(app.http.get(&url).send().await.unwrap().status(), StatusCode::NOT_FOUND, "dead at 60:00");
+    let cred: Value = app
+        .http
+        .get(app.url(&format!("/api/4.0/users/{id}/credentials_email")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(cred["password_reset_url_expired"], true);
+    assert_eq!(redeem(&app, &url, "Tr4vel-by-Zeppelin").await.status(), StatusCode::NOT_FOUND);
+}
+
+#[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
+async fn send_password_reset_mails_a_setup_link_then_a_reset_link(pool: PgPool) {
+    let app = TestApp::spawn(&pool).await;
+    let token = app.admin_token(true).await;
+    let id = create_user(&app, &token, "mailed.e2e@example.com").await;
+    let send = || {
+        app.http
+            .post(app.url(&format!("/api/4.0/users/{id}/credentials_email/send_password_reset")))
+            .bearer_auth(&token)
+            .send()
+    };
+    let first: Value = send().await.unwrap().json().await.unwrap();
+    let setup = first["account_setup_url"].as_str().expect("a user without a password gets a setup link").to_owned();
+    assert!(setup.contains("/account/setup/"));
+    let mail = mail_to("mailed.e2e@example.com").await;
+    assert!(mail.contains(&setup), "the mail carries the link");
+    assert_eq!(app.http.get(&setup).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(redeem(&app, &setup, "Tr4vel-by-Zeppelin").await.status(), StatusCode::OK);
+    let second: Value = send().await.unwrap().json().await.unwrap();
+    assert!(second["password_reset_url"].as_str().unwrap().contains("/password/reset/"), "{second}");
+}
+
+#[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
+async fn password_config_validates_and_drives_the_policy(pool: PgPool) {
+    let app = TestApp::spawn(&pool).await;
+    let token = app.admin_token(true).await;
+    let got: Value = app
+        .http
+        .get(app.url("/api/4.0/password_config"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(got["policy_enabled_at"], Value::Null);
+    let bad = app
+        .http
+        .patch(app.url("/api/4.0/password_config"))
+        .bearer_auth(&token)
+        .json(&json!({"min_length": 3}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = bad.json().await.unwrap();
+    assert_eq!(body["errors"][0]["field"], "min_length");
+    assert!(body["errors"][0]["documentation_url"].is_string());
+    let ok: Value = app
+        .http
+        .patch(app.url("/api/4.0/password_config"))
+        .bearer_auth(&token)
+        .json(&json!({"min_length": 20}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ok["min_length"], 20);
+    assert!(ok["policy_enabled_at"].as_str().unwrap().ends_with("+00:00"));
+    let id = create_user(&app, &token, "policy.e2e@example.com").await;
+    let url = reset_url(&app, &token, &id, "").await["password_reset_url"].as_str().unwrap().to_owned();
+    assert_eq!(
+        redeem(&app, &url, "Tr4vel-by-Zeppelin").await.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "18 chars < 20"
+    );
+    let forced = app
+        .http
+        .put(app.url("/api/4.0/password_config/force_password_reset_at_next_login_for_all_users"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forced.status(), StatusCode::OK);
+    let cred: Value = app
+        .http
+        .get(app.url(&format!("/api/4.0/users/{id}/credentials_email")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(cred["forced_password_reset_at_next_login"], true);
+}
+
+#[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
+async fn login_is_rate_limited(pool: PgPool) {
+    let app = TestApp::spawn_with(&pool, |s| s.limits.login_per_client_per_minute = 3).await;
+    let mut last = StatusCode::OK;
+    for _ in 0..4 {
+        last = app
+            .http
+            .post(app.url("/api/4.0/login"))
+            .form(&[("client_id", "guessme"), ("client_secret", "x")])
+            .send()
+            .await
+            .unwrap()
+            .status();
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+}

@@ -2,5 +2,7 @@
 //! database per test, a unique Redis prefix per test, and the SMTP sink started by `make test`.
 
 mod ciam;
+mod ciam_attack;
 mod helpers;
 mod looker;
+mod sdk;

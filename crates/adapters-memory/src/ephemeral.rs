@@ -98,6 +98,11 @@ impl RateLimiter for MemoryStore {
             Ok(RateDecision::Allowed)
         }
     }
+
+    async fn count(&self, key: &str) -> Result<u32, StoreError> {
+        let now = self.clock.now();
+        Ok(self.lock().windows.get(key).filter(|(_, end)| *end > now).map_or(0, |(n, _)| *n))
+    }
 }
 
 #[async_trait]

@@ -34,4 +34,11 @@ impl RateLimiter for RedisStore {
             Ok(ms) => RateDecision::Limited { retry_after: Duration::from_millis(ms.max(1)).min(window) },
         })
     }
+
+    async fn count(&self, key: &str) -> Result<u32, StoreError> {
+        let mut conn = self.conn();
+        let n: Option<i64> =
+            deadline(redis::cmd("GET").arg(keys::rate_limit(self.prefix(), key)).query_async(&mut conn)).await?;
+        Ok(n.map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)))
+    }
 }

@@ -216,7 +216,6 @@ impl CiamService {
                     let _ = ports.otps.discard(&token_digest).await;
                     return Err(CiamError::DeliveryFailed);
                 }
-                self.learn_delivery_time(started.elapsed());
                 ports
                     .audit(
                         AuditKind::OtpSent,
@@ -225,6 +224,7 @@ impl CiamService {
                         channel.as_str().to_owned(),
                     )
                     .await;
+                self.learn_delivery_time(started.elapsed());
             }
             None => {
                 // Spend what a delivery costs, so timing does not tell the account is unknown.
@@ -282,11 +282,11 @@ impl CiamService {
         let token = OtpToken::parse(&token).map_err(|_| CiamError::BadOtpToken(channel))?;
         let code = OtpCode::parse(&code).map_err(|_| CiamError::BadOtp(channel))?;
         let o = &self.ctx.settings.otp;
-        if self
-            .limit(format!("otp:guess:{}:{}", channel.as_str(), recipient.address()), o.account_guesses)
-            .await?
-            .is_some()
-        {
+        // The account's budget of wrong guesses across all of its codes.
+        let guesses = format!("otp:guess:{}:{}", channel.as_str(), recipient.address());
+        let spent =
+            self.ctx.ports.rate_limiter.count(&guesses).await.map_err(unexpected("reading the guess budget"))?;
+        if spent >= o.account_guesses.limit {
             return Err(CiamError::BadOtp(channel));
         }
 
@@ -302,7 +302,11 @@ impl CiamService {
             .map_err(unexpected("verifying a code"))?;
         let claim = match outcome {
             ClaimOutcome::Claimed(claim) => claim,
-            ClaimOutcome::WrongCode { .. } | ClaimOutcome::CodeExpired => return Err(CiamError::BadOtp(channel)),
+            ClaimOutcome::WrongCode { .. } => {
+                self.limit(guesses, o.account_guesses).await?;
+                return Err(CiamError::BadOtp(channel));
+            }
+            ClaimOutcome::CodeExpired => return Err(CiamError::BadOtp(channel)),
             ClaimOutcome::Mismatch | ClaimOutcome::Gone => return Err(CiamError::BadOtpToken(channel)),
         };
         let result = self.reset_claimed(&client, &recipient, password).await;

@@ -25,4 +25,11 @@ pub trait RateLimiter: Send + Sync {
     /// # Errors
     /// [`StoreError`] only.
     async fn hit(&self, key: &str, limit: u32, window: Duration) -> Result<RateDecision, StoreError>;
+
+    /// The hits counted on `key` in its current window (0 when there is none), without
+    /// counting one.
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn count(&self, key: &str) -> Result<u32, StoreError>;
 }

@@ -68,6 +68,7 @@ impl Mocks {
 
     pub fn allow_rate(&mut self) {
         self.rate_limiter.expect_hit().returning(|_, _, _| Ok(RateDecision::Allowed));
+        self.rate_limiter.expect_count().returning(|_| Ok(0));
     }
 
     pub fn no_default_policy(&mut self) {

@@ -68,9 +68,12 @@ pub async fn rate_limiter(limiter: Arc<dyn RateLimiter>, advance: Advance) {
     let key = unique("rl:");
     let other = unique("rl:");
     let window = Duration::from_secs(1);
+    assert_eq!(limiter.count(&key).await.unwrap(), 0, "no window yet");
     for _ in 0..3 {
         assert_eq!(limiter.hit(&key, 3, window).await.unwrap(), RateDecision::Allowed);
     }
+    assert_eq!(limiter.count(&key).await.unwrap(), 3, "count reads without counting");
+    assert_eq!(limiter.count(&key).await.unwrap(), 3);
     match limiter.hit(&key, 3, window).await.unwrap() {
         RateDecision::Limited { retry_after } => {
             assert!(retry_after <= window && retry_after > Duration::ZERO, "{retry_after:?}")

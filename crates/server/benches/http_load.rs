@@ -1,0 +1,416 @@
+//! The HTTP load run of `make bench`: the release `resetd` binary in the production profile on
+//! the local PostgreSQL and Redis, loaded over loopback, beside the floors it is compared to.
+//!
+//! 1. An empty axum handler (the HTTP floor) at the same concurrency.
+//! 2. `POST …/credentials_email/password_reset` at 64 connections, and `pgbench` running the
+//!    same SQL statements at the same concurrency.
+//! 3. `POST /otp/send` (log sender).
+//! 4. `POST /reset_user_password`, beside the argon2 bound `cores / ((history + 2) × one hash)`.
+//!
+//! Each load is bounded in time and count and targets 127.0.0.1 only. Results are printed as
+//! one table; `docs/benchmarks.md` records them.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+const DB: &str = "resetd_bench";
+const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+const ADDR: &str = "127.0.0.1:18181";
+const CONNECTIONS: usize = 64;
+const SECONDS: u64 = 10;
+
+struct Stats {
+    name: String,
+    requests: usize,
+    errors: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl Stats {
+    fn rps(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn pct(&self, p: f64) -> Duration {
+        if self.latencies.is_empty() {
+            return Duration::ZERO;
+        }
+        let i = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
+        self.latencies[i]
+    }
+
+    fn line(&self) -> String {
+        format!(
+            "{:<34} {:>10.0} req/s  p50 {:>8.2} ms  p99 {:>8.2} ms  ({} requests, {} errors)",
+            self.name,
+            self.rps(),
+            self.pct(0.5).as_secs_f64() * 1e3,
+            self.pct(0.99).as_secs_f64() * 1e3,
+            self.requests,
+            self.errors
+        )
+    }
+}
+
+/// Runs `make_request` from `connections` workers for `seconds` (or until `max` requests).
+async fn load<F, Fut>(name: &str, connections: usize, seconds: u64, max: usize, make_request: F) -> Stats
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let make_request = Arc::new(make_request);
+    let issued = Arc::new(AtomicUsize::new(0));
+    let latencies = Arc::new(Mutex::new(Vec::new()));
+    let errors = Arc::new(AtomicUsize::new(0));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let workers: Vec<_> = (0..connections)
+        .map(|_| {
+            let (f, issued, latencies, errors) =
+                (make_request.clone(), issued.clone(), latencies.clone(), errors.clone());
+            tokio::spawn(async move {
+                let mut mine = Vec::new();
+                while Instant::now() < deadline {
+                    let n = issued.fetch_add(1, Ordering::Relaxed);
+                    if n >= max {
+                        break;
+                    }
+                    let t = Instant::now();
+                    if !f(n).await {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                    mine.push(t.elapsed());
+                }
+                latencies.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend(mine);
+            })
+        })
+        .collect();
+    for w in workers {
+        let _ = w.await;
+    }
+    let elapsed = started.elapsed();
+    let mut latencies = std::mem::take(&mut *latencies.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    latencies.sort();
+    Stats {
+        name: name.to_owned(),
+        requests: latencies.len(),
+        errors: errors.load(Ordering::Relaxed),
+        elapsed,
+        latencies,
+    }
+}
+
+fn psql(db: &str, sql: &str) {
+    let ok = Command::new("psql")
+        .args(["-q", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "psql failed: {sql}");
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn resetd(args: &[&str], sms_webhook: &str) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_resetd"));
+    c.args(args)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .env("RESETD_PROFILE", "production")
+        .env("RESETD__SERVER__BIND", ADDR)
+        .env("RESETD__SERVER__PUBLIC_BASE_URL", format!("http://{ADDR}"))
+        .env("RESETD__DATABASE__URL", format!("postgres://postgres@127.0.0.1:5432/{DB}"))
+        .env("RESETD__DATABASE__MAX_CONNECTIONS", "32")
+        .env("RESETD__REDIS__URL", "redis://127.0.0.1:6379")
+        .env("RESETD__REDIS__KEY_PREFIX", format!("bench{}:", std::process::id()))
+        .env("RESETD__SECURITY__TOKEN_KEY", "benchmark-token-key-of-at-least-32-bytes")
+        .env("RESETD__SMS__WEBHOOK_URL", sms_webhook)
+        .env("RESETD__OTP__PER_CLIENT_PER_MINUTE", "100000000")
+        .env("RESETD__OTP__PER_IP_PER_MINUTE", "100000000")
+        .env("RESETD__LIMITS__LOGIN_PER_IP_PER_MINUTE", "100000000")
+        .env("RESETD__LIMITS__RESET_TOKENS_PER_CALLER_PER_MINUTE", "100000000")
+        .env("RUST_LOG", "warn");
+    c
+}
+
+fn admin(args: &[&str], sms: &str) -> Value {
+    let out = resetd(args, sms).output().unwrap_or_else(|e| panic!("resetd {args:?}: {e}"));
+    assert!(out.status.success(), "resetd {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}
+
+/// pgbench with the statements one `password_reset` call runs, at `clients` connections.
+fn pgbench(clients: usize, user_id: i64) -> Option<f64> {
+    let script = std::env::temp_dir().join("resetd-password-reset.sql");
+    let sql = format!(
+        "select id, first_name, last_name, locale, phone, status, password_hash is not null, created_at from users where id = {user_id};\n\
+         select user_id, email, created_at from credentials_email where user_id = {user_id};\n\
+         update credentials_email set reset_token_hash = sha256(random()::text::bytea), reset_token_kind = 'password_reset', reset_token_issued_at = now(), reset_token_expires_at = now() + interval '1 hour' where user_id = {user_id};\n\
+         insert into audit_events (at, kind, user_id, actor, detail) values (now(), 'reset_token_issued', {user_id}, 'bench', 'password_reset');\n\
+         select user_id, email, created_at from credentials_email where user_id = {user_id};\n"
+    );
+    std::fs::write(&script, sql).ok()?;
+    let out = Command::new("pgbench")
+        .args([
+            "-n",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-c",
+            &clients.to_string(),
+            "-j",
+            "2",
+            "-T",
+            &SECONDS.to_string(),
+            "-f",
+        ])
+        .arg(&script)
+        .arg(DB)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines().find(|l| l.starts_with("tps")).and_then(|l| l.split_whitespace().nth(2)).and_then(|t| t.parse().ok())
+}
+
+async fn wait_ready(http: &reqwest::Client) {
+    for _ in 0..200 {
+        if http.get(format!("http://{ADDR}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("resetd did not become ready");
+}
+
+#[tokio::main]
+async fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without it,
+    // and a load run has no place in the test suite.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("http_load: run with `make bench` (cargo bench -p resetd-server --bench http_load)");
+        return;
+    }
+    let http = reqwest::Client::builder().pool_max_idle_per_host(CONNECTIONS).build().unwrap_or_default();
+    let mut table = Vec::new();
+
+    // 1. The HTTP floor: an empty axum handler in this process.
+    let floor_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+    let floor_addr = floor_listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    let floor = axum::Router::new().route("/empty", axum::routing::post(|| async { "" }));
+    tokio::spawn(async move { axum::serve(floor_listener, floor).await });
+    let c = http.clone();
+    let stats = load("empty axum handler (floor)", CONNECTIONS, SECONDS, usize::MAX, move |_| {
+        let c = c.clone();
+        async move { c.post(format!("http://{floor_addr}/empty")).send().await.is_ok_and(|r| r.status().is_success()) }
+    })
+    .await;
+    let floor_rps = stats.rps();
+    table.push(stats.line());
+
+    // The SMS gateway that collects codes for the reset load.
+    let codes: Arc<Mutex<std::collections::HashMap<String, String>>> = Arc::default();
+    let sink = codes.clone();
+    let gateway = axum::Router::new().route(
+        "/sms",
+        axum::routing::post(move |axum::Json(b): axum::Json<Value>| {
+            let sink = sink.clone();
+            async move {
+                let text = b["text"].as_str().unwrap_or_default();
+                let code: String =
+                    text.chars().skip_while(|c| !c.is_ascii_digit()).take_while(char::is_ascii_digit).collect();
+                sink.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .insert(b["to"].as_str().unwrap_or_default().to_owned(), code);
+                "ok"
+            }
+        }),
+    );
+    let gw_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+    let sms = format!("http://{}/sms", gw_listener.local_addr().unwrap_or_else(|e| panic!("{e}")));
+    tokio::spawn(async move { axum::serve(gw_listener, gateway).await });
+
+    // A fresh database, the server, an admin.
+    psql("postgres", &format!("drop database if exists {DB} with (force)"));
+    psql("postgres", &format!("create database {DB}"));
+    let _ = PG_ADMIN;
+    admin(&["migrate"], &sms);
+    let creds = admin(&["admin", "create-api-credentials", "--email", "bench-admin@example.com", "--admin"], &sms);
+    let client = admin(&["admin", "create-client", "--type", "web", "--name", "bench"], &sms);
+    let _server = Server(resetd(&["serve"], &sms).spawn().unwrap_or_else(|e| panic!("spawning resetd: {e}")));
+    wait_ready(&http).await;
+
+    let login: Value = http
+        .post(format!("http://{ADDR}/api/4.0/login"))
+        .form(&[
+            ("client_id", creds["client_id"].as_str().unwrap_or_default()),
+            ("client_secret", creds["client_secret"].as_str().unwrap_or_default()),
+        ])
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .unwrap_or_else(|e| panic!("login: {e}"))
+        .json()
+        .await
+        .unwrap_or_default();
+    let token = login["access_token"].as_str().unwrap_or_default().to_owned();
+    let user: Value = http
+        .post(format!("http://{ADDR}/api/4.0/users"))
+        .bearer_auth(&token)
+        .json(&json!({"first_name": "Bench", "credentials_email": {"email": "bench-user@example.com"}}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create user: {e}"))
+        .json()
+        .await
+        .unwrap_or_default();
+    let user_id = user["id"].as_str().unwrap_or_default().to_owned();
+
+    // 2. password_reset vs pgbench.
+    let (c, t, u) = (http.clone(), token.clone(), user_id.clone());
+    let stats = load("POST …/password_reset", CONNECTIONS, SECONDS, usize::MAX, move |_| {
+        let (c, t, u) = (c.clone(), t.clone(), u.clone());
+        async move {
+            c.post(format!("http://{ADDR}/api/4.0/users/{u}/credentials_email/password_reset?expires=true"))
+                .bearer_auth(&t)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        }
+    })
+    .await;
+    let reset_rps = stats.rps();
+    table.push(stats.line());
+    let pg = pgbench(CONNECTIONS, user_id.parse().unwrap_or(1));
+
+    // 3. otp/send with distinct recipients (the destination cooldown is per address).
+    let (c, id, secret) = (
+        http.clone(),
+        client["client_id"].as_str().unwrap_or_default().to_owned(),
+        client["client_secret"].as_str().unwrap_or_default().to_owned(),
+    );
+    let run = std::process::id();
+    let stats = load("POST /otp/send (log sender)", CONNECTIONS, SECONDS, usize::MAX, move |n| {
+        let (c, id, secret) = (c.clone(), id.clone(), secret.clone());
+        async move {
+            c.post(format!("http://{ADDR}/otp/send"))
+                .basic_auth(&id, Some(&secret))
+                .json(&json!({"usage": "reset_password", "email": format!("nobody-{run}-{n}@example.com")}))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        }
+    })
+    .await;
+    let otp_rps = stats.rps();
+    table.push(stats.line());
+
+    // 4. reset_user_password: users with phones, one code each, collected by the gateway.
+    let users = 120usize;
+    let mut tokens = Vec::new();
+    for i in 0..users {
+        let phone = format!("+1555{:07}", 1_000_000 + i);
+        admin(
+            &[
+                "admin",
+                "create-user",
+                "--email",
+                &format!("r{i}@example.com"),
+                "--phone",
+                &phone,
+                "--password",
+                "Old-Zeppelin-42",
+            ],
+            &sms,
+        );
+        let sent: Value = http
+            .post(format!("http://{ADDR}/otp/send"))
+            .basic_auth(client["client_id"].as_str().unwrap_or_default(), client["client_secret"].as_str())
+            .json(&json!({"usage": "reset_password", "phone_number": phone}))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("otp send: {e}"))
+            .json()
+            .await
+            .unwrap_or_default();
+        tokens.push((phone, sent["otp_token"].as_str().unwrap_or_default().to_owned()));
+    }
+    // Give every user a full history: four older passwords besides the current one, so each
+    // reset verifies five distinct hashes and computes one.
+    let older: Vec<String> = (0..4)
+        .map(|i| {
+            let h = resetd_domain::password::Argon2Hasher::new(resetd_domain::password::Argon2Params::default())
+                .unwrap_or_else(|e| panic!("{e}"));
+            let p =
+                resetd_domain::password::Password::new(format!("Older-Zeppelin-{i}")).unwrap_or_else(|e| panic!("{e}"));
+            format!("('{}')", h.hash(&p, &mut rand::rngs::OsRng).unwrap_or_else(|e| panic!("{e}")).as_str())
+        })
+        .collect();
+    psql(DB, &format!(
+        "insert into password_history (user_id, hash, created_at) select u.id, h.hash, now() from users u cross join (values {}) h(hash) where u.phone is not null",
+        older.join(",")
+    ));
+    let codes = codes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    let jobs: Arc<Vec<(String, String, String)>> =
+        Arc::new(tokens.into_iter().map(|(p, t)| (codes.get(&p).cloned().unwrap_or_default(), p, t)).collect());
+    let (c, id, secret) = (
+        http.clone(),
+        client["client_id"].as_str().unwrap_or_default().to_owned(),
+        client["client_secret"].as_str().unwrap_or_default().to_owned(),
+    );
+    let stats = load("POST /reset_user_password", CONNECTIONS, 30, users, move |n| {
+        let (c, id, secret, jobs) = (c.clone(), id.clone(), secret.clone(), jobs.clone());
+        async move {
+            let (code, phone, token) = &jobs[n];
+            c.post(format!("http://{ADDR}/reset_user_password"))
+                .basic_auth(&id, Some(&secret))
+                .json(&json!({"password": format!("New-Zeppelin-{n}-ok"), "phone_number": phone, "phone_number_otp_token": token, "phone_number_otp": code}))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        }
+    })
+    .await;
+    let resets_rps = stats.rps();
+    table.push(stats.line());
+
+    // The argon2 bound, measured now.
+    let hasher = resetd_domain::password::Argon2Hasher::new(resetd_domain::password::Argon2Params::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let pw = resetd_domain::password::Password::new("Tr4vel-by-Zeppelin".into()).unwrap_or_else(|e| panic!("{e}"));
+    let t = Instant::now();
+    for _ in 0..10 {
+        let _ = hasher.hash(&pw, &mut rand::rngs::OsRng);
+    }
+    let one_hash = t.elapsed().as_secs_f64() / 10.0;
+    let cores = std::thread::available_parallelism().map_or(2, usize::from) as f64;
+    // The issue's bound counts history + 2 hashes (history 5). resetd's current password is
+    // the newest history entry, so a reset does history + 1: it can beat this bound.
+    let bound = cores / (7.0 * one_hash);
+
+    println!("\nresetd HTTP load run ({CONNECTIONS} connections, {SECONDS} s each, loopback, production profile)\n");
+    for line in &table {
+        println!("  {line}");
+    }
+    if let Some(tps) = pg {
+        println!("  {:<34} {:>10.0} tx/s   (same statements, {CONNECTIONS} clients)", "pgbench", tps);
+        println!("  password_reset / pgbench           {:>10.0} %", 100.0 * reset_rps / tps);
+    } else {
+        println!("  pgbench                            not run (is pgbench installed?)");
+    }
+    println!("  otp/send / empty-handler floor     {:>10.0} %", 100.0 * otp_rps / floor_rps);
+    println!("  one argon2id hash (m=19456,t=2)    {:>10.1} ms", one_hash * 1e3);
+    println!("  argon2 bound cores/((5+2)·hash)    {:>10.1} resets/s", bound);
+    println!("  resets / argon2 bound              {:>10.0} %", 100.0 * resets_rps / bound);
+}
