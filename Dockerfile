@@ -13,6 +13,6 @@ COPY config /app/config
 USER resetd
 ENV RESETD_PROFILE=production RESETD_CONFIG_DIR=/app/config
 EXPOSE 8080
-HEALTHCHECK CMD ["/bin/sh", "-c", "exec 3<>/dev/tcp/127.0.0.1/8080"]
+HEALTHCHECK CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/8080"]
 ENTRYPOINT ["/usr/local/bin/resetd"]
 CMD ["serve"]

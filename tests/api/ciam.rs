@@ -12,7 +12,7 @@ struct Web {
 }
 
 async fn web_client(app: &TestApp) -> Web {
-    let c = app.app.bootstrap.create_client("web", "shop", None).await.unwrap();
+    let c = app.app.bootstrap.create_client("web", "shop", resetd_app::bootstrap::ClientPolicy::Default).await.unwrap();
     Web { id: c.client_id.as_str().to_owned(), secret: c.client_secret.unwrap().expose().to_owned() }
 }
 
@@ -99,4 +99,33 @@ async fn client_authentication_and_request_errors_follow_the_contract(pool: PgPo
     assert_eq!(raw.headers()["content-type"], "application/json;charset=UTF-8");
     let (status, body) = post(&app, "/reset_user_password", &web, json!({"password": "x"})).await;
     assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")));
+}
+
+#[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
+async fn oversized_and_mistyped_bodies_get_ciam_errors(pool: PgPool) {
+    let app = TestApp::spawn(&pool).await;
+    let web = web_client(&app).await;
+    let huge = format!("{{\"email\": \"{}\"}}", "x".repeat(100 * 1024));
+    let r = app
+        .http
+        .post(app.url("/otp/send"))
+        .basic_auth(&web.id, Some(&web.secret))
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_request");
+    let r = app
+        .http
+        .post(app.url("/otp/send"))
+        .basic_auth(&web.id, Some(&web.secret))
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(r.headers()["content-type"], "application/json;charset=UTF-8");
 }

@@ -15,7 +15,7 @@ struct Creds {
 }
 
 async fn client(app: &TestApp, kind: &str) -> Creds {
-    let c = app.app.bootstrap.create_client(kind, kind, None).await.unwrap();
+    let c = app.app.bootstrap.create_client(kind, kind, resetd_app::bootstrap::ClientPolicy::Default).await.unwrap();
     Creds { id: c.client_id.as_str().to_owned(), secret: c.client_secret.map(|s| s.expose().to_owned()) }
 }
 
@@ -74,6 +74,20 @@ async fn a_phone_otp_travels_by_the_sms_webhook_and_resets(pool: PgPool) {
     assert_eq!(post(&app, "/reset_user_password", &web, body(wrong(&code))).await.1["error"], "bad_phone_number_otp");
     assert_eq!(post(&app, "/reset_user_password", &web, body(&code)).await.0, StatusCode::OK);
     assert_eq!(post(&app, "/reset_user_password", &web, body(&code)).await.1["error"], "bad_phone_number_otp_token");
+    let r = app
+        .http
+        .post(app.url("/otp/send"))
+        .basic_auth(&web.id, web.secret.as_deref())
+        .json(&json!({"usage": "reset_password", "phone_number": "+8613612345678"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().contains_key("retry-after"));
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"error": "sms_rate_limit_exceeded", "error_description": "SMS rate limit exceeded for same phone number"}),
+        "one SMS per number per 30 s, whatever its spelling"
+    );
     let notices = gateway.received.lock().unwrap().len();
     assert_eq!(notices, 2, "the code, then the password-changed notice on the same channel");
 }

@@ -330,3 +330,137 @@ async fn login_is_rate_limited(pool: PgPool) {
     }
     assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
 }
+
+#[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
+async fn oversized_and_mistyped_bodies_get_looker_errors(pool: PgPool) {
+    let app = TestApp::spawn(&pool).await;
+    let token = app.admin_token(true).await;
+    let huge = format!("{{\"first_name\": \"{}\"}}", "x".repeat(100 * 1024));
+    let r = app
+        .http
+        .post(app.url("/api/4.0/users"))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(r.json::<Value>().await.unwrap()["message"].is_string());
+    let r = app
+        .http
+        .post(app.url("/api/4.0/users"))
+        .bearer_auth(&token)
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(r.json::<Value>().await.unwrap()["documentation_url"].is_string());
+    let r = app.http.get(app.url("/api/4.0/nothing/here")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(r.json::<Value>().await.unwrap()["message"], "Not found");
+}
+
+#[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
+async fn users_and_credentials_have_their_full_lifecycle(pool: PgPool) {
+    let app = TestApp::spawn(&pool).await;
+    let token = app.admin_token(true).await;
+    let id = create_user(&app, &token, "life.e2e@example.com").await;
+    let patched: Value = app
+        .http
+        .patch(app.url(&format!("/api/4.0/users/{id}")))
+        .bearer_auth(&token)
+        .json(&json!({"last_name": "Lovelace", "is_disabled": true}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (patched["display_name"].as_str(), patched["is_disabled"].as_bool()),
+        (Some("Ada Lovelace"), Some(true))
+    );
+    let listed: Value = app
+        .http
+        .get(app.url("/api/4.0/users?fields=id"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(listed.as_array().unwrap().iter().any(|u| u == &json!({"id": id})), "{listed}");
+    let deleted = app
+        .http
+        .delete(app.url(&format!("/api/4.0/users/{id}/credentials_email")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    assert!(deleted.text().await.unwrap().is_empty());
+    let none = app
+        .http
+        .post(app.url(&format!("/api/4.0/users/{id}/credentials_email/password_reset")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status(), StatusCode::NOT_FOUND, "no email credential, no reset");
+    let created = app
+        .http
+        .post(app.url(&format!("/api/4.0/users/{id}/credentials_email")))
+        .bearer_auth(&token)
+        .json(&json!({"email": "life2.e2e@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::OK);
+    assert_eq!(
+        app.http.delete(app.url(&format!("/api/4.0/users/{id}"))).bearer_auth(&token).send().await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.http.get(app.url(&format!("/api/4.0/users/{id}"))).bearer_auth(&token).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.http.get(app.url("/api/4.0/users/not-a-number")).bearer_auth(&token).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
+async fn the_html_form_shows_errors_in_words_and_then_succeeds(pool: PgPool) {
+    let app = TestApp::spawn(&pool).await;
+    let token = app.admin_token(true).await;
+    let id = create_user(&app, &token, "form.e2e@example.com").await;
+    let url = reset_url(&app, &token, &id, "").await["password_reset_url"].as_str().unwrap().to_owned();
+    let tok = url.rsplit('/').next().unwrap().to_owned();
+    let weak = app
+        .http
+        .post(app.url("/password/reset"))
+        .form(&[("token", tok.as_str()), ("password", "password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(weak.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = weak.text().await.unwrap();
+    assert!(html.contains("role=\"alert\"") && html.contains("too common"), "{html}");
+    let ok = app
+        .http
+        .post(app.url("/password/reset"))
+        .form(&[("token", tok.as_str()), ("password", "Tr4vel-by-Zeppelin")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert!(ok.text().await.unwrap().contains("Your password was changed"));
+    let again = app.http.get(&url).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_FOUND);
+    assert!(again.text().await.unwrap().contains("invalid or has expired"));
+}

@@ -10,7 +10,9 @@ use resetd_domain::policy::PolicyViolation;
 use resetd_domain::user::{Email, PhoneNumber, UserId, UserStatus};
 use resetd_ports::access::{ApiCredential, ApiCredentialWriteError};
 use resetd_ports::audit::AuditKind;
-use resetd_ports::clients::{Client, ClientPolicy, ClientWriteError};
+use resetd_ports::clients::{Client, ClientWriteError};
+
+pub use resetd_ports::clients::ClientPolicy;
 use resetd_ports::credentials::CredentialWriteError;
 use resetd_ports::users::{NewUser, UserPatch, UserWriteError};
 
@@ -107,28 +109,34 @@ impl BootstrapService {
         Ok(NewApiCredential { user_id: user.id, client_id, client_secret: secret })
     }
 
-    /// Registers a CIAM application.
+    /// Registers a CIAM application with the default policy, a named preset, or its own.
     ///
     /// # Errors
-    /// [`BootstrapError::Invalid`] for an unknown type or preset.
+    /// [`BootstrapError::Invalid`] for an unknown type or preset, or an out-of-range policy.
     pub async fn create_client(
         &self,
         client_type: &str,
         name: &str,
-        preset: Option<&str>,
+        policy: ClientPolicy,
     ) -> Result<NewClient, BootstrapError> {
         let client_type = ClientType::parse(client_type).map_err(|e| BootstrapError::Invalid(e.to_string()))?;
-        let policy = match preset {
-            None => ClientPolicy::Default,
-            Some(p) if self.ctx.settings.presets.contains_key(p) => ClientPolicy::Preset(p.to_owned()),
-            Some(p) => {
+        match &policy {
+            ClientPolicy::Default => {}
+            ClientPolicy::Preset(p) if self.ctx.settings.presets.contains_key(p) => {}
+            ClientPolicy::Preset(p) => {
                 let known: Vec<_> = self.ctx.settings.presets.keys().cloned().collect();
                 return Err(BootstrapError::Invalid(format!(
                     "unknown policy preset {p:?}; known: {}",
                     known.join(", ")
                 )));
             }
-        };
+            ClientPolicy::Custom(p) => {
+                if let Err(errors) = p.validate(1) {
+                    let text: Vec<_> = errors.iter().map(ToString::to_string).collect();
+                    return Err(BootstrapError::Invalid(format!("policy: {}", text.join("; "))));
+                }
+            }
+        }
         let id = ClientId::generate(&mut rand::rngs::OsRng);
         let secret = client_type.requires_secret().then(|| ClientSecret::generate(&mut rand::rngs::OsRng));
         let client = Client {

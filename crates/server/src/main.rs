@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use resetd_app::bootstrap::ClientPolicy;
 use resetd_server::{Profile, Settings};
 use secrecy::ExposeSecret as _;
 use serde_json::json;
@@ -47,6 +48,8 @@ enum Admin {
         client_type: String,
         #[arg(long)]
         name: String,
+        /// A preset name from the configuration, or the client's own policy as JSON, e.g.
+        /// '{"min_length": 12, "history_count": 10}'. Default: the default policy.
         #[arg(long)]
         policy: Option<String>,
     },
@@ -114,7 +117,14 @@ async fn admin(settings: &Settings, cmd: Admin) -> anyhow::Result<()> {
             json!({"user_id": c.user_id.to_string(), "client_id": c.client_id.as_str(), "client_secret": c.client_secret.expose()})
         }
         Admin::CreateClient { client_type, name, policy } => {
-            let c = b.create_client(&client_type, &name, policy.as_deref()).await?;
+            let policy = match policy {
+                None => ClientPolicy::Default,
+                Some(json) if json.trim_start().starts_with('{') => {
+                    ClientPolicy::Custom(serde_json::from_str(&json).context("--policy is not a valid policy object")?)
+                }
+                Some(name) => ClientPolicy::Preset(name),
+            };
+            let c = b.create_client(&client_type, &name, policy).await?;
             let mut v = json!({"client_id": c.client_id.as_str()});
             if let Some(s) = &c.client_secret {
                 v["client_secret"] = json!(s.expose());
