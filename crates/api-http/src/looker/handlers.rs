@@ -1,0 +1,313 @@
+//! The Looker handlers: extract, call one use case, shape the answer.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use resetd_app::admin::{AdminError, CredentialView, PasswordConfigPatch, User, WriteUser};
+use resetd_domain::access::Principal;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::extract::{bearer, Caller, LookerJson, LookerQuery, OptionalJson, Target};
+use super::{fail, ok_json, view, LookerError, Outcome};
+use crate::{body, Shared};
+
+/// The query parameters these endpoints take.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct Params {
+    fields: Option<String>,
+    expires: Option<String>,
+    offset: Option<u64>,
+    limit: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct LoginForm {
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+pub(super) async fn login(
+    State(state): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    LookerQuery(query): LookerQuery<HashMap<String, String>>,
+    req: axum::extract::Request,
+) -> Outcome {
+    let (headers, bytes) = body::read(req).await.map_err(|e| fail(&state, e))?;
+    let form: LoginForm = if bytes.is_empty() {
+        LoginForm::default()
+    } else {
+        body::json_or_form(&headers, &bytes).map_err(|e| fail(&state, e))?
+    };
+    let id = form.client_id.or_else(|| query.get("client_id").cloned()).unwrap_or_default();
+    let secret = form.client_secret.or_else(|| query.get("client_secret").cloned()).unwrap_or_default();
+    let session = state.app.admin.login(&id, &secret, Some(peer.ip())).await.map_err(|e| fail(&state, e))?;
+    ok_json(json!({
+        "access_token": session.access_token.expose(),
+        "token_type": "Bearer",
+        "expires_in": session.expires_in.as_secs(),
+        "refresh_token": null,
+    }))
+}
+
+pub(super) async fn logout(State(state): State<Shared>, headers: HeaderMap) -> Outcome {
+    let token = bearer(&headers).ok_or_else(|| fail(&state, AdminError::Unauthenticated))?;
+    state.app.admin.logout(token).await.map_err(|e| fail(&state, e))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn user_json(state: &Shared, who: Principal, u: &User, p: &Params) -> Value {
+    let base = state.app.admin_base();
+    let cred = state.app.admin.get_credential(who, u.id).await.ok().map(|c| view::credential(&base, &c));
+    view::select(view::user(&base, u, cred), p.fields.as_deref())
+}
+
+fn credential_json(state: &Shared, c: &CredentialView, p: &Params) -> Outcome {
+    ok_json(view::select(view::credential(&state.app.admin_base(), c), p.fields.as_deref()))
+}
+
+fn no_content() -> Outcome {
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub(super) async fn me(
+    State(state): State<Shared>,
+    Caller(who): Caller,
+    LookerQuery(p): LookerQuery<Params>,
+) -> Outcome {
+    let u = state.app.admin.get_user(who, who.user_id).await.map_err(|e| fail(&state, e))?;
+    ok_json(user_json(&state, who, &u, &p).await)
+}
+
+pub(super) async fn list_users(
+    State(state): State<Shared>,
+    Caller(who): Caller,
+    LookerQuery(p): LookerQuery<Params>,
+) -> Outcome {
+    let (offset, limit) = (p.offset.unwrap_or(0), p.limit.unwrap_or(100));
+    let users = state.app.admin.list_users(who, offset, limit).await.map_err(|e| fail(&state, e))?;
+    let mut out = Vec::with_capacity(users.len());
+    for u in &users {
+        out.push(user_json(&state, who, u, &p).await);
+    }
+    ok_json(Value::Array(out))
+}
+
+/// Looker's `WriteUser`: absent fields are left alone, `null` clears.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct WriteUserBody {
+    #[serde(default, deserialize_with = "nullable")]
+    first_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    last_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    locale: Option<Option<String>>,
+    is_disabled: Option<bool>,
+    credentials_email: Option<WriteCredential>,
+}
+
+/// Looker's `WriteCredentialsEmail`.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct WriteCredential {
+    email: Option<String>,
+    forced_password_reset_at_next_login: Option<bool>,
+}
+
+/// `absent` → `None`, `null` → `Some(None)`, a value → `Some(Some(v))`.
+fn nullable<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+impl From<WriteUserBody> for WriteUser {
+    fn from(b: WriteUserBody) -> Self {
+        Self {
+            first_name: b.first_name,
+            last_name: b.last_name,
+            locale: b.locale,
+            is_disabled: b.is_disabled,
+            email: b.credentials_email.and_then(|c| c.email),
+        }
+    }
+}
+
+pub(super) async fn create_user(
+    State(state): State<Shared>,
+    Caller(who): Caller,
+    LookerQuery(p): LookerQuery<Params>,
+    OptionalJson(b): OptionalJson<WriteUserBody>,
+) -> Outcome {
+    let u = state.app.admin.create_user(who, b.into()).await.map_err(|e| fail(&state, e))?;
+    ok_json(user_json(&state, who, &u, &p).await)
+}
+
+pub(super) async fn get_user(
+    State(state): State<Shared>,
+    Caller(who): Caller,
+    Target(id): Target,
+    LookerQuery(p): LookerQuery<Params>,
+) -> Outcome {
+    let u = state.app.admin.get_user(who, id).await.map_err(|e| fail(&state, e))?;
+    ok_json(user_json(&state, who, &u, &p).await)
+}
+
+pub(super) async fn update_user(
+    State(state): State<Shared>,
+    Caller(who): Caller,
+    Target(id): Target,
+    LookerQuery(p): LookerQuery<Params>,
+    LookerJson(b): LookerJson<WriteUserBody>,
+) -> Outcome {
+    let u = state.app.admin.update_user(who, id, b.into()).await.map_err(|e| fail(&state, e))?;
+    ok_json(user_json(&state, who, &u, &p).await)
+}
+
+pub(super) async fn delete_user(State(state): State<Shared>, Caller(who): Caller, Target(id): Target) -> Outcome {
+    state.app.admin.delete_user(who, id).await.map_err(|e| fail(&state, e))?;
+    no_content()
+}
+
+pub(super) async fn get_credential(
+    State(state): State<Shared>,
+    Caller(who): Caller,
+    Target(id): Target,
+    LookerQuery(p): LookerQuery<Params>,
+) -> Outcome {
+    let c = state.app.admin.get_credential(who, id).await.map_err(|e| fail(&state, e))?;
+    credential_json(&state, &c, &p)
+}
+
+pub(super) async fn create_credential(
+    State(state): State<Shared>,
+    Caller(who): Caller,
+    Target(id): Target,
+    LookerQuery(p): LookerQuery<Params>,
+    LookerJson(b): LookerJson<WriteCredential>,
+) -> Outcome {
+    let c = state.app.admin.create_credential(who, id, b.email.as_deref()).await.map_err(|e| fail(&state, e))?;
+    credential_json(&state, &c, &p)
+}
+
+pub(super) async fn update_credential(
+    State(state): State<Shared>,
+    Caller(who): Caller,
+    Target(id): Target,
+    LookerQuery(p): LookerQuery<Params>,
+    LookerJson(b): LookerJson<WriteCredential>,
+) -> Outcome {
+    let forced = b.forced_password_reset_at_next_login;
+    let c =
+        state.app.admin.update_credential(who, id, b.email.as_deref(), forced).await.map_err(|e| fail(&state, e))?;
+    credential_json(&state, &c, &p)
+}
+
+pub(super) async fn delete_credential(State(state): State<Shared>, Caller(who): Caller, Target(id): Target) -> Outcome {
+    state.app.admin.delete_credential(who, id).await.map_err(|e| fail(&state, e))?;
+    no_content()
+}
+
+/// `expires`: `true`/`false` in any case, or `1`/`0`; absent means false.
+fn parse_expires(raw: Option<&str>) -> Result<bool, LookerError> {
+    match raw.map(str::to_ascii_lowercase).as_deref() {
+        None | Some("false" | "0") => Ok(false),
+        Some("true" | "1") => Ok(true),
+        Some(_) => Err(LookerError::bad_request("expires must be true or false.")),
+    }
+}
+
+pub(super) async fn password_reset(
+    State(state): State<Shared>,
+    Caller(who): Caller,
+    Target(id): Target,
+    LookerQuery(p): LookerQuery<Params>,
+    OptionalJson(_): OptionalJson<Value>,
+) -> Outcome {
+    let expires = parse_expires(p.expires.as_deref()).map_err(|e| fail(&state, e))?;
+    let c = state.app.admin.create_password_reset(who, id, expires).await.map_err(|e| fail(&state, e))?;
+    credential_json(&state, &c, &p)
+}
+
+pub(super) async fn send_password_reset(
+    State(state): State<Shared>,
+    Caller(who): Caller,
+    Target(id): Target,
+    LookerQuery(p): LookerQuery<Params>,
+) -> Outcome {
+    let c = state.app.admin.send_password_reset(who, id).await.map_err(|e| fail(&state, e))?;
+    credential_json(&state, &c, &p)
+}
+
+pub(super) async fn get_password_config(
+    State(state): State<Shared>,
+    Caller(who): Caller,
+    LookerQuery(p): LookerQuery<Params>,
+) -> Outcome {
+    let c = state.app.admin.password_config(who).await.map_err(|e| fail(&state, e))?;
+    ok_json(view::select(view::password_config(&c), p.fields.as_deref()))
+}
+
+/// Looker's `WritePasswordConfig`.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct PasswordConfigBody {
+    min_length: Option<i64>,
+    require_numeric: Option<bool>,
+    require_upperlower: Option<bool>,
+    require_special: Option<bool>,
+    expiration_enabled: Option<bool>,
+    #[serde(default, deserialize_with = "nullable")]
+    expiration_duration_days: Option<Option<i64>>,
+}
+
+pub(super) async fn update_password_config(
+    State(state): State<Shared>,
+    Caller(who): Caller,
+    LookerQuery(p): LookerQuery<Params>,
+    LookerJson(b): LookerJson<PasswordConfigBody>,
+) -> Outcome {
+    let patch = PasswordConfigPatch {
+        min_length: b.min_length,
+        require_numeric: b.require_numeric,
+        require_upperlower: b.require_upperlower,
+        require_special: b.require_special,
+        expiration_enabled: b.expiration_enabled,
+        expiration_duration_days: b.expiration_duration_days,
+    };
+    let c = state.app.admin.update_password_config(who, patch).await.map_err(|e| fail(&state, e))?;
+    ok_json(view::select(view::password_config(&c), p.fields.as_deref()))
+}
+
+pub(super) async fn force_reset_all(State(state): State<Shared>, Caller(who): Caller) -> Result<Response, Response> {
+    state.app.admin.force_reset_all(who).await.map_err(|e| fail(&state, e))?;
+    Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], "\"\"").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_token_schemes_are_accepted() {
+        for (value, want) in [
+            ("token abc", Some("abc")),
+            ("Bearer abc", Some("abc")),
+            ("bearer  abc ", Some("abc")),
+            ("Basic abc", None),
+            ("abc", None),
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert(header::AUTHORIZATION, value.parse().unwrap());
+            assert_eq!(bearer(&h), want, "{value}");
+        }
+    }
+
+    #[test]
+    fn expires_is_parsed_strictly() {
+        assert!(!parse_expires(None).unwrap());
+        assert!(parse_expires(Some("TRUE")).unwrap());
+        assert!(parse_expires(Some("1")).unwrap());
+        assert!(!parse_expires(Some("False")).unwrap());
+        assert!(parse_expires(Some("yes")).is_err());
+    }
+}
