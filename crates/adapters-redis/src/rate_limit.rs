@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use redis::Script;
-use resetd_ports::rate_limit::{RateDecision, RateLimiter};
+use resetd_ports::rate_limit::{RateCheck, RateDecision, RateLimiter};
 use resetd_ports::StoreError;
 
 use crate::store::deadline;
@@ -22,17 +22,41 @@ pub(crate) fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX).max(1)
 }
 
+/// The script's answer: -1 within the limit, else the ms left in the window.
+fn decision(ttl_ms: i64, window: Duration) -> RateDecision {
+    match u64::try_from(ttl_ms) {
+        Err(_) => RateDecision::Allowed,
+        Ok(ms) => RateDecision::Limited { retry_after: Duration::from_millis(ms.max(1)).min(window) },
+    }
+}
+
 #[async_trait]
 impl RateLimiter for RedisStore {
+    /// One pipelined round trip of `EVAL`s (the script is cached by Redis after the first).
+    async fn hit_all(&self, checks: &[RateCheck]) -> Result<Vec<RateDecision>, StoreError> {
+        if checks.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for c in checks {
+            pipe.cmd("EVAL")
+                .arg(include_str!("lua/rate_limit.lua"))
+                .arg(1)
+                .arg(keys::rate_limit(self.prefix(), &c.key))
+                .arg(millis(c.window))
+                .arg(c.limit);
+        }
+        let mut conn = self.conn();
+        let ttls: Vec<i64> = deadline(pipe.query_async(&mut conn)).await?;
+        Ok(ttls.into_iter().zip(checks).map(|(ttl, c)| decision(ttl, c.window)).collect())
+    }
+
     async fn hit(&self, key: &str, limit: u32, window: Duration) -> Result<RateDecision, StoreError> {
         let mut call = HIT.prepare_invoke();
         call.key(keys::rate_limit(self.prefix(), key)).arg(millis(window)).arg(limit);
         let mut conn = self.conn();
         let ttl_ms: i64 = deadline(call.invoke_async(&mut conn)).await?;
-        Ok(match u64::try_from(ttl_ms) {
-            Err(_) => RateDecision::Allowed,
-            Ok(ms) => RateDecision::Limited { retry_after: Duration::from_millis(ms.max(1)).min(window) },
-        })
+        Ok(decision(ttl_ms, window))
     }
 
     async fn count(&self, key: &str) -> Result<u32, StoreError> {

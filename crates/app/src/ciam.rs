@@ -1,7 +1,7 @@
 //! The Tencent CIAM self-service side: `POST /otp/send` and `POST /reset_user_password`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use resetd_domain::client::{ClientId, ClientSecret};
@@ -13,11 +13,14 @@ use resetd_ports::audit::AuditKind;
 use resetd_ports::clients::Client;
 use resetd_ports::notify::{Notice, Notification};
 use resetd_ports::otp::ClaimOutcome;
-use resetd_ports::rate_limit::RateDecision;
+use resetd_ports::rate_limit::{RateCheck, RateDecision};
 use resetd_ports::users::User;
 
 use crate::password::SetPasswordError;
 use crate::{unexpected, Context, RateLimit, Unexpected};
+
+/// How many recent delivery times are kept.
+const DELIVERY_SAMPLES: usize = 64;
 
 /// Client credentials as presented (HTTP Basic or body).
 #[derive(Debug, Clone, Default)]
@@ -87,13 +90,14 @@ pub enum CiamError {
 #[derive(Debug)]
 pub struct CiamService {
     ctx: Arc<Context>,
-    /// Moving average of delivery time (µs), spent on unknown accounts too.
-    delivery_micros: Arc<AtomicU64>,
+    /// Recent delivery times; an unknown account waits one of them, drawn at random, so both
+    /// answers come from the same distribution.
+    delivery_times: Arc<Mutex<VecDeque<Duration>>>,
 }
 
 impl Clone for CiamService {
     fn clone(&self) -> Self {
-        Self { ctx: self.ctx.clone(), delivery_micros: self.delivery_micros.clone() }
+        Self { ctx: self.ctx.clone(), delivery_times: self.delivery_times.clone() }
     }
 }
 
@@ -107,7 +111,7 @@ fn parse_recipient(email: Option<&str>, phone: Option<&str>) -> Result<Recipient
 
 impl CiamService {
     pub(crate) fn new(ctx: Arc<Context>) -> Self {
-        Self { ctx, delivery_micros: Arc::new(AtomicU64::new(0)) }
+        Self { ctx, delivery_times: Arc::new(Mutex::new(VecDeque::with_capacity(DELIVERY_SAMPLES))) }
     }
 
     async fn limit(&self, key: String, limit: RateLimit) -> Result<Option<Duration>, CiamError> {
@@ -164,19 +168,24 @@ impl CiamService {
         let o = &self.ctx.settings.otp;
         let channel = recipient.channel();
         let dest = format!("otp:dest:{}:{}", channel.as_str(), recipient.address());
-        for (key, limit) in
-            [(format!("{dest}:cooldown"), o.destination_cooldown), (format!("{dest}:day"), o.destination_daily)]
-        {
-            if let Some(retry_after) = self.limit(key, limit).await? {
-                return Err(CiamError::DestinationRateLimited { channel, retry_after });
-            }
-        }
-        if let Some(retry_after) = self.limit(format!("otp:client:{}", client.id), o.per_client).await? {
-            return Err(CiamError::RateLimited { retry_after });
-        }
+        let check = |key: String, l: RateLimit| RateCheck { key, limit: l.limit, window: l.window };
+        let mut checks = vec![
+            check(format!("{dest}:cooldown"), o.destination_cooldown),
+            check(format!("{dest}:day"), o.destination_daily),
+            check(format!("otp:client:{}", client.id), o.per_client),
+        ];
         if let Some(ip) = req.ip {
-            if let Some(retry_after) = self.limit(format!("otp:ip:{ip}"), o.per_ip).await? {
-                return Err(CiamError::RateLimited { retry_after });
+            checks.push(check(format!("otp:ip:{ip}"), o.per_ip));
+        }
+        // One round trip for every limit; the destination's answer wins (it has its own code).
+        let decisions = self.ctx.ports.rate_limiter.hit_all(&checks).await.map_err(unexpected("rate limiting"))?;
+        for (i, d) in decisions.into_iter().enumerate() {
+            if let RateDecision::Limited { retry_after } = d {
+                return Err(if i < 2 {
+                    CiamError::DestinationRateLimited { channel, retry_after }
+                } else {
+                    CiamError::RateLimited { retry_after }
+                });
             }
         }
         let user = self.find_user(&recipient).await?;
@@ -228,17 +237,27 @@ impl CiamService {
             }
             None => {
                 // Spend what a delivery costs, so timing does not tell the account is unknown.
-                tokio::time::sleep(Duration::from_micros(self.delivery_micros.load(Ordering::Relaxed))).await;
+                tokio::time::sleep(self.sample_delivery_time()).await;
             }
         }
         Ok(token)
     }
 
     fn learn_delivery_time(&self, took: Duration) {
-        let sample = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
-        let old = self.delivery_micros.load(Ordering::Relaxed);
-        let new = if old == 0 { sample } else { (old * 7 + sample) / 8 };
-        self.delivery_micros.store(new, Ordering::Relaxed);
+        let mut times = self.delivery_times.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if times.len() == DELIVERY_SAMPLES {
+            times.pop_front();
+        }
+        times.push_back(took);
+    }
+
+    fn sample_delivery_time(&self) -> Duration {
+        use rand::Rng as _;
+        let times = self.delivery_times.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if times.is_empty() {
+            return Duration::ZERO;
+        }
+        times[rand::thread_rng().gen_range(0..times.len())]
     }
 
     async fn find_user(&self, recipient: &Recipient) -> Result<Option<User>, CiamError> {

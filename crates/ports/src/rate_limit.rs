@@ -16,6 +16,14 @@ pub enum RateDecision {
     },
 }
 
+/// One limit to check with [`RateLimiter::hit_all`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateCheck {
+    pub key: String,
+    pub limit: u32,
+    pub window: Duration,
+}
+
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait RateLimiter: Send + Sync {
@@ -32,4 +40,17 @@ pub trait RateLimiter: Send + Sync {
     /// # Errors
     /// [`StoreError`] only.
     async fn count(&self, key: &str) -> Result<u32, StoreError>;
+
+    /// [`Self::hit`] on every check, in order, answering in the same order. Every counter is
+    /// counted, whatever the others answer. Backends may send them in one round trip.
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn hit_all(&self, checks: &[RateCheck]) -> Result<Vec<RateDecision>, StoreError> {
+        let mut out = Vec::with_capacity(checks.len());
+        for c in checks {
+            out.push(self.hit(&c.key, c.limit, c.window).await?);
+        }
+        Ok(out)
+    }
 }

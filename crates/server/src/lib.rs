@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use async_trait::async_trait;
-use resetd_adapters_memory::MemoryStore;
+use resetd_adapters_memory::{CachedClients, MemoryStore};
 use resetd_adapters_notify::{
     ChannelNotifier, LogSender, SmtpConfig, SmtpSender, TlsMode, WebhookConfig, WebhookSmsSender,
 };
@@ -176,7 +176,12 @@ pub async fn build(s: &Settings, clock: Arc<dyn Clock>, notifier: Arc<dyn Notifi
         ports.users = pg.clone();
         ports.credentials = pg.clone();
         ports.api_credentials = pg.clone();
-        ports.clients = pg.clone();
+        ports.clients = Arc::new(CachedClients::new(
+            pg.clone(),
+            ports.clock.clone(),
+            Duration::from_secs(s.database.client_cache_ttl_secs),
+            10_000,
+        ));
         ports.policies = pg.clone();
         ports.audit = pg;
     }

@@ -63,6 +63,8 @@ pub struct Server {
 pub struct Database {
     pub url: SecretString,
     pub max_connections: u32,
+    /// How long a CIAM client record is cached in the process (0: not cached).
+    pub client_cache_ttl_secs: u64,
 }
 
 #[derive(Debug, Deserialize)]

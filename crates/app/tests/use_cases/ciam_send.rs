@@ -46,9 +46,11 @@ async fn recipients_are_validated() {
 #[tokio::test]
 async fn the_destination_cooldown_answers_with_the_channel() {
     let (mut m, creds) = setup();
-    m.rate_limiter
-        .expect_hit()
-        .returning(|_, _, _| Ok(RateDecision::Limited { retry_after: std::time::Duration::from_secs(29) }));
+    m.rate_limiter.expect_hit_all().returning(|checks| {
+        let mut answers = vec![RateDecision::Allowed; checks.len()];
+        answers[0] = RateDecision::Limited { retry_after: std::time::Duration::from_secs(29) };
+        Ok(answers)
+    });
     let phone = SendOtp {
         usage: Some("reset_password".into()),
         phone_number: Some("13612345678".into()),

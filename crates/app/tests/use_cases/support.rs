@@ -69,6 +69,7 @@ impl Mocks {
     pub fn allow_rate(&mut self) {
         self.rate_limiter.expect_hit().returning(|_, _, _| Ok(RateDecision::Allowed));
         self.rate_limiter.expect_count().returning(|_| Ok(0));
+        self.rate_limiter.expect_hit_all().returning(|checks| Ok(vec![RateDecision::Allowed; checks.len()]));
     }
 
     pub fn no_default_policy(&mut self) {

@@ -88,6 +88,22 @@ pub async fn rate_limiter(limiter: Arc<dyn RateLimiter>, advance: Advance) {
         "a new window starts after the old one ends"
     );
 
+    let (a, b) = (unique("rl:"), unique("rl:"));
+    let checks = [
+        crate::rate_limit::RateCheck { key: a.clone(), limit: 2, window: Duration::from_secs(60) },
+        crate::rate_limit::RateCheck { key: b.clone(), limit: 1, window: Duration::from_secs(60) },
+    ];
+    assert_eq!(limiter.hit_all(&checks).await.unwrap(), [RateDecision::Allowed, RateDecision::Allowed]);
+    let second = limiter.hit_all(&checks).await.unwrap();
+    assert_eq!(second[0], RateDecision::Allowed);
+    assert!(matches!(second[1], RateDecision::Limited { .. }), "hit_all answers per check, in order: {second:?}");
+    assert_eq!(
+        (limiter.count(&a).await.unwrap(), limiter.count(&b).await.unwrap()),
+        (2, 2),
+        "every counter is counted"
+    );
+    assert_eq!(limiter.hit_all(&[]).await.unwrap(), []);
+
     let burst = unique("rl:");
     let tasks: Vec<_> = (0..40)
         .map(|_| {
