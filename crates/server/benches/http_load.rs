@@ -317,7 +317,7 @@ async fn main() {
     table.push(stats.line());
 
     // 4. reset_user_password: users with phones, one code each, collected by the gateway.
-    let users = 120usize;
+    let users = 200usize;
     let mut tokens = Vec::new();
     for i in 0..users {
         let phone = format!("+1555{:07}", 1_000_000 + i);
