@@ -193,8 +193,11 @@ pub async fn build(s: &Settings, clock: Arc<dyn Clock>, notifier: Arc<dyn Notifi
         ports.rate_limiter = redis.clone();
         ports.access_tokens = redis;
     }
-    if db_url.is_empty() || redis_url.is_empty() {
-        tracing::warn!("running on in-memory stores: nothing persists across restarts (dev profile)");
+    match (db_url.is_empty(), redis_url.is_empty()) {
+        (true, true) => tracing::warn!("running on in-memory stores: nothing persists across restarts (dev profile)"),
+        (true, false) => tracing::warn!("users and credentials are in memory: they do not persist (dev profile)"),
+        (false, true) => tracing::warn!("OTPs, sessions and rate limits are in memory: one process only (dev profile)"),
+        (false, false) => {}
     }
     Ok(Built { app: App::new(ports, app_settings(s)?), probes })
 }
