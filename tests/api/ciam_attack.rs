@@ -246,3 +246,17 @@ async fn a_failed_delivery_is_temporarily_unavailable(pool: PgPool) {
         json!({"error": "temporarily_unavailable", "error_description": "Failed to send OTP. Please try again later."})
     );
 }
+
+#[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
+async fn a_switched_off_flow_is_misconfigured_and_a_disabled_client_invalid(pool: PgPool) {
+    let app = TestApp::spawn(&pool).await;
+    let web = client(&app, "web").await;
+    let email = unique_email("switch");
+    app.app.bootstrap.set_client_switches(&web.id, None, Some(false)).await.unwrap();
+    let (status, body) = post(&app, "/reset_user_password", &web, reset_body(&email, "t", "1", "x")).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("misconfigured")));
+    assert_eq!(body["error_description"], "Reset password flow of the application is not enabled.");
+    app.app.bootstrap.set_client_switches(&web.id, Some(false), None).await.unwrap();
+    let (status, body) = post(&app, "/reset_user_password", &web, reset_body(&email, "t", "1", "x")).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_client")));
+}

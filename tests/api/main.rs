@@ -1,8 +1,9 @@
 //! End-to-end tests: the real router and adapters on a real socket, a fresh PostgreSQL
-//! database per test, a unique Redis prefix per test, and the SMTP sink started by `make test`.
+//! database per test, a unique Redis prefix per test, and an SMTP sink per test process.
 
 mod ciam;
 mod ciam_attack;
+mod dev_profile;
 mod helpers;
 mod looker;
 mod sdk;

@@ -50,6 +50,16 @@ impl ClientRegistry for CachedClients {
         self.inner.create(client).await
     }
 
+    async fn set_switches(
+        &self,
+        id: &ClientId,
+        enabled: Option<bool>,
+        reset_enabled: Option<bool>,
+    ) -> Result<bool, StoreError> {
+        self.entries().remove(id);
+        self.inner.set_switches(id, enabled, reset_enabled).await
+    }
+
     async fn find(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
         let now = self.clock.now();
         if let Some((client, _)) = self.entries().get(id).filter(|(_, until)| *until > now) {

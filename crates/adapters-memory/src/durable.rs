@@ -303,6 +303,19 @@ impl ClientRegistry for MemoryStore {
     async fn find(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
         Ok(self.lock().clients.get(id.as_str()).cloned())
     }
+
+    async fn set_switches(
+        &self,
+        id: &ClientId,
+        enabled: Option<bool>,
+        reset_enabled: Option<bool>,
+    ) -> Result<bool, StoreError> {
+        let mut s = self.lock();
+        let Some(client) = s.clients.get_mut(id.as_str()) else { return Ok(false) };
+        client.enabled = enabled.unwrap_or(client.enabled);
+        client.reset_enabled = reset_enabled.unwrap_or(client.reset_enabled);
+        Ok(true)
+    }
 }
 
 #[async_trait]

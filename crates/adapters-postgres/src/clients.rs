@@ -106,4 +106,23 @@ impl ClientRegistry for PgStore {
         .map(Client::try_from)
         .transpose()
     }
+
+    async fn set_switches(
+        &self,
+        id: &ClientId,
+        enabled: Option<bool>,
+        reset_enabled: Option<bool>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE clients SET enabled = coalesce($2, enabled), reset_enabled = coalesce($3, reset_enabled) \
+             WHERE id = $1",
+        )
+        .bind(id.as_str())
+        .bind(enabled)
+        .bind(reset_enabled)
+        .execute(&self.pool)
+        .await
+        .map_err(error::store)?;
+        Ok(done.rows_affected() == 1)
+    }
 }

@@ -193,6 +193,31 @@ impl BootstrapService {
         Ok(user.id)
     }
 
+    /// Switches a client on or off, and its reset-password flow.
+    ///
+    /// # Errors
+    /// [`BootstrapError::Invalid`] for an unknown client.
+    pub async fn set_client_switches(
+        &self,
+        client_id: &str,
+        enabled: Option<bool>,
+        reset_enabled: Option<bool>,
+    ) -> Result<(), BootstrapError> {
+        let id = ClientId::parse(client_id).map_err(|e| BootstrapError::Invalid(e.to_string()))?;
+        let found = self
+            .ctx
+            .ports
+            .clients
+            .set_switches(&id, enabled, reset_enabled)
+            .await
+            .map_err(unexpected("updating a client"))?;
+        if found {
+            Ok(())
+        } else {
+            Err(BootstrapError::Invalid(format!("no client {id}")))
+        }
+    }
+
     /// Sets a user's status.
     ///
     /// # Errors

@@ -52,4 +52,16 @@ pub trait ClientRegistry: Send + Sync {
     /// # Errors
     /// [`StoreError`] only.
     async fn find(&self, id: &ClientId) -> Result<Option<Client>, StoreError>;
+
+    /// Switches the client on or off and its reset-password flow; `None` leaves a switch alone.
+    /// `false` when there is no such client.
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn set_switches(
+        &self,
+        id: &ClientId,
+        enabled: Option<bool>,
+        reset_enabled: Option<bool>,
+    ) -> Result<bool, StoreError>;
 }

@@ -64,6 +64,15 @@ enum Admin {
         #[arg(long)]
         locale: Option<String>,
     },
+    /// Switch a CIAM application on or off, and its reset-password flow.
+    SetClient {
+        #[arg(long)]
+        client_id: String,
+        #[arg(long)]
+        enabled: Option<bool>,
+        #[arg(long)]
+        reset_enabled: Option<bool>,
+    },
     /// Set a user's status: active, locked, frozen or disabled.
     SetUserStatus {
         #[arg(long)]
@@ -134,6 +143,10 @@ async fn admin(settings: &Settings, cmd: Admin) -> anyhow::Result<()> {
         Admin::CreateUser { email, phone, password, locale } => {
             let id = b.create_user(&email, phone.as_deref(), password, locale).await?;
             json!({"user_id": id.to_string()})
+        }
+        Admin::SetClient { client_id, enabled, reset_enabled } => {
+            b.set_client_switches(&client_id, enabled, reset_enabled).await?;
+            json!({"client_id": client_id, "enabled": enabled, "reset_enabled": reset_enabled})
         }
         Admin::SetUserStatus { user_id, status } => {
             b.set_user_status(&user_id, &status).await?;

@@ -262,6 +262,12 @@ pub async fn client_registry(clients: Arc<dyn ClientRegistry>) {
     clients.create(plain.clone()).await.unwrap();
     assert_eq!(clients.find(&plain.id).await.unwrap(), Some(plain));
     assert_eq!(clients.find(&ClientId::parse("nobody").unwrap()).await.unwrap(), None);
+    assert!(clients.set_switches(&id, None, Some(false)).await.unwrap());
+    let off = clients.find(&id).await.unwrap().unwrap();
+    assert_eq!((off.enabled, off.reset_enabled), (true, false), "only the named switch moves");
+    assert!(clients.set_switches(&id, Some(false), None).await.unwrap());
+    assert_eq!(clients.find(&id).await.unwrap().map(|c| (c.enabled, c.reset_enabled)), Some((false, false)));
+    assert!(!clients.set_switches(&ClientId::parse("nobody").unwrap(), Some(true), None).await.unwrap());
 }
 
 /// [`PolicyStore`]: unset, then the last write wins.
