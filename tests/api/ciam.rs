@@ -4,29 +4,12 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
-use crate::helpers::{digits_after, mail_to, TestApp};
-
-struct Web {
-    id: String,
-    secret: String,
-}
-
-async fn web_client(app: &TestApp) -> Web {
-    let c = app.app.bootstrap.create_client("web", "shop", resetd_app::bootstrap::ClientPolicy::Default).await.unwrap();
-    Web { id: c.client_id.as_str().to_owned(), secret: c.client_secret.unwrap().expose().to_owned() }
-}
-
-async fn post(app: &TestApp, path: &str, c: &Web, body: Value) -> (StatusCode, Value) {
-    let r = app.http.post(app.url(path)).basic_auth(&c.id, Some(&c.secret)).json(&body).send().await.unwrap();
-    let status = r.status();
-    let text = r.text().await.unwrap();
-    (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap() })
-}
+use crate::helpers::{ciam_post as post, client, digits_after, mail_to, TestApp};
 
 #[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
 async fn an_email_otp_resets_a_password_once(pool: PgPool) {
     let app = TestApp::spawn(&pool).await;
-    let web = web_client(&app).await;
+    let web = client(&app, "web").await;
     let email = format!("{}@example.com", resetd_ports::testkit::unique("otp"));
     app.app.bootstrap.create_user(&email, None, Some("Old-Zeppelin-42".into()), None).await.unwrap();
 
@@ -59,8 +42,8 @@ async fn an_email_otp_resets_a_password_once(pool: PgPool) {
 #[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
 async fn client_authentication_and_request_errors_follow_the_contract(pool: PgPool) {
     let app = TestApp::spawn(&pool).await;
-    let web = web_client(&app).await;
-    let wrong = Web { id: web.id.clone(), secret: "x".repeat(43) };
+    let web = client(&app, "web").await;
+    let wrong = crate::helpers::Creds { id: web.id.clone(), secret: Some("x".repeat(43)) };
     let (status, body) =
         post(&app, "/otp/send", &wrong, json!({"usage": "reset_password", "email": "a@example.com"})).await;
     assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_client")));
@@ -89,7 +72,7 @@ async fn client_authentication_and_request_errors_follow_the_contract(pool: PgPo
     let raw = app
         .http
         .post(app.url("/reset_user_password"))
-        .basic_auth(&web.id, Some(&web.secret))
+        .basic_auth(&web.id, web.secret.as_deref())
         .header("content-type", "application/json")
         .body("{")
         .send()
@@ -104,12 +87,12 @@ async fn client_authentication_and_request_errors_follow_the_contract(pool: PgPo
 #[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
 async fn oversized_and_mistyped_bodies_get_ciam_errors(pool: PgPool) {
     let app = TestApp::spawn(&pool).await;
-    let web = web_client(&app).await;
+    let web = client(&app, "web").await;
     let huge = format!("{{\"email\": \"{}\"}}", "x".repeat(100 * 1024));
     let r = app
         .http
         .post(app.url("/otp/send"))
-        .basic_auth(&web.id, Some(&web.secret))
+        .basic_auth(&web.id, web.secret.as_deref())
         .header("content-type", "application/json")
         .body(huge)
         .send()
@@ -120,7 +103,7 @@ async fn oversized_and_mistyped_bodies_get_ciam_errors(pool: PgPool) {
     let r = app
         .http
         .post(app.url("/otp/send"))
-        .basic_auth(&web.id, Some(&web.secret))
+        .basic_auth(&web.id, web.secret.as_deref())
         .header("content-type", "text/plain")
         .body("{}")
         .send()

@@ -5,24 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
-use crate::helpers::{digits_after, mail_to, SmsGateway, TestApp};
-
-struct Creds {
-    id: String,
-    secret: Option<String>,
-}
-
-async fn client(app: &TestApp, kind: &str) -> Creds {
-    let c = app.app.bootstrap.create_client(kind, kind, resetd_app::bootstrap::ClientPolicy::Default).await.unwrap();
-    Creds { id: c.client_id.as_str().to_owned(), secret: c.client_secret.map(|s| s.expose().to_owned()) }
-}
-
-async fn post(app: &TestApp, path: &str, c: &Creds, body: Value) -> (StatusCode, Value) {
-    let r = app.http.post(app.url(path)).basic_auth(&c.id, c.secret.as_deref()).json(&body).send().await.unwrap();
-    let status = r.status();
-    let text = r.text().await.unwrap();
-    (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap() })
-}
+use crate::helpers::{ciam_post as post, client, digits_after, mail_to, Creds, SmsGateway, TestApp};
 
 fn unique_email(tag: &str) -> String {
     format!("{}@example.com", resetd_ports::testkit::unique(tag))

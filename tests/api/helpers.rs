@@ -2,7 +2,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use resetd_server::{Profile, Settings};
-use serde_json::Value;
+use serde_json::{json, Value};
 use sqlx::PgPool;
 
 pub struct TestApp {
@@ -122,6 +122,67 @@ impl TestApp {
         assert_eq!(body["expires_in"], 3600);
         body["access_token"].as_str().unwrap().to_owned()
     }
+}
+
+/// `POST /users` with an email credential, as `token`; the new id.
+pub async fn create_user(app: &TestApp, token: &str, email: &str) -> String {
+    let r = app
+        .http
+        .post(app.url("/api/4.0/users"))
+        .bearer_auth(token)
+        .json(&json!({"first_name": "Ada", "credentials_email": {"email": email}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    let user: Value = r.json().await.unwrap();
+    assert!(user["id"].is_string(), "ids are strings: {user}");
+    user["id"].as_str().unwrap().to_owned()
+}
+
+/// A new reset link for `id` (`query` is e.g. `?expires=true`); the credential JSON.
+pub async fn reset_url(app: &TestApp, token: &str, id: &str, query: &str) -> Value {
+    let r = app
+        .http
+        .post(app.url(&format!("/api/4.0/users/{id}/credentials_email/password_reset{query}")))
+        .header("authorization", format!("token {token}"))
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    r.json().await.unwrap()
+}
+
+/// Redeems `url` (its token) with `password` through the JSON endpoint.
+pub async fn redeem(app: &TestApp, url: &str, password: &str) -> reqwest::Response {
+    let token = url.rsplit('/').next().unwrap();
+    app.http.post(app.url("/password/reset")).json(&json!({"token": token, "password": password})).send().await.unwrap()
+}
+
+/// `GET path` as `token`, as JSON.
+pub async fn get_json(app: &TestApp, path: &str, token: &str) -> Value {
+    app.http.get(app.url(path)).bearer_auth(token).send().await.unwrap().json().await.unwrap()
+}
+
+/// A CIAM application's credentials (public clients have no secret).
+pub struct Creds {
+    pub id: String,
+    pub secret: Option<String>,
+}
+
+/// Registers an application of `kind` (web, spa, mobile, m2m) with the default policy.
+pub async fn client(app: &TestApp, kind: &str) -> Creds {
+    let c = app.app.bootstrap.create_client(kind, kind, resetd_app::bootstrap::ClientPolicy::Default).await.unwrap();
+    Creds { id: c.client_id.as_str().to_owned(), secret: c.client_secret.map(|s| s.expose().to_owned()) }
+}
+
+/// A CIAM call with HTTP Basic; the status and the JSON body (`null` when empty).
+pub async fn ciam_post(app: &TestApp, path: &str, c: &Creds, body: Value) -> (reqwest::StatusCode, Value) {
+    let r = app.http.post(app.url(path)).basic_auth(&c.id, c.secret.as_deref()).json(&body).send().await.unwrap();
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap() })
 }
 
 /// The newest message to `to` in the sink, waiting up to 5 s; its raw text with

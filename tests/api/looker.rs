@@ -4,40 +4,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
-use crate::helpers::{mail_to, TestApp};
-
-async fn create_user(app: &TestApp, token: &str, email: &str) -> String {
-    let r = app
-        .http
-        .post(app.url("/api/4.0/users"))
-        .bearer_auth(token)
-        .json(&json!({"first_name": "Ada", "credentials_email": {"email": email}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let user: Value = r.json().await.unwrap();
-    assert!(user["id"].is_string(), "ids are strings: {user}");
-    user["id"].as_str().unwrap().to_owned()
-}
-
-async fn reset_url(app: &TestApp, token: &str, id: &str, query: &str) -> Value {
-    let r = app
-        .http
-        .post(app.url(&format!("/api/4.0/users/{id}/credentials_email/password_reset{query}")))
-        .header("authorization", format!("token {token}"))
-        .header("content-type", "application/json")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    r.json().await.unwrap()
-}
-
-async fn redeem(app: &TestApp, url: &str, password: &str) -> reqwest::Response {
-    let token = url.rsplit('/').next().unwrap();
-    app.http.post(app.url("/password/reset")).json(&json!({"token": token, "password": password})).send().await.unwrap()
-}
+use crate::helpers::{create_user, get_json, mail_to, redeem, reset_url, TestApp};
 
 #[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
 async fn an_admin_creates_a_reset_link_and_it_redeems_once(pool: PgPool) {
@@ -53,16 +20,7 @@ async fn an_admin_creates_a_reset_link_and_it_redeems_once(pool: PgPool) {
     assert_eq!(cred["type"], "email");
     assert_eq!(cred["user_id"], id.as_str());
 
-    let later: Value = app
-        .http
-        .get(app.url(&format!("/api/4.0/users/{id}/credentials_email")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let later: Value = get_json(&app, &format!("/api/4.0/users/{id}/credentials_email"), &token).await;
     assert_eq!(later["password_reset_url"], Value::Null, "the URL is shown once");
     assert_eq!(later["password_reset_url_expired"], false);
 
@@ -210,16 +168,7 @@ async fn an_expiring_link_dies_at_sixty_minutes_on_the_injected_clock(pool: PgPo
     assert_eq!(app.http.get(&url).send().await.unwrap().status(), StatusCode::OK, "alive at 59:59");
     clock.advance(std::time::Duration::from_secs(1));
     assert_eq!(app.http.get(&url).send().await.unwrap().status(), StatusCode::NOT_FOUND, "dead at 60:00");
-    let cred: Value = app
-        .http
-        .get(app.url(&format!("/api/4.0/users/{id}/credentials_email")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let cred: Value = get_json(&app, &format!("/api/4.0/users/{id}/credentials_email"), &token).await;
     assert_eq!(cred["password_reset_url_expired"], true);
     assert_eq!(redeem(&app, &url, "Tr4vel-by-Zeppelin").await.status(), StatusCode::NOT_FOUND);
 }
@@ -250,16 +199,7 @@ async fn send_password_reset_mails_a_setup_link_then_a_reset_link(pool: PgPool) 
 async fn password_config_validates_and_drives_the_policy(pool: PgPool) {
     let app = TestApp::spawn(&pool).await;
     let token = app.admin_token(true).await;
-    let got: Value = app
-        .http
-        .get(app.url("/api/4.0/password_config"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let got: Value = get_json(&app, "/api/4.0/password_config", &token).await;
     assert_eq!(got["policy_enabled_at"], Value::Null);
     let bad = app
         .http
@@ -301,16 +241,7 @@ async fn password_config_validates_and_drives_the_policy(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(forced.status(), StatusCode::OK);
-    let cred: Value = app
-        .http
-        .get(app.url(&format!("/api/4.0/users/{id}/credentials_email")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let cred: Value = get_json(&app, &format!("/api/4.0/users/{id}/credentials_email"), &token).await;
     assert_eq!(cred["forced_password_reset_at_next_login"], true);
 }
 
@@ -383,16 +314,7 @@ async fn users_and_credentials_have_their_full_lifecycle(pool: PgPool) {
         (patched["display_name"].as_str(), patched["is_disabled"].as_bool()),
         (Some("Ada Lovelace"), Some(true))
     );
-    let listed: Value = app
-        .http
-        .get(app.url("/api/4.0/users?fields=id"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = get_json(&app, "/api/4.0/users?fields=id", &token).await;
     assert!(listed.as_array().unwrap().iter().any(|u| u == &json!({"id": id})), "{listed}");
     let deleted = app
         .http
