@@ -386,3 +386,22 @@ async fn the_html_form_shows_errors_in_words_and_then_succeeds(pool: PgPool) {
     assert_eq!(again.status(), StatusCode::NOT_FOUND);
     assert!(again.text().await.unwrap().contains("invalid or has expired"));
 }
+
+#[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
+async fn reset_links_are_rate_limited_per_caller(pool: PgPool) {
+    let app = TestApp::spawn_with(&pool, |s| s.limits.reset_tokens_per_caller_per_minute = 2).await;
+    let token = app.admin_token(true).await;
+    let id = create_user(&app, &token, "limited.e2e@example.com").await;
+    reset_url(&app, &token, &id, "").await;
+    reset_url(&app, &token, &id, "").await;
+    let r = app
+        .http
+        .post(app.url(&format!("/api/4.0/users/{id}/credentials_email/password_reset")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().contains_key("retry-after"));
+    assert!(r.json::<Value>().await.unwrap()["message"].is_string());
+}
