@@ -12,7 +12,7 @@ use resetd_domain::policy::{PasswordPolicy, PolicyConfigError};
 use resetd_domain::reset_token::{is_live, ResetToken, ResetTokenKind, TokenLifetime};
 use resetd_domain::user::{Email, UserId, UserStatus};
 use resetd_ports::audit::AuditKind;
-use resetd_ports::credentials::{CredentialWriteError, EmailCredential};
+use resetd_ports::credentials::{CredentialWriteError, EmailCredential, IssuedToken};
 use resetd_ports::notify::{Notice, Notification};
 use resetd_ports::rate_limit::RateDecision;
 use resetd_ports::users::{NewUser, UserPatch, UserWriteError};
@@ -418,7 +418,7 @@ impl AdminService {
     ) -> Result<(User, CredentialView, SecretString, ResetTokenKind), AdminError> {
         let user = self.user(caller, id).await?;
         self.limit(format!("reset:caller:{}", caller.user_id), self.ctx.settings.reset_per_caller).await?;
-        self.credential(&user).await?;
+        let mut credential = self.credential(&user).await?;
         let kind = kind.unwrap_or(if user.has_password {
             ResetTokenKind::PasswordReset
         } else {
@@ -445,7 +445,8 @@ impl AdminService {
             )
             .await;
         let url = SecretString::from(format!("{}{}/{}", s.public_base_url, kind.path(), token.expose()));
-        let credential = self.credential(&user).await?;
+        // What the store now holds, without reading it back.
+        credential.reset = Some(IssuedToken { kind, issued_at: now, expires_at: lifetime.expires_at(now) });
         let view = self.view(credential, &user, Some((kind, url.clone())));
         Ok((user, view, url, kind))
     }

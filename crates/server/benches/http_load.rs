@@ -131,7 +131,7 @@ fn resetd(args: &[&str], sms_webhook: &str) -> Command {
         .env("RESETD__SERVER__BIND", ADDR)
         .env("RESETD__SERVER__PUBLIC_BASE_URL", format!("http://{ADDR}"))
         .env("RESETD__DATABASE__URL", format!("postgres://postgres@127.0.0.1:5432/{DB}"))
-        .env("RESETD__DATABASE__MAX_CONNECTIONS", "32")
+        .env("RESETD__DATABASE__MAX_CONNECTIONS", CONNECTIONS.to_string())
         .env("RESETD__REDIS__URL", "redis://127.0.0.1:6379")
         .env("RESETD__REDIS__KEY_PREFIX", format!("bench{}:", std::process::id()))
         .env("RESETD__SECURITY__TOKEN_KEY", "benchmark-token-key-of-at-least-32-bytes")
@@ -150,15 +150,17 @@ fn admin(args: &[&str], sms: &str) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
 }
 
-/// pgbench with the statements one `password_reset` call runs, at `clients` connections.
-fn pgbench(clients: usize, user_id: i64) -> Option<f64> {
+/// pgbench with the statements one `password_reset` call runs, at `clients` connections, on
+/// a user drawn from `first..=last` per transaction (as the HTTP load spreads over them).
+fn pgbench(clients: usize, first: i64, last: i64) -> Option<f64> {
     let script = std::env::temp_dir().join("resetd-password-reset.sql");
     let sql = format!(
-        "select id, first_name, last_name, locale, phone, status, password_hash is not null, created_at from users where id = {user_id};\n\
-         select user_id, email, created_at from credentials_email where user_id = {user_id};\n\
-         update credentials_email set reset_token_hash = sha256(random()::text::bytea), reset_token_kind = 'password_reset', reset_token_issued_at = now(), reset_token_expires_at = now() + interval '1 hour' where user_id = {user_id};\n\
-         insert into audit_events (at, kind, user_id, actor, detail) values (now(), 'reset_token_issued', {user_id}, 'bench', 'password_reset');\n\
-         select user_id, email, created_at from credentials_email where user_id = {user_id};\n"
+        "\\set user_id random({first}, {last})\n\
+         select u.id, u.first_name, u.last_name, u.locale, u.phone, u.status, u.password_hash is not null, u.created_at, c.email \
+           from users u left join credentials_email c on c.user_id = u.id where u.id = :user_id;\n\
+         select * from credentials_email where user_id = :user_id;\n\
+         update credentials_email set reset_token_hash = sha256(random()::text::bytea), reset_token_kind = 'password_reset', reset_token_issued_at = now(), reset_token_expires_at = now() + interval '1 hour' where user_id = :user_id;\n\
+         insert into audit_events (at, kind, user_id, actor, detail) values (now(), 'reset_token_issued', :user_id, 'bench', 'password_reset');\n"
     );
     std::fs::write(&script, sql).ok()?;
     let out = Command::new("pgbench")
@@ -248,7 +250,7 @@ async fn main() {
     admin(&["migrate"], &sms);
     let creds = admin(&["admin", "create-api-credentials", "--email", "bench-admin@example.com", "--admin"], &sms);
     let client = admin(&["admin", "create-client", "--type", "web", "--name", "bench"], &sms);
-    let _server = Server(resetd(&["serve"], &sms).spawn().unwrap_or_else(|e| panic!("spawning resetd: {e}")));
+    let server = Server(resetd(&["serve"], &sms).spawn().unwrap_or_else(|e| panic!("spawning resetd: {e}")));
     wait_ready(&http).await;
 
     let login: Value = http
@@ -265,22 +267,31 @@ async fn main() {
         .await
         .unwrap_or_default();
     let token = login["access_token"].as_str().unwrap_or_default().to_owned();
-    let user: Value = http
-        .post(format!("http://{ADDR}/api/4.0/users"))
-        .bearer_auth(&token)
-        .json(&json!({"first_name": "Bench", "credentials_email": {"email": "bench-user@example.com"}}))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create user: {e}"))
-        .json()
-        .await
-        .unwrap_or_default();
-    let user_id = user["id"].as_str().unwrap_or_default().to_owned();
+    // Users to reset, so that concurrent calls do not all queue on one row.
+    let mut user_ids = Vec::new();
+    for i in 0..256 {
+        let user: Value = http
+            .post(format!("http://{ADDR}/api/4.0/users"))
+            .bearer_auth(&token)
+            .json(
+                &json!({"first_name": "Bench", "credentials_email": {"email": format!("bench-user-{i}@example.com")}}),
+            )
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create user: {e}"))
+            .json()
+            .await
+            .unwrap_or_default();
+        user_ids.push(user["id"].as_str().unwrap_or_default().parse::<i64>().unwrap_or_default());
+    }
+    let (first, last) = (user_ids[0], user_ids[user_ids.len() - 1]);
+    assert_eq!(last - first + 1, 256, "the bench users have consecutive ids");
 
     // 2. password_reset vs pgbench.
-    let (c, t, u) = (http.clone(), token.clone(), user_id.clone());
-    let stats = load("POST …/password_reset", CONNECTIONS, SECONDS, usize::MAX, move |_| {
-        let (c, t, u) = (c.clone(), t.clone(), u.clone());
+    let (c, t) = (http.clone(), token.clone());
+    let stats = load("POST …/password_reset", CONNECTIONS, SECONDS, usize::MAX, move |n| {
+        let (c, t) = (c.clone(), t.clone());
+        let u = first + (n as i64 % 256);
         async move {
             c.post(format!("http://{ADDR}/api/4.0/users/{u}/credentials_email/password_reset?expires=true"))
                 .bearer_auth(&t)
@@ -292,7 +303,11 @@ async fn main() {
     .await;
     let reset_rps = stats.rps();
     table.push(stats.line());
-    let pg = pgbench(CONNECTIONS, user_id.parse().unwrap_or(1));
+    // pgbench gets the database to itself: resetd's pool would hold 64 of its connections.
+    drop(server);
+    let pg = pgbench(CONNECTIONS, first, last);
+    let _server = Server(resetd(&["serve"], &sms).spawn().unwrap_or_else(|e| panic!("spawning resetd: {e}")));
+    wait_ready(&http).await;
 
     // 3. otp/send with distinct recipients (the destination cooldown is per address).
     let (c, id, secret) = (
@@ -404,7 +419,7 @@ async fn main() {
         println!("  {line}");
     }
     if let Some(tps) = pg {
-        println!("  {:<34} {:>10.0} tx/s   (same statements, {CONNECTIONS} clients)", "pgbench", tps);
+        println!("  {:<34} {:>10.0} tx/s   (same statements and users, {CONNECTIONS} clients)", "pgbench", tps);
         println!("  password_reset / pgbench           {:>10.0} %", 100.0 * reset_rps / tps);
     } else {
         println!("  pgbench                            not run (is pgbench installed?)");
