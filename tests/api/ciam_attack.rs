@@ -243,3 +243,28 @@ async fn a_switched_off_flow_is_misconfigured_and_a_disabled_client_invalid(pool
     let (status, body) = post(&app, "/reset_user_password", &web, reset_body(&email, "t", "1", "x")).await;
     assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_client")));
 }
+
+#[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
+async fn per_ip_and_per_client_limits_answer_429_with_retry_after(pool: PgPool) {
+    for (ip, per_client) in [(1, 1000), (1000, 1)] {
+        let app = TestApp::spawn_with(&pool, |s| {
+            s.otp.per_ip_per_minute = ip;
+            s.otp.per_client_per_minute = per_client;
+        })
+        .await;
+        let web = client(&app, "web").await;
+        let first = post(&app, "/otp/send", &web, json!({"usage": "reset_password", "email": unique_email("a")})).await;
+        assert_eq!(first.0, StatusCode::OK);
+        let r = app
+            .http
+            .post(app.url("/otp/send"))
+            .basic_auth(&web.id, web.secret.as_deref())
+            .json(&json!({"usage": "reset_password", "email": unique_email("b")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "ip {ip}, client {per_client}");
+        assert!(r.headers().contains_key("retry-after"));
+        assert_eq!(r.json::<Value>().await.unwrap()["error"], "rate_limit_exceeded");
+    }
+}
