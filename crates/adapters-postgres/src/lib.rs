@@ -20,7 +20,7 @@ mod policy;
 mod pool;
 mod users;
 
-pub use pool::{connect, migrate, ACQUIRE_TIMEOUT, MIGRATOR};
+pub use pool::{connect, migrate, ACQUIRE_TIMEOUT, MIGRATOR, PING_IF_IDLE_FOR};
 pub use resetd_ports::StoreError;
 
 use sqlx::PgPool;

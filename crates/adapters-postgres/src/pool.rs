@@ -17,6 +17,12 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
 /// fails within this time instead of hanging.
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// A pooled connection idle for longer than this is pinged before it is handed out; one used
+/// more recently is handed out as it is. Pinging every time (sqlx's default) would add a round
+/// trip to every query under load, where connections are never idle for long; a connection
+/// that broke anyway fails its query, is dropped by the pool, and the caller answers 503.
+pub const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
+
 /// Opens a pool of up to `max_connections` and checks that one connection can be made.
 ///
 /// # Errors
@@ -27,6 +33,15 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, StoreErr
     PgPoolOptions::new()
         .max_connections(max_connections.max(1))
         .acquire_timeout(ACQUIRE_TIMEOUT)
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > PING_IF_IDLE_FOR {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
         .connect_with(options)
         .await
         .map_err(error::store)

@@ -81,6 +81,21 @@ async fn connect_opens_a_pool_to_the_test_server() {
     PgStore::new(pool).ping().await.unwrap();
 }
 
+/// The pool pings a connection only after it sat idle: one whose server went away in the
+/// meantime is replaced before the query, not handed out broken.
+#[tokio::test]
+async fn a_connection_that_died_while_idle_is_replaced_before_use() {
+    let url = std::env::var("DATABASE_URL").expect("DATABASE_URL names the test server");
+    let pool = connect(&url, 1).await.unwrap();
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&pool).await.unwrap();
+    let admin = connect(&url, 1).await.unwrap();
+    let killed: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)").bind(pid).fetch_one(&admin).await.unwrap();
+    assert!(killed);
+    tokio::time::sleep(resetd_adapters_postgres::PING_IF_IDLE_FOR + Duration::from_millis(200)).await;
+    let again: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&pool).await.unwrap();
+    assert_ne!(again, pid, "a new connection serves the query");
+}
+
 #[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
 async fn a_corrupt_row_is_an_error_not_a_value(pool: PgPool) {
     use resetd_domain::user::UserId;

@@ -12,7 +12,7 @@ use redis::Script;
 use resetd_ports::rate_limit::{RateCheck, RateDecision, RateLimiter};
 use resetd_ports::StoreError;
 
-use crate::store::deadline;
+use crate::store::{deadline, deadline_raw};
 use crate::{keys, RedisStore};
 
 static HIT: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/rate_limit.lua")));
@@ -32,22 +32,30 @@ fn decision(ttl_ms: i64, window: Duration) -> RateDecision {
 
 #[async_trait]
 impl RateLimiter for RedisStore {
-    /// One pipelined round trip of `EVAL`s (the script is cached by Redis after the first).
+    /// One pipelined round trip of `EVALSHA`s. Should Redis not know the script (a restart,
+    /// `SCRIPT FLUSH`), every call of the pipeline fails alike and none counted: the script is
+    /// loaded and the pipeline sent once more.
     async fn hit_all(&self, checks: &[RateCheck]) -> Result<Vec<RateDecision>, StoreError> {
         if checks.is_empty() {
             return Ok(Vec::new());
         }
         let mut pipe = redis::pipe();
         for c in checks {
-            pipe.cmd("EVAL")
-                .arg(include_str!("lua/rate_limit.lua"))
+            pipe.cmd("EVALSHA")
+                .arg(HIT.get_hash())
                 .arg(1)
                 .arg(keys::rate_limit(self.prefix(), &c.key))
                 .arg(millis(c.window))
                 .arg(c.limit);
         }
         let mut conn = self.conn();
-        let ttls: Vec<i64> = deadline(pipe.query_async(&mut conn)).await?;
+        let ttls: Vec<i64> = match deadline_raw(pipe.query_async(&mut conn)).await? {
+            Err(e) if e.kind() == redis::ErrorKind::NoScriptError => {
+                let _: String = deadline(HIT.prepare_invoke().load_async(&mut conn)).await?;
+                deadline(pipe.query_async(&mut conn)).await?
+            }
+            other => other.map_err(crate::error::map)?,
+        };
         Ok(ttls.into_iter().zip(checks).map(|(ttl, c)| decision(ttl, c.window)).collect())
     }
 

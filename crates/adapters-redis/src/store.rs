@@ -82,8 +82,10 @@ impl RedisStore {
 
 /// Runs one Redis operation under [`DEADLINE`] and maps its error.
 pub(crate) async fn deadline<T>(op: impl Future<Output = RedisResult<T>>) -> Result<T, StoreError> {
-    match tokio::time::timeout(DEADLINE, op).await {
-        Ok(result) => result.map_err(error::map),
-        Err(elapsed) => Err(StoreError::unavailable(elapsed)),
-    }
+    deadline_raw(op).await?.map_err(error::map)
+}
+
+/// Runs one Redis operation under [`DEADLINE`], leaving Redis's own error to the caller.
+pub(crate) async fn deadline_raw<T>(op: impl Future<Output = RedisResult<T>>) -> Result<RedisResult<T>, StoreError> {
+    tokio::time::timeout(DEADLINE, op).await.map_err(StoreError::unavailable)
 }

@@ -67,3 +67,26 @@ async fn a_redis_that_never_answers_is_unavailable_quickly() {
     assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
     held.abort();
 }
+
+/// A Redis that restarted (or ran `SCRIPT FLUSH`) no longer knows the rate-limit script: the
+/// pipeline is answered with `NOSCRIPT`, the script is loaded, and every hit counts once.
+#[tokio::test]
+async fn rate_limits_count_once_when_redis_forgot_the_script() {
+    use resetd_ports::rate_limit::{RateCheck, RateDecision, RateLimiter as _};
+
+    let store = store().await;
+    let mut raw = redis::Client::open(url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let window = Duration::from_secs(60);
+    let checks = [RateCheck { key: "a".into(), limit: 2, window }, RateCheck { key: "b".into(), limit: 5, window }];
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        let _: () = redis::cmd("SCRIPT").arg("FLUSH").query_async(&mut raw).await.unwrap();
+        answers.push(store.hit_all(&checks).await.unwrap());
+    }
+    assert_eq!(answers[0], [RateDecision::Allowed, RateDecision::Allowed]);
+    assert_eq!(answers[1], [RateDecision::Allowed, RateDecision::Allowed]);
+    assert!(matches!(answers[2][0], RateDecision::Limited { .. }), "{:?}", answers[2]);
+    assert_eq!(answers[2][1], RateDecision::Allowed);
+    assert_eq!(store.count("a").await.unwrap(), 3);
+    assert_eq!(store.count("b").await.unwrap(), 3);
+}

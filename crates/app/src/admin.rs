@@ -143,7 +143,7 @@ impl AdminService {
     ///
     /// # Errors
     /// [`AdminError::NotFound`] for bad credentials, [`AdminError::RateLimited`].
-    #[tracing::instrument(name = "admin.login", skip_all, err(Display))]
+    #[tracing::instrument(name = "admin.login", skip_all, err(level = "info", Display))]
     pub async fn login(
         &self,
         client_id: &str,
@@ -456,7 +456,7 @@ impl AdminService {
     ///
     /// # Errors
     /// 403, 404 (no user or no email credential), 429.
-    #[tracing::instrument(name = "admin.password_reset", skip_all, fields(user_id = %id), err(Display))]
+    #[tracing::instrument(name = "admin.password_reset", skip_all, fields(user_id = %id), err(level = "info", Display))]
     pub async fn create_password_reset(
         &self,
         caller: Principal,
@@ -473,7 +473,7 @@ impl AdminService {
     ///
     /// # Errors
     /// 403, 404, 429; a delivery failure is [`AdminError::Unexpected`].
-    #[tracing::instrument(name = "admin.send_password_reset", skip_all, fields(user_id = %id), err(Display))]
+    #[tracing::instrument(name = "admin.send_password_reset", skip_all, fields(user_id = %id), err(level = "info", Display))]
     pub async fn send_password_reset(&self, caller: Principal, id: UserId) -> Result<CredentialView, AdminError> {
         let lifetime = TokenLifetime::LOOKER_EXPIRING;
         let (user, view, url, kind) = self.issue(caller, id, None, lifetime).await?;

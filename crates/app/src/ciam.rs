@@ -156,7 +156,7 @@ impl CiamService {
     ///
     /// # Errors
     /// [`CiamError`] as documented for `/otp/send`.
-    #[tracing::instrument(name = "ciam.otp_send", skip_all, err(Display))]
+    #[tracing::instrument(name = "ciam.otp_send", skip_all, err(level = "info", Display))]
     pub async fn send_otp(&self, creds: &ClientCredentials, req: SendOtp) -> Result<OtpToken, CiamError> {
         let client = self.authenticate(creds).await?;
         match req.usage.as_deref().map(OtpUsage::parse) {
@@ -274,7 +274,7 @@ impl CiamService {
     ///
     /// # Errors
     /// [`CiamError`] as documented for `/reset_user_password`.
-    #[tracing::instrument(name = "ciam.reset_user_password", skip_all, err(Display))]
+    #[tracing::instrument(name = "ciam.reset_user_password", skip_all, err(level = "info", Display))]
     pub async fn reset_password(&self, creds: &ClientCredentials, req: ResetWithOtp) -> Result<(), CiamError> {
         let client = self.authenticate(creds).await?;
         if !client.client_type.may_reset_password() {

@@ -59,7 +59,7 @@ impl RedeemService {
     ///
     /// # Errors
     /// [`RedeemError::InvalidToken`] for any token that would not redeem now.
-    #[tracing::instrument(name = "redeem.inspect", skip_all, err(Display))]
+    #[tracing::instrument(name = "redeem.inspect", skip_all, err(level = "info", Display))]
     pub async fn inspect(&self, token: &str) -> Result<ResetForm, RedeemError> {
         let (owner, _) = self.owner(token).await?;
         Ok(ResetForm { kind: owner.kind, rules: self.rules().await? })
@@ -69,7 +69,7 @@ impl RedeemService {
     ///
     /// # Errors
     /// [`RedeemError`]; a refused password leaves the link usable.
-    #[tracing::instrument(name = "redeem.redeem", skip_all, fields(user_id = tracing::field::Empty), err(Display))]
+    #[tracing::instrument(name = "redeem.redeem", skip_all, fields(user_id = tracing::field::Empty), err(level = "info", Display))]
     pub async fn redeem(&self, token: &str, password: Password) -> Result<(), RedeemError> {
         let (owner, user) = self.owner(token).await?;
         tracing::Span::current().record("user_id", tracing::field::display(owner.user_id));

@@ -4,7 +4,8 @@
 //! 1. An empty axum handler (the HTTP floor) at the same concurrency.
 //! 2. `POST …/credentials_email/password_reset` at 64 connections, and `pgbench` running the
 //!    same SQL statements at the same concurrency.
-//! 3. `POST /otp/send` (log sender).
+//! 3. `POST /otp/send` (log sender) to known accounts and to unknown ones, beside `pgbench`
+//!    running its user lookup: no handler that looks a user up can beat one `SELECT`.
 //! 4. `POST /reset_user_password`, beside the argon2 bound `cores / ((history + 2) × one hash)`.
 //!
 //! Each load is bounded in time and count and targets 127.0.0.1 only. Results are printed as
@@ -140,8 +141,29 @@ fn resetd(args: &[&str], sms_webhook: &str) -> Command {
         .env("RESETD__OTP__PER_IP_PER_MINUTE", "100000000")
         .env("RESETD__LIMITS__LOGIN_PER_IP_PER_MINUTE", "100000000")
         .env("RESETD__LIMITS__RESET_TOKENS_PER_CALLER_PER_MINUTE", "100000000")
-        .env("RUST_LOG", "warn");
+        // The log sender's messages are its deliveries: keep them (in a file, not the terminal).
+        .env("RUST_LOG", "warn,resetd_adapters_notify=info");
     c
+}
+
+/// The log of the server under load: `target/bench-resetd.log`.
+fn server_log() -> Stdio {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/bench-resetd.log");
+    std::fs::File::create(path).map_or_else(|_| Stdio::null(), Stdio::from)
+}
+
+fn serve(sms: &str) -> Server {
+    Server(resetd(&["serve"], sms).stderr(server_log()).spawn().unwrap_or_else(|e| panic!("spawning resetd: {e}")))
+}
+
+/// One value from `psql` (e.g. `select min(id) ...`).
+fn psql_value(db: &str, sql: &str) -> String {
+    let out = Command::new("psql")
+        .args(["-qtA", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .output()
+        .unwrap_or_else(|e| panic!("psql: {e}"));
+    assert!(out.status.success(), "psql failed: {sql}");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 fn admin(args: &[&str], sms: &str) -> Value {
@@ -152,20 +174,41 @@ fn admin(args: &[&str], sms: &str) -> Value {
 
 /// pgbench with the statements one `password_reset` call runs, at `clients` connections, on
 /// a user drawn from `first..=last` per transaction (as the HTTP load spreads over them).
-fn pgbench(clients: usize, first: i64, last: i64) -> Option<f64> {
-    let script = std::env::temp_dir().join("resetd-password-reset.sql");
-    let sql = format!(
-        "\\set user_id random({first}, {last})\n\
-         select u.id, u.first_name, u.last_name, u.locale, u.phone, u.status, u.password_hash is not null, u.created_at, c.email \
-           from users u left join credentials_email c on c.user_id = u.id where u.id = :user_id;\n\
-         select * from credentials_email where user_id = :user_id;\n\
-         update credentials_email set reset_token_hash = sha256(random()::text::bytea), reset_token_kind = 'password_reset', reset_token_issued_at = now(), reset_token_expires_at = now() + interval '1 hour' where user_id = :user_id;\n\
-         insert into audit_events (at, kind, user_id, actor, detail) values (now(), 'reset_token_issued', :user_id, 'bench', 'password_reset');\n"
-    );
+fn pgbench_password_reset(clients: usize, first: i64, last: i64) -> Option<f64> {
+    pgbench(
+        "password-reset",
+        clients,
+        &format!(
+            "\\set user_id random({first}, {last})\n\
+             select u.id, u.first_name, u.last_name, u.locale, u.phone, u.status, u.password_hash is not null, u.created_at, c.email \
+               from users u left join credentials_email c on c.user_id = u.id where u.id = :user_id;\n\
+             select * from credentials_email where user_id = :user_id;\n\
+             update credentials_email set reset_token_hash = sha256(random()::text::bytea), reset_token_kind = 'password_reset', reset_token_issued_at = now(), reset_token_expires_at = now() + interval '1 hour' where user_id = :user_id;\n\
+             insert into audit_events (at, kind, user_id, actor, detail) values (now(), 'reset_token_issued', :user_id, 'bench', 'password_reset');\n"
+        ),
+    )
+}
+
+/// pgbench running the one statement `/otp/send` sends to PostgreSQL for an unknown account
+/// (the user lookup by email, prepared as sqlx prepares it), at `clients` connections.
+fn pgbench_user_lookup(clients: usize) -> Option<f64> {
+    pgbench(
+        "user-lookup",
+        clients,
+        "\\set n random(1, 1000000000)\n\
+         select u.id, u.first_name, u.last_name, u.locale, u.phone, u.status, c.email, u.password_hash is not null, u.created_at \
+           from users u left join credentials_email c on c.user_id = u.id where c.email = 'nobody-' || :n || '@example.com';\n",
+    )
+}
+
+fn pgbench(name: &str, clients: usize, sql: &str) -> Option<f64> {
+    let script = std::env::temp_dir().join(format!("resetd-{name}.sql"));
     std::fs::write(&script, sql).ok()?;
     let out = Command::new("pgbench")
         .args([
             "-n",
+            "-M",
+            "prepared",
             "-h",
             "127.0.0.1",
             "-U",
@@ -250,7 +293,7 @@ async fn main() {
     admin(&["migrate"], &sms);
     let creds = admin(&["admin", "create-api-credentials", "--email", "bench-admin@example.com", "--admin"], &sms);
     let client = admin(&["admin", "create-client", "--type", "web", "--name", "bench"], &sms);
-    let server = Server(resetd(&["serve"], &sms).spawn().unwrap_or_else(|e| panic!("spawning resetd: {e}")));
+    let server = serve(&sms);
     wait_ready(&http).await;
 
     let login: Value = http
@@ -305,27 +348,48 @@ async fn main() {
     table.push(stats.line());
     // pgbench gets the database to itself: resetd's pool would hold 64 of its connections.
     drop(server);
-    let pg = pgbench(CONNECTIONS, first, last);
-    let _server = Server(resetd(&["serve"], &sms).spawn().unwrap_or_else(|e| panic!("spawning resetd: {e}")));
-    wait_ready(&http).await;
+    let pg = pgbench_password_reset(CONNECTIONS, first, last);
 
-    // 3. otp/send with distinct recipients (the destination cooldown is per address).
-    let (c, id, secret) = (
-        http.clone(),
+    // 3. otp/send. Known accounts: one per call, so that no destination limit applies.
+    let known = 200_000i64;
+    psql(DB, &format!(
+        "with u as (insert into users (first_name, created_at) select 'Known', now() from generate_series(1, {known}) returning id) \
+         insert into credentials_email (user_id, email, created_at) select id, 'known-' || id || '@example.com', now() from u"
+    ));
+    psql(DB, "analyze");
+    let first_known: i64 = psql_value(DB, "select min(user_id) from credentials_email where email like 'known-%'")
+        .parse()
+        .unwrap_or_else(|e| panic!("first known user: {e}"));
+    let lookup = pgbench_user_lookup(CONNECTIONS);
+    let _server = serve(&sms);
+    wait_ready(&http).await;
+    let (id, secret) = (
         client["client_id"].as_str().unwrap_or_default().to_owned(),
         client["client_secret"].as_str().unwrap_or_default().to_owned(),
     );
-    let run = std::process::id();
-    let stats = load("POST /otp/send (log sender)", CONNECTIONS, SECONDS, usize::MAX, move |n| {
-        let (c, id, secret) = (c.clone(), id.clone(), secret.clone());
+    let send = move |c: reqwest::Client, body: Value| {
+        let (id, secret) = (id.clone(), secret.clone());
         async move {
             c.post(format!("http://{ADDR}/otp/send"))
                 .basic_auth(&id, Some(&secret))
-                .json(&json!({"usage": "reset_password", "email": format!("nobody-{run}-{n}@example.com")}))
+                .json(&body)
                 .send()
                 .await
                 .is_ok_and(|r| r.status().is_success())
         }
+    };
+    let (c, f) = (http.clone(), send.clone());
+    let stats = load("POST /otp/send (known accounts)", CONNECTIONS, SECONDS, known as usize, move |n| {
+        let email = format!("known-{}@example.com", first_known + n as i64);
+        f(c.clone(), json!({"usage": "reset_password", "email": email}))
+    })
+    .await;
+    let otp_known_rps = stats.rps();
+    table.push(stats.line());
+    let (c, f) = (http.clone(), send.clone());
+    let run = std::process::id();
+    let stats = load("POST /otp/send (unknown accounts)", CONNECTIONS, SECONDS, usize::MAX, move |n| {
+        f(c.clone(), json!({"usage": "reset_password", "email": format!("nobody-{run}-{n}@example.com")}))
     })
     .await;
     let otp_rps = stats.rps();
@@ -424,7 +488,20 @@ async fn main() {
     } else {
         println!("  pgbench                            not run (is pgbench installed?)");
     }
-    println!("  otp/send / empty-handler floor     {:>10.0} %", 100.0 * otp_rps / floor_rps);
+    println!("  otp/send known / floor             {:>10.0} %", 100.0 * otp_known_rps / floor_rps);
+    println!("  otp/send unknown / floor           {:>10.0} %", 100.0 * otp_rps / floor_rps);
+    if let Some(tps) = lookup {
+        // A handler that did nothing but the floor's HTTP work and this one SELECT, on the
+        // same two cores: the two costs add up.
+        let ceiling = 1.0 / (1.0 / floor_rps + 1.0 / tps);
+        println!("  pgbench, the user lookup alone     {:>10.0} tx/s   ({CONNECTIONS} clients, prepared)", tps);
+        println!(
+            "  floor + one lookup (ceiling)       {:>10.0} req/s  = {:.0} % of the floor",
+            ceiling,
+            100.0 * ceiling / floor_rps
+        );
+        println!("  otp/send unknown / ceiling         {:>10.0} %", 100.0 * otp_rps / ceiling);
+    }
     println!("  one argon2id hash (m=19456,t=2)    {:>10.1} ms", one_hash * 1e3);
     println!("  argon2 bound cores/((5+2)·hash)    {:>10.1} resets/s", bound);
     println!("  resets / argon2 bound              {:>10.0} %", 100.0 * resets_rps / bound);
