@@ -174,9 +174,10 @@ fn admin(args: &[&str], sms: &str) -> Value {
 
 /// pgbench with the statements one `password_reset` call runs, at `clients` connections, on
 /// a user drawn from `first..=last` per transaction (as the HTTP load spreads over them).
-fn pgbench_password_reset(clients: usize, first: i64, last: i64) -> Option<f64> {
+fn pgbench_password_reset(mode: &str, clients: usize, first: i64, last: i64) -> Option<f64> {
     pgbench(
         "password-reset",
+        mode,
         clients,
         &format!(
             "\\set user_id random({first}, {last})\n\
@@ -194,6 +195,7 @@ fn pgbench_password_reset(clients: usize, first: i64, last: i64) -> Option<f64> 
 fn pgbench_user_lookup(clients: usize) -> Option<f64> {
     pgbench(
         "user-lookup",
+        "prepared",
         clients,
         "\\set n random(1, 1000000000)\n\
          select u.id, u.first_name, u.last_name, u.locale, u.phone, u.status, c.email, u.password_hash is not null, u.created_at \
@@ -201,14 +203,17 @@ fn pgbench_user_lookup(clients: usize) -> Option<f64> {
     )
 }
 
-fn pgbench(name: &str, clients: usize, sql: &str) -> Option<f64> {
+/// Runs `sql` as a pgbench script for [`SECONDS`]; `mode` is pgbench's query mode: `simple`
+/// (its default: text queries, parsed and planned each time) or `prepared` (as sqlx sends
+/// them: prepared once per connection, then bound and executed).
+fn pgbench(name: &str, mode: &str, clients: usize, sql: &str) -> Option<f64> {
     let script = std::env::temp_dir().join(format!("resetd-{name}.sql"));
     std::fs::write(&script, sql).ok()?;
     let out = Command::new("pgbench")
         .args([
             "-n",
             "-M",
-            "prepared",
+            mode,
             "-h",
             "127.0.0.1",
             "-U",
@@ -348,7 +353,8 @@ async fn main() {
     table.push(stats.line());
     // pgbench gets the database to itself: resetd's pool would hold 64 of its connections.
     drop(server);
-    let pg = pgbench_password_reset(CONNECTIONS, first, last);
+    let pg = pgbench_password_reset("simple", CONNECTIONS, first, last);
+    let pg_prepared = pgbench_password_reset("prepared", CONNECTIONS, first, last);
 
     // 3. otp/send. Known accounts: one per call, so that no destination limit applies.
     let known = 200_000i64;
@@ -482,11 +488,14 @@ async fn main() {
     for line in &table {
         println!("  {line}");
     }
-    if let Some(tps) = pg {
-        println!("  {:<34} {:>10.0} tx/s   (same statements and users, {CONNECTIONS} clients)", "pgbench", tps);
-        println!("  password_reset / pgbench           {:>10.0} %", 100.0 * reset_rps / tps);
-    } else {
-        println!("  pgbench                            not run (is pgbench installed?)");
+    match (pg, pg_prepared) {
+        (Some(simple), Some(prepared)) => {
+            println!("  pgbench, simple protocol           {simple:>10.0} tx/s   (same statements and users, {CONNECTIONS} clients)");
+            println!("  pgbench, prepared statements       {prepared:>10.0} tx/s   (as sqlx sends them)");
+            println!("  password_reset / pgbench simple    {:>10.0} %", 100.0 * reset_rps / simple);
+            println!("  password_reset / pgbench prepared  {:>10.0} %", 100.0 * reset_rps / prepared);
+        }
+        _ => println!("  pgbench                            not run (is pgbench installed?)"),
     }
     println!("  otp/send known / floor             {:>10.0} %", 100.0 * otp_known_rps / floor_rps);
     println!("  otp/send unknown / floor           {:>10.0} %", 100.0 * otp_rps / floor_rps);
