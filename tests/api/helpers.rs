@@ -90,13 +90,7 @@ impl TestApp {
         let notifier = resetd_server::notifier(&s).unwrap();
         let built = resetd_server::build(&s, clock, notifier).await.unwrap();
         let app = built.app.clone();
-        let state = resetd_api_http::HttpState {
-            app: built.app,
-            probes: built.probes,
-            docs_base: s.server.docs_base_url.clone(),
-        };
-        let router = resetd_api_http::router(state);
-        let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let service = resetd_server::router(&s, built).into_make_service_with_connect_info::<std::net::SocketAddr>();
         tokio::spawn(async move { axum::serve(listener, service).await });
         Self { base: format!("http://{addr}"), http: reqwest::Client::new(), app }
     }

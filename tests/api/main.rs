@@ -3,6 +3,7 @@
 
 mod ciam;
 mod ciam_attack;
+mod deadline;
 mod dev_profile;
 mod helpers;
 mod looker;

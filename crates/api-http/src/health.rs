@@ -47,10 +47,3 @@ async fn readyz(axum::extract::State(state): axum::extract::State<Shared>) -> Re
     let code = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (code, Json(json!({"status": if ready { "ok" } else { "unavailable" }, "checks": checks}))).into_response()
 }
-
-/// A panic becomes a fixed 500 that both dialects' clients can read.
-pub(crate) fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    tracing::error!("a request handler panicked");
-    let body = json!({"message": "Internal server error", "documentation_url": "", "error": "server_error"});
-    (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
-}

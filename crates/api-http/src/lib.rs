@@ -6,6 +6,7 @@
 
 mod body;
 mod ciam;
+mod guard;
 mod health;
 mod looker;
 mod page;
@@ -15,10 +16,10 @@ use std::time::Duration;
 
 use axum::Router;
 use resetd_app::App;
-use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+use guard::{Dialect, Guard};
 pub use health::Probe;
 
 /// Largest request body accepted, in bytes.
@@ -31,29 +32,32 @@ pub struct HttpState {
     pub probes: Vec<Arc<dyn Probe>>,
     /// Base of `documentation_url` in Looker errors (must not look like Looker's own).
     pub docs_base: String,
+    /// How long one request may take before it is answered with a timeout error in its
+    /// router's dialect (Looker and CIAM: 503).
+    pub request_timeout: Duration,
 }
 
 impl std::fmt::Debug for HttpState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HttpState").field("docs_base", &self.docs_base).finish_non_exhaustive()
+        f.debug_struct("HttpState")
+            .field("docs_base", &self.docs_base)
+            .field("request_timeout", &self.request_timeout)
+            .finish_non_exhaustive()
     }
 }
 
-/// The whole service.
+/// The whole service. Each router answers panics and timeouts in its own dialect.
 pub fn router(state: HttpState) -> Router {
     let request_id = axum::http::HeaderName::from_static("x-request-id");
+    let docs_base: Arc<str> = state.docs_base.as_str().into();
+    let guard = |dialect| Guard { dialect, docs_base: docs_base.clone(), timeout: state.request_timeout };
+    let plain = Router::new().merge(health::router()).merge(page::router());
     Router::new()
-        .merge(health::router())
-        .merge(looker::router())
-        .merge(ciam::router())
-        .merge(page::router())
+        .merge(guard(Dialect::Plain).wrap(plain))
+        .merge(guard(Dialect::Looker).wrap(looker::router()))
+        .merge(guard(Dialect::Ciam).wrap(ciam::router()))
         .with_state(Arc::new(state))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(CatchPanicLayer::custom(health::panic_response))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(30),
-        ))
         .layer(TraceLayer::new_for_http().make_span_with(span_for))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))

@@ -15,6 +15,7 @@ use resetd_ports::notify::{Notice, Notification};
 use resetd_ports::otp::ClaimOutcome;
 use resetd_ports::rate_limit::{RateCheck, RateDecision};
 use resetd_ports::users::User;
+use tracing::Instrument as _;
 
 use crate::password::SetPasswordError;
 use crate::{unexpected, Context, RateLimit, Unexpected};
@@ -309,6 +310,25 @@ impl CiamService {
             return Err(CiamError::BadOtp(channel));
         }
 
+        // From the claim on, the reset runs in its own task: should the caller go away (a
+        // timeout, a closed connection), the claim is still consumed or released, never left
+        // held, and the password change is whole or absent.
+        let this = self.clone();
+        let reset = async move { this.claim_and_reset(client, recipient, token, code, password, guesses).await };
+        tokio::spawn(reset.in_current_span()).await.map_err(unexpected("resetting a password"))?
+    }
+
+    async fn claim_and_reset(
+        self,
+        client: Client,
+        recipient: Recipient,
+        token: OtpToken,
+        code: OtpCode,
+        password: String,
+        guesses: String,
+    ) -> Result<(), CiamError> {
+        let channel = recipient.channel();
+        let o = &self.ctx.settings.otp;
         let ports = &self.ctx.ports;
         let key = &self.ctx.settings.token_key;
         let token_digest = token.digest(key);

@@ -210,6 +210,16 @@ pub async fn build_default(s: &Settings) -> anyhow::Result<Built> {
     build(s, Arc::new(SystemClock), notifier(s)?).await
 }
 
+/// The HTTP service over `built`, as [`serve`] runs it.
+pub fn router(s: &Settings, built: Built) -> axum::Router {
+    resetd_api_http::router(HttpState {
+        app: built.app,
+        probes: built.probes,
+        docs_base: s.server.docs_base_url.clone(),
+        request_timeout: Duration::from_secs(s.server.request_timeout_secs.max(1)),
+    })
+}
+
 /// Serves until SIGTERM or Ctrl-C, then drains in-flight requests.
 ///
 /// # Errors
@@ -218,9 +228,7 @@ pub async fn serve(s: &Settings, built: Built) -> anyhow::Result<()> {
     let listener =
         tokio::net::TcpListener::bind(&s.server.bind).await.with_context(|| format!("binding {}", s.server.bind))?;
     tracing::info!(addr = %listener.local_addr()?, "resetd listening");
-    let state = HttpState { app: built.app, probes: built.probes, docs_base: s.server.docs_base_url.clone() };
-    let router = resetd_api_http::router(state);
-    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+    axum::serve(listener, router(s, built).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown())
         .await
         .context("serving")

@@ -56,6 +56,8 @@ pub struct Server {
     pub bind: String,
     pub public_base_url: String,
     pub docs_base_url: String,
+    /// How long one request may take; past it the answer is a 503 in the API's dialect.
+    pub request_timeout_secs: u64,
 }
 
 #[derive(Debug, Deserialize)]

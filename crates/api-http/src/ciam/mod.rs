@@ -16,6 +16,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::body::{self, BodyError};
+use crate::guard::Failure;
 use crate::Shared;
 
 pub(crate) fn router() -> Router<Shared> {
@@ -62,6 +63,21 @@ impl IntoResponse for CiamReply {
         }
         r
     }
+}
+
+/// A panic or a timeout, in this dialect (see [`crate::guard`]).
+pub(crate) fn failure(failure: Failure) -> Response {
+    match failure {
+        Failure::Panicked => {
+            CiamReply::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", Some("Internal server error.".into()))
+        }
+        Failure::TimedOut => CiamReply::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            Some("The request took too long. Please try again later.".into()),
+        ),
+    }
+    .into_response()
 }
 
 fn otp_token_error(c: Channel) -> &'static str {

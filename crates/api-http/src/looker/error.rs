@@ -7,6 +7,7 @@ use resetd_app::admin::{AdminError, FieldError};
 use serde_json::json;
 
 use crate::body::BodyError;
+use crate::guard::Failure;
 
 /// A Looker error answer.
 #[derive(Debug)]
@@ -45,6 +46,17 @@ impl LookerError {
         }
         response
     }
+}
+
+/// A panic or a timeout, in this dialect (see [`crate::guard`]).
+pub(crate) fn failure(docs_base: &str, failure: Failure) -> Response {
+    match failure {
+        Failure::Panicked => LookerError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error"),
+        Failure::TimedOut => {
+            LookerError::new(StatusCode::SERVICE_UNAVAILABLE, "The request took too long. Please try again later.")
+        }
+    }
+    .render(docs_base)
 }
 
 impl From<AdminError> for LookerError {

@@ -242,3 +242,40 @@ async fn a_storage_failure_after_the_claim_releases_it() {
     m.otps.expect_release().times(1).returning(|_| Ok(()));
     assert!(matches!(run(m, &case, "Tr4vel-by-Zeppelin").await, Err(CiamError::Unexpected(_))));
 }
+
+#[tokio::test]
+async fn a_caller_that_goes_away_after_the_claim_does_not_strand_it() {
+    let case = Case::new();
+    let mut m = claimed(&case);
+    m.users.expect_find_by_email().returning(|_| Ok(Some(user(UserStatus::Active))));
+    m.no_default_policy();
+    m.password_state(Some(some_hash()));
+    m.hasher.expect_matches_any().returning(|_, _| Ok(false));
+    m.hasher.expect_hash().times(1).returning(|_| Ok(some_hash()));
+    m.credentials.expect_change_password().times(1).returning(|_| Ok(()));
+    m.otps.expect_consume().with(eq(claim())).times(1).returning(|_| Ok(()));
+    m.access_tokens.expect_revoke_all().times(1).returning(|_| Ok(()));
+    m.audit.expect_record().times(1).returning(|_| Ok(()));
+    let (done, finished) = tokio::sync::oneshot::channel();
+    let done = std::sync::Mutex::new(Some(done));
+    m.notifier.expect_send().times(1).returning(move |_| {
+        if let Some(done) = done.lock().unwrap().take() {
+            let _ = done.send(());
+        }
+        Ok(())
+    });
+    let app = m.app();
+    let (creds, body) = (case.creds(), case.body("Tr4vel-by-Zeppelin"));
+    // One poll takes the call as far as handing the claim to its task; then the caller goes
+    // away (the future is dropped), as on a timeout or a closed connection.
+    tokio::select! {
+        biased;
+        r = app.ciam.reset_password(&creds, body) => panic!("the call did not wait on its task: {r:?}"),
+        () = std::future::ready(()) => {}
+    }
+    // The change still happens whole: consumed, sessions revoked, audited, notified.
+    tokio::time::timeout(std::time::Duration::from_secs(10), finished)
+        .await
+        .expect("the reset ran to its end without its caller")
+        .unwrap();
+}
