@@ -7,4 +7,5 @@ mod deadline;
 mod dev_profile;
 mod helpers;
 mod looker;
+mod metrics;
 mod sdk;

@@ -10,6 +10,7 @@ mod guard;
 mod health;
 mod looker;
 mod page;
+mod telemetry;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +22,7 @@ use tower_http::trace::TraceLayer;
 
 use guard::{Dialect, Guard};
 pub use health::Probe;
+pub use telemetry::RenderMetrics;
 
 /// Largest request body accepted, in bytes.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -35,6 +37,8 @@ pub struct HttpState {
     /// How long one request may take before it is answered with a timeout error in its
     /// router's dialect (Looker and CIAM: 503).
     pub request_timeout: Duration,
+    /// What `GET /metrics` serves; `None`: it is a 404.
+    pub metrics: Option<RenderMetrics>,
 }
 
 impl std::fmt::Debug for HttpState {
@@ -51,13 +55,17 @@ pub fn router(state: HttpState) -> Router {
     let request_id = axum::http::HeaderName::from_static("x-request-id");
     let docs_base: Arc<str> = state.docs_base.as_str().into();
     let guard = |dialect| Guard { dialect, docs_base: docs_base.clone(), timeout: state.request_timeout };
-    let plain = Router::new().merge(health::router()).merge(page::router());
+    let plain = Router::new()
+        .merge(health::router())
+        .merge(page::router())
+        .route("/metrics", axum::routing::get(telemetry::render));
     Router::new()
         .merge(guard(Dialect::Plain).wrap(plain))
         .merge(guard(Dialect::Looker).wrap(looker::router()))
         .merge(guard(Dialect::Ciam).wrap(ciam::router()))
         .with_state(Arc::new(state))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(telemetry::track))
         .layer(TraceLayer::new_for_http().make_span_with(span_for))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))

@@ -1,5 +1,7 @@
 //! argon2id off the async runtime: each hash runs on the blocking pool, at most `permits` at
-//! a time, inside the caller's tracing span.
+//! a time, inside the caller's tracing span. Metrics: `resetd_argon2_waiting` (callers
+//! waiting for a permit), `resetd_argon2_wait_seconds` (the wait) and `resetd_argon2_seconds`
+//! (one job: a hash, or the verification of a password against a list).
 
 use std::sync::Arc;
 
@@ -28,10 +30,18 @@ impl BlockingArgon2 {
         &self,
         work: impl FnOnce(&Argon2Hasher) -> T + Send + 'static,
     ) -> Result<T, HasherError> {
-        let _permit = self.permits.acquire().await.map_err(|_| HasherError::ShuttingDown)?;
+        let queued = std::time::Instant::now();
+        metrics::gauge!("resetd_argon2_waiting").increment(1);
+        let permit = self.permits.acquire().await;
+        metrics::gauge!("resetd_argon2_waiting").decrement(1);
+        let _permit = permit.map_err(|_| HasherError::ShuttingDown)?;
+        metrics::histogram!("resetd_argon2_wait_seconds").record(queued.elapsed());
         let hasher = self.hasher.clone();
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || span.in_scope(|| work(&hasher))).await.map_err(|_| HasherError::Failed)
+        let started = std::time::Instant::now();
+        let done = tokio::task::spawn_blocking(move || span.in_scope(|| work(&hasher))).await;
+        metrics::histogram!("resetd_argon2_seconds").record(started.elapsed());
+        done.map_err(|_| HasherError::Failed)
     }
 }
 

@@ -7,6 +7,8 @@ pub mod settings;
 pub mod telemetry;
 
 use std::sync::Arc;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -212,12 +214,55 @@ pub async fn build_default(s: &Settings) -> anyhow::Result<Built> {
 
 /// The HTTP service over `built`, as [`serve`] runs it.
 pub fn router(s: &Settings, built: Built) -> axum::Router {
+    let metrics = prometheus().map(|handle| {
+        let render: resetd_api_http::RenderMetrics = Arc::new(move || handle.render());
+        render
+    });
     resetd_api_http::router(HttpState {
         app: built.app,
         probes: built.probes,
         docs_base: s.server.docs_base_url.clone(),
         request_timeout: Duration::from_secs(s.server.request_timeout_secs.max(1)),
+        metrics,
     })
+}
+
+/// The process's Prometheus recorder, installed as the global `metrics` recorder on first
+/// use. `None` when another recorder was installed first (by a program that embeds resetd's
+/// crates and has its own): its metrics are then that program's to serve.
+pub fn prometheus() -> Option<PrometheusHandle> {
+    static HANDLE: std::sync::OnceLock<Option<PrometheusHandle>> = std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            // Seconds from 1 ms to 30 s (the request deadline), roughly doubling.
+            let buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &buckets)
+                .map_err(|e| tracing::warn!(error = %e, "metrics buckets refused"))
+                .ok()?
+                .build_recorder();
+            let handle = recorder.handle();
+            match metrics::set_global_recorder(recorder) {
+                Ok(()) => {
+                    // Histograms are drained on render; without scrapes, upkeep bounds them.
+                    let upkeep = handle.clone();
+                    std::thread::Builder::new()
+                        .name("metrics-upkeep".into())
+                        .spawn(move || loop {
+                            std::thread::sleep(Duration::from_secs(5));
+                            upkeep.run_upkeep();
+                        })
+                        .map_err(|e| tracing::warn!(error = %e, "no metrics upkeep thread"))
+                        .ok()?;
+                    Some(handle)
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "another metrics recorder is installed; /metrics is off");
+                    None
+                }
+            }
+        })
+        .clone()
 }
 
 /// Serves until SIGTERM or Ctrl-C, then drains in-flight requests.

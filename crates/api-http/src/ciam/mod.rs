@@ -50,6 +50,7 @@ impl CiamReply {
 
 impl IntoResponse for CiamReply {
     fn into_response(self) -> Response {
+        metrics::counter!("resetd_ciam_errors_total", "error" => self.error).increment(1);
         let mut body = json!({"error": self.error});
         if let Some(d) = self.description {
             body["error_description"] = json!(d);
