@@ -8,4 +8,5 @@ mod dev_profile;
 mod helpers;
 mod looker;
 mod metrics;
+mod openapi;
 mod sdk;

@@ -9,6 +9,7 @@ mod ciam;
 mod guard;
 mod health;
 mod looker;
+mod openapi;
 mod page;
 mod telemetry;
 
@@ -58,7 +59,8 @@ pub fn router(state: HttpState) -> Router {
     let plain = Router::new()
         .merge(health::router())
         .merge(page::router())
-        .route("/metrics", axum::routing::get(telemetry::render));
+        .route("/metrics", axum::routing::get(telemetry::render))
+        .route("/openapi.json", axum::routing::get(openapi::document));
     Router::new()
         .merge(guard(Dialect::Plain).wrap(plain))
         .merge(guard(Dialect::Looker).wrap(looker::router()))

@@ -9,17 +9,18 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use resetd_app::redeem::RedeemError;
 use resetd_domain::password::Password;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::body;
+use crate::looker::error::ErrorBody;
 use crate::looker::LookerError;
 use crate::Shared;
 
 pub(crate) fn router() -> Router<Shared> {
     Router::new()
         .route("/password/reset/{token}", get(show))
-        .route("/account/setup/{token}", get(show))
+        .route("/account/setup/{token}", get(show_setup))
         .route("/password/reset", post(submit))
 }
 
@@ -63,7 +64,18 @@ fn form(token: &str, rules: &[String], errors: &[String]) -> String {
 
 const INVALID: &str = "This link is invalid or has expired. Ask for a new one.";
 
-async fn show(State(state): State<Shared>, Path(token): Path<String>) -> Response {
+#[utoipa::path(
+    get,
+    path = "/password/reset/{token}",
+    tag = "Reset link",
+    summary = "The form behind `password_reset_url` (consumes nothing)",
+    params(("token" = String, Path, description = "The token from the link")),
+    responses(
+        (status = 200, description = "The form, with the policy's rules", content_type = "text/html", body = String),
+        (status = 404, description = "Unknown, used or expired link", content_type = "text/html", body = String),
+    )
+)]
+pub(crate) async fn show(State(state): State<Shared>, Path(token): Path<String>) -> Response {
     match state.app.redeem.inspect(&token).await {
         Ok(f) => page(StatusCode::OK, "Choose a new password", &form(&token, &f.rules, &[])),
         Err(RedeemError::Unexpected(e)) => {
@@ -74,8 +86,24 @@ async fn show(State(state): State<Shared>, Path(token): Path<String>) -> Respons
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct Submit {
+#[utoipa::path(
+    get,
+    path = "/account/setup/{token}",
+    tag = "Reset link",
+    summary = "The form behind `account_setup_url` (consumes nothing)",
+    params(("token" = String, Path, description = "The token from the link")),
+    responses(
+        (status = 200, description = "The form, with the policy's rules", content_type = "text/html", body = String),
+        (status = 404, description = "Unknown, used or expired link", content_type = "text/html", body = String),
+    )
+)]
+pub(crate) async fn show_setup(state: State<Shared>, token: Path<String>) -> Response {
+    show(state, token).await
+}
+
+/// The form's fields, posted as a form or as JSON.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub(crate) struct Submit {
     token: Option<String>,
     password: Option<String>,
 }
@@ -85,7 +113,31 @@ fn wants_json(headers: &HeaderMap) -> bool {
     !ct.starts_with("application/x-www-form-urlencoded")
 }
 
-async fn submit(State(state): State<Shared>, req: Request) -> Response {
+/// The JSON answer of a redeemed link.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Redeemed {
+    /// `Your password was changed.`
+    message: String,
+}
+
+#[utoipa::path(
+    post,
+    path = "/password/reset",
+    tag = "Reset link",
+    summary = "Redeem a reset or account-setup link: set the password, consume the token",
+    description = "A form post answers with an HTML page; any other content type is read as JSON and answered in JSON (errors in the Looker dialect).",
+    request_body(content(
+        (Submit = "application/x-www-form-urlencoded"),
+        (Submit = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "Changed", body = Redeemed),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 404, description = "Unknown, used or expired link", body = ErrorBody),
+        (status = 422, description = "The password breaks the policy or was used recently", body = ErrorBody),
+    )
+)]
+pub(crate) async fn submit(State(state): State<Shared>, req: Request) -> Response {
     let (headers, bytes) = match body::read(req).await {
         Ok(b) => b,
         Err(e) => return LookerError::from(e).render(&state.docs_base),
@@ -103,7 +155,9 @@ async fn submit(State(state): State<Shared>, req: Request) -> Response {
         Err(e) => Err(bad_password(e)),
     };
     match (result, json) {
-        (Ok(()), true) => (StatusCode::OK, Json(json!({"message": "Your password was changed."}))).into_response(),
+        (Ok(()), true) => {
+            (StatusCode::OK, Json(Redeemed { message: "Your password was changed.".into() })).into_response()
+        }
         (Ok(()), false) => {
             page(StatusCode::OK, "Password changed", "<p>Your password was changed. You can sign in with it now.</p>")
         }

@@ -35,7 +35,16 @@ pub(crate) async fn track(req: Request, next: Next) -> Response {
     response
 }
 
-/// `GET /metrics`.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "Operations",
+    summary = "Prometheus metrics",
+    responses(
+        (status = 200, description = "The text exposition format", content_type = "text/plain; version=0.0.4", body = String),
+        (status = 404, description = "No recorder installed"),
+    )
+)]
 pub(crate) async fn render(State(state): State<Shared>) -> Response {
     match &state.metrics {
         Some(render) => {

@@ -12,8 +12,8 @@ use base64::Engine as _;
 use resetd_app::ciam::{CiamError, ClientCredentials, ResetWithOtp, SendOtp};
 use resetd_domain::otp::Channel;
 use secrecy::SecretString;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::body::{self, BodyError};
 use crate::guard::Failure;
@@ -48,14 +48,22 @@ impl CiamReply {
     }
 }
 
+/// A CIAM error body.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct CiamErrorBody {
+    /// The error code, e.g. `bad_email_otp`.
+    error: String,
+    /// Omitted when there is none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_description: Option<String>,
+}
+
 impl IntoResponse for CiamReply {
     fn into_response(self) -> Response {
         metrics::counter!("resetd_ciam_errors_total", "error" => self.error).increment(1);
-        let mut body = json!({"error": self.error});
-        if let Some(d) = self.description {
-            body["error_description"] = json!(d);
-        }
-        let mut r = (self.status, [(header::CONTENT_TYPE, JSON_UTF8)], body.to_string()).into_response();
+        let body = CiamErrorBody { error: self.error.to_owned(), error_description: self.description };
+        let body = serde_json::to_string(&body).unwrap_or_default();
+        let mut r = (self.status, [(header::CONTENT_TYPE, JSON_UTF8)], body).into_response();
         if let Some(secs) = self.retry_after {
             r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
@@ -209,16 +217,44 @@ fn credentials(
     Ok(ClientCredentials { client_id, client_secret: secret.filter(|s| !s.is_empty()).map(SecretString::from) })
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct SendBody {
+/// The body of `POST /otp/send`: exactly one of `email` and `phone_number`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub(crate) struct SendBody {
+    /// Only `reset_password` is supported.
     usage: Option<String>,
     email: Option<String>,
+    /// E.164 (`+8613612345678`) or the 11-digit mainland form.
     phone_number: Option<String>,
+    /// When not sent by HTTP Basic.
     client_id: Option<String>,
+    /// When not sent by HTTP Basic (confidential clients only).
     client_secret: Option<String>,
 }
 
-async fn send(
+/// The answer of `POST /otp/send`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct OtpTokenBody {
+    /// Goes with the code to `POST /reset_user_password`.
+    otp_token: String,
+}
+
+#[utoipa::path(
+    post,
+    path = "/otp/send",
+    tag = "Tencent CIAM",
+    summary = "Send a one-time code for a password reset",
+    description = "The same answer for unknown accounts (nothing is delivered). Rate limits: per destination, per client, per address; every limit answer carries `Retry-After`.",
+    request_body = SendBody,
+    responses(
+        (status = 200, description = "Sent (or, for an unknown account, pretended)", body = OtpTokenBody),
+        (status = 400, description = "`invalid_request`, `malformed_email`, `malformed_phone_number`, `sms_rate_limit_exceeded`, `email_rate_limit_exceeded` (extension)", body = CiamErrorBody),
+        (status = 401, description = "`invalid_client`", body = CiamErrorBody),
+        (status = 429, description = "`rate_limit_exceeded` (extension): the per-client or per-address limit", body = CiamErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: delivery failed", body = CiamErrorBody),
+    ),
+    security(("ciam_client" = []), ())
+)]
+pub(crate) async fn send(
     State(state): State<Shared>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     req: Request,
@@ -228,12 +264,14 @@ async fn send(
     let creds = credentials(&headers, b.client_id, b.client_secret)?;
     let req = SendOtp { usage: b.usage, email: b.email, phone_number: b.phone_number, ip: Some(peer.ip()) };
     let token = state.app.ciam.send_otp(&creds, req).await?;
-    let body = json!({"otp_token": token.expose()}).to_string();
+    let body = serde_json::to_string(&OtpTokenBody { otp_token: token.expose().to_owned() }).unwrap_or_default();
     Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct ResetBody {
+/// The body of `POST /reset_user_password`: `password` and the email triple or the phone
+/// triple.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub(crate) struct ResetBody {
     client_id: Option<String>,
     client_secret: Option<String>,
     password: Option<String>,
@@ -245,7 +283,21 @@ struct ResetBody {
     phone_number_otp: Option<String>,
 }
 
-async fn reset(State(state): State<Shared>, req: Request) -> Result<Response, CiamReply> {
+#[utoipa::path(
+    post,
+    path = "/reset_user_password",
+    tag = "Tencent CIAM",
+    summary = "Reset a password with a one-time code",
+    description = "Checks in order: client, body, OTP token, code, user, status, policy, history; then one transaction. A refused password leaves the code usable.",
+    request_body = ResetBody,
+    responses(
+        (status = 200, description = "Changed; the body is empty"),
+        (status = 400, description = "`invalid_request`, `unauthorized_client`, `misconfigured`, `bad_email_otp_token`, `bad_phone_number_otp_token`, `bad_email_otp`, `bad_phone_number_otp`, `user_not_found`, `abnormal_user_status`, `invalid_new_password`, `recurrent_password`", body = CiamErrorBody),
+        (status = 401, description = "`invalid_client`", body = CiamErrorBody),
+    ),
+    security(("ciam_client" = []), ())
+)]
+pub(crate) async fn reset(State(state): State<Shared>, req: Request) -> Result<Response, CiamReply> {
     let (headers, bytes) = body::read(req).await?;
     let b: ResetBody = body::json(&headers, &bytes)?;
     let creds = credentials(&headers, b.client_id, b.client_secret)?;

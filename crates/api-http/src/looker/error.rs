@@ -4,10 +4,30 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use resetd_app::admin::{AdminError, FieldError};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::body::BodyError;
 use crate::guard::Failure;
+
+/// Looker's `Error` (and `ValidationError`, with `errors`).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ErrorBody {
+    message: String,
+    documentation_url: String,
+    /// Only on `422`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<Vec<ValidationItem>>,
+}
+
+/// Looker's `ValidationErrorDetail`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ValidationItem {
+    field: String,
+    code: String,
+    message: String,
+    documentation_url: String,
+}
 
 /// A Looker error answer.
 #[derive(Debug)]
@@ -33,13 +53,18 @@ impl LookerError {
 
     pub fn render(self, docs_base: &str) -> Response {
         let doc = format!("{}/errors/{}", docs_base.trim_end_matches('/'), self.status.as_u16());
-        let mut body = json!({"message": self.message, "documentation_url": doc});
-        if let Some(errors) = self.errors {
-            body["errors"] = errors
-                .iter()
-                .map(|e| json!({"field": e.field, "code": e.code, "message": e.message, "documentation_url": doc}))
-                .collect();
-        }
+        let errors = self.errors.map(|errors| {
+            errors
+                .into_iter()
+                .map(|e| ValidationItem {
+                    field: e.field.to_owned(),
+                    code: e.code.to_owned(),
+                    message: e.message,
+                    documentation_url: doc.clone(),
+                })
+                .collect()
+        });
+        let body = ErrorBody { message: self.message, documentation_url: doc, errors };
         let mut response = (self.status, Json(body)).into_response();
         if let Some(secs) = self.retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));

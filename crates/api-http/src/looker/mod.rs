@@ -5,10 +5,10 @@
 // Handlers return `Result<Response, Response>`, axum's idiom; the error is already a response.
 #![allow(clippy::result_large_err)]
 
-mod error;
+pub(crate) mod error;
 mod extract;
-mod handlers;
-mod view;
+pub(crate) mod handlers;
+pub(crate) mod view;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -25,7 +25,7 @@ pub(crate) fn router() -> Router<Shared> {
     Router::new()
         .route("/api/4.0/login", post(login))
         .route("/api/4.0/logout", delete(logout))
-        .route("/api/logout", delete(logout))
+        .route("/api/logout", delete(logout_unversioned))
         .route("/api/4.0/user", get(me))
         .route("/api/4.0/users", get(list_users).post(create_user))
         .route("/api/4.0/users/{user_id}", get(get_user).patch(update_user).delete(delete_user))
