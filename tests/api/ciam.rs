@@ -111,4 +111,16 @@ async fn oversized_and_mistyped_bodies_get_ciam_errors(pool: PgPool) {
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(r.headers()["content-type"], "application/json;charset=UTF-8");
+    // An array is not the object it might spell in order.
+    let r = app
+        .http
+        .post(app.url("/otp/send"))
+        .basic_auth(&web.id, web.secret.as_deref())
+        .header("content-type", "application/json")
+        .body(r#"["reset_password", "ada@example.com"]"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_request");
 }

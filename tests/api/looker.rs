@@ -294,6 +294,34 @@ async fn oversized_and_mistyped_bodies_get_looker_errors(pool: PgPool) {
     assert_eq!(r.json::<Value>().await.unwrap()["message"], "Not found");
 }
 
+/// Bodies are JSON objects: an array where an object belongs is a `400`, never read as the
+/// object's fields in order; a `null` body counts as an empty one.
+#[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
+async fn arrays_are_not_objects_and_null_is_no_body(pool: PgPool) {
+    let app = TestApp::spawn(&pool).await;
+    let token = app.admin_token(true).await;
+    let post = |body: &'static str| {
+        app.http
+            .post(app.url("/api/4.0/users"))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    for body in [r#"["Ada", "Lovelace"]"#, r#"{"credentials_email": ["ada@example.com"]}"#, "42"] {
+        let r = post(body).await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{body}");
+        assert!(r.json::<Value>().await.unwrap()["message"].as_str().unwrap().contains("not valid JSON"), "{body}");
+    }
+    let r = post("null").await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.json::<Value>().await.unwrap()["id"].is_string());
+    let r =
+        app.http.get(app.url("/api/4.0/users?offset=9223372036854775808")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.json::<Value>().await.unwrap()["message"], "offset and limit must be at most 9223372036854775807.");
+}
+
 #[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
 async fn users_and_credentials_have_their_full_lifecycle(pool: PgPool) {
     let app = TestApp::spawn(&pool).await;

@@ -8,6 +8,7 @@ use std::sync::LazyLock;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{RefOr, Schema};
 use utoipa::{Modify, OpenApi};
 
 use crate::{ciam, health, looker, page, telemetry};
@@ -62,9 +63,19 @@ pub(crate) struct ApiDoc;
 /// The security schemes the annotations name.
 struct Schemes;
 
+/// Looker's answers honour `fields`, which keeps only the named keys: none of their
+/// properties is required (as in Looker's own specification).
+const SELECTABLE: [&str; 6] =
+    ["LookerUser", "CredentialsEmail", "LookerPasswordConfig", "UserCan", "CredentialCan", "ConfigCan"];
+
 impl Modify for Schemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
+        for name in SELECTABLE {
+            if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(name) {
+                object.required.clear();
+            }
+        }
         components.add_security_scheme(
             "looker_token",
             SecurityScheme::Http(
@@ -121,6 +132,10 @@ mod tests {
             referenced += 1;
         }
         assert!(referenced > 20, "the operations reference their schemas");
+        for name in SELECTABLE {
+            assert!(schemas[name].get("required").is_none(), "{name}: `fields` may leave out any property");
+        }
+        assert_eq!(schemas["CiamErrorBody"]["required"], serde_json::json!(["error"]));
         if let Ok(path) = std::env::var("RESETD_DUMP_OPENAPI") {
             std::fs::write(path, text).unwrap();
         }

@@ -131,10 +131,24 @@ pub(crate) struct Redeemed {
         (Submit = "application/json"),
     )),
     responses(
-        (status = 200, description = "Changed", body = Redeemed),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 404, description = "Unknown, used or expired link", body = ErrorBody),
-        (status = 422, description = "The password breaks the policy or was used recently", body = ErrorBody),
+        (status = 200, description = "Changed", content(
+            (Redeemed = "application/json"),
+            (String = "text/html"),
+        )),
+        (status = 400, description = "Malformed body", content(
+            (ErrorBody = "application/json"),
+            (String = "text/html"),
+        )),
+        (status = 404, description = "Unknown, used or expired link", content(
+            (ErrorBody = "application/json"),
+            (String = "text/html"),
+        )),
+        (status = 413, description = "A body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "A body that is neither a form nor JSON", body = ErrorBody),
+        (status = 422, description = "The password breaks the policy or was used recently (the form again, with the reasons)", content(
+            (ErrorBody = "application/json"),
+            (String = "text/html"),
+        )),
     )
 )]
 pub(crate) async fn submit(State(state): State<Shared>, req: Request) -> Response {

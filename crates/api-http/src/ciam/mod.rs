@@ -249,6 +249,8 @@ pub(crate) struct OtpTokenBody {
         (status = 200, description = "Sent (or, for an unknown account, pretended)", body = OtpTokenBody),
         (status = 400, description = "`invalid_request`, `malformed_email`, `malformed_phone_number`, `sms_rate_limit_exceeded`, `email_rate_limit_exceeded` (extension)", body = CiamErrorBody),
         (status = 401, description = "`invalid_client`", body = CiamErrorBody),
+        (status = 413, description = "`invalid_request`: a body over 64 KiB", body = CiamErrorBody),
+        (status = 415, description = "`invalid_request`: a body that is not JSON", body = CiamErrorBody),
         (status = 429, description = "`rate_limit_exceeded` (extension): the per-client or per-address limit", body = CiamErrorBody),
         (status = 503, description = "`temporarily_unavailable`: delivery failed", body = CiamErrorBody),
     ),
@@ -294,6 +296,8 @@ pub(crate) struct ResetBody {
         (status = 200, description = "Changed; the body is empty"),
         (status = 400, description = "`invalid_request`, `unauthorized_client`, `misconfigured`, `bad_email_otp_token`, `bad_phone_number_otp_token`, `bad_email_otp`, `bad_phone_number_otp`, `user_not_found`, `abnormal_user_status`, `invalid_new_password`, `recurrent_password`", body = CiamErrorBody),
         (status = 401, description = "`invalid_client`", body = CiamErrorBody),
+        (status = 413, description = "`invalid_request`: a body over 64 KiB", body = CiamErrorBody),
+        (status = 415, description = "`invalid_request`: a body that is not JSON", body = CiamErrorBody),
     ),
     security(("ciam_client" = []), ())
 )]

@@ -56,7 +56,10 @@ pub(crate) struct AccessToken {
     responses(
         (status = 200, description = "A session", body = AccessToken),
         (status = 404, description = "Unknown client id or wrong secret", body = ErrorBody),
-        (status = 429, description = "Too many logins from this client id or address (`Retry-After`)", body = ErrorBody)
+        (status = 429, description = "Too many logins from this client id or address (`Retry-After`)", body = ErrorBody),
+        (status = 400, description = "Malformed JSON or form", body = ErrorBody),
+        (status = 413, description = "A body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "A body that is not JSON (login: nor a form)", body = ErrorBody)
     )
 )]
 pub(super) async fn login(
@@ -158,9 +161,10 @@ pub(super) async fn me(
     operation_id = "all_users",
     tag = "Looker API 4.0",
     summary = "Users (only the caller, for non-admins)",
-    params(("fields" = Option<String>, Query, description = "Comma-separated top-level fields to keep, e.g. `email,password_reset_url`"), ("offset" = Option<u64>, Query, description = "Users to skip"), ("limit" = Option<u64>, Query, description = "At most this many (default 100)")),
+    params(("fields" = Option<String>, Query, description = "Comma-separated top-level fields to keep, e.g. `email,password_reset_url`"), ("offset" = Option<i64>, Query, minimum = 0, description = "Users to skip"), ("limit" = Option<i64>, Query, minimum = 0, description = "At most this many (default 100, at most 1000)")),
     responses(
         (status = 200, description = "Users by id", body = Vec<LookerUser>),
+        (status = 400, description = "`offset` or `limit` is not a whole number from 0 to 2⁶³−1", body = ErrorBody),
         (status = 401, description = "No or an unknown access token", body = ErrorBody)
     ),
     security(("looker_token" = []))
@@ -171,6 +175,9 @@ pub(super) async fn list_users(
     LookerQuery(p): LookerQuery<Params>,
 ) -> Outcome {
     let (offset, limit) = (p.offset.unwrap_or(0), p.limit.unwrap_or(100));
+    if i64::try_from(offset.max(limit)).is_err() {
+        return Err(fail(&state, LookerError::bad_request("offset and limit must be at most 9223372036854775807.")));
+    }
     let users = state.app.admin.list_users(who, offset, limit).await.map_err(|e| fail(&state, e))?;
     let mut out = Vec::with_capacity(users.len());
     for u in &users {
@@ -189,12 +196,14 @@ pub(crate) struct WriteUserBody {
     #[serde(default, deserialize_with = "nullable")]
     locale: Option<Option<String>>,
     is_disabled: Option<bool>,
+    #[serde(default, deserialize_with = "body::nested_object")]
     credentials_email: Option<WriteCredential>,
 }
 
 /// Looker's `WriteCredentialsEmail`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub(crate) struct WriteCredential {
+    #[schema(format = Email)]
     email: Option<String>,
     forced_password_reset_at_next_login: Option<bool>,
 }
@@ -229,7 +238,10 @@ impl From<WriteUserBody> for WriteUser {
         (status = 401, description = "No or an unknown access token", body = ErrorBody),
         (status = 403, description = "Not an admin, and not the caller's own record", body = ErrorBody),
         (status = 409, description = "The email is taken", body = ErrorBody),
-        (status = 422, description = "Invalid fields", body = ErrorBody)
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+        (status = 400, description = "Malformed JSON or form", body = ErrorBody),
+        (status = 413, description = "A body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "A body that is not JSON (login: nor a form)", body = ErrorBody)
     ),
     security(("looker_token" = []))
 )]
@@ -282,7 +294,10 @@ pub(super) async fn get_user(
         (status = 403, description = "Not an admin, and not the caller's own record", body = ErrorBody),
         (status = 404, description = "No such user (or credential)", body = ErrorBody),
         (status = 409, description = "The email is taken", body = ErrorBody),
-        (status = 422, description = "Invalid fields", body = ErrorBody)
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+        (status = 400, description = "Malformed JSON or form", body = ErrorBody),
+        (status = 413, description = "A body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "A body that is not JSON (login: nor a form)", body = ErrorBody)
     ),
     security(("looker_token" = []))
 )]
@@ -356,7 +371,10 @@ pub(super) async fn get_credential(
         (status = 403, description = "Not an admin, and not the caller's own record", body = ErrorBody),
         (status = 404, description = "No such user (or credential)", body = ErrorBody),
         (status = 409, description = "The user has one, or the email is taken", body = ErrorBody),
-        (status = 422, description = "Invalid email", body = ErrorBody)
+        (status = 422, description = "Invalid email", body = ErrorBody),
+        (status = 400, description = "Malformed JSON or form", body = ErrorBody),
+        (status = 413, description = "A body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "A body that is not JSON (login: nor a form)", body = ErrorBody)
     ),
     security(("looker_token" = []))
 )]
@@ -385,7 +403,10 @@ pub(super) async fn create_credential(
         (status = 403, description = "Not an admin, and not the caller's own record", body = ErrorBody),
         (status = 404, description = "No such user (or credential)", body = ErrorBody),
         (status = 409, description = "The email is taken", body = ErrorBody),
-        (status = 422, description = "Invalid email", body = ErrorBody)
+        (status = 422, description = "Invalid email", body = ErrorBody),
+        (status = 400, description = "Malformed JSON or form", body = ErrorBody),
+        (status = 413, description = "A body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "A body that is not JSON (login: nor a form)", body = ErrorBody)
     ),
     security(("looker_token" = []))
 )]
@@ -445,7 +466,9 @@ fn parse_expires(raw: Option<&str>) -> Result<bool, LookerError> {
         (status = 401, description = "No or an unknown access token", body = ErrorBody),
         (status = 403, description = "Not an admin, and not the caller's own record", body = ErrorBody),
         (status = 404, description = "No such user (or credential)", body = ErrorBody),
-        (status = 429, description = "Too many tokens issued by this caller (`Retry-After`)", body = ErrorBody)
+        (status = 429, description = "Too many tokens issued by this caller (`Retry-After`)", body = ErrorBody),
+        (status = 413, description = "A body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "A body that is not JSON (login: nor a form)", body = ErrorBody)
     ),
     security(("looker_token" = []))
 )]
@@ -513,12 +536,14 @@ pub(super) async fn get_password_config(
 /// Looker's `WritePasswordConfig`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub(crate) struct PasswordConfigBody {
+    #[schema(minimum = 7, maximum = 100)]
     min_length: Option<i64>,
     require_numeric: Option<bool>,
     require_upperlower: Option<bool>,
     require_special: Option<bool>,
     expiration_enabled: Option<bool>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(minimum = 30, maximum = 365)]
     expiration_duration_days: Option<Option<i64>>,
 }
 
@@ -534,7 +559,10 @@ pub(crate) struct PasswordConfigBody {
         (status = 200, description = "The policy", body = LookerPasswordConfig),
         (status = 401, description = "No or an unknown access token", body = ErrorBody),
         (status = 403, description = "Not an admin, and not the caller's own record", body = ErrorBody),
-        (status = 422, description = "`min_length` outside 7–100 or `expiration_duration_days` outside 30–365", body = ErrorBody)
+        (status = 422, description = "`min_length` outside 7–100 or `expiration_duration_days` outside 30–365", body = ErrorBody),
+        (status = 400, description = "Malformed JSON or form", body = ErrorBody),
+        (status = 413, description = "A body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "A body that is not JSON (login: nor a form)", body = ErrorBody)
     ),
     security(("looker_token" = []))
 )]

@@ -105,6 +105,7 @@ pub(crate) struct LookerUser {
 }
 
 pub(crate) fn user(base: &str, u: &User, credential: Option<CredentialsEmail>) -> LookerUser {
+    // Looker fills it only when both names are set (the contract's observation).
     let display = match (&u.first_name, &u.last_name) {
         (Some(f), Some(l)) => format!("{f} {l}"),
         _ => String::new(),
