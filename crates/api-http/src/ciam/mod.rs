@@ -220,7 +220,9 @@ fn credentials(
 /// The body of `POST /otp/send`: exactly one of `email` and `phone_number`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub(crate) struct SendBody {
-    /// Only `reset_password` is supported.
+    /// Only `reset_password` is supported (`login`, `signup` and `update_userinfo` are
+    /// answered `invalid_request`).
+    #[schema(required = true, pattern = "^reset_password$", example = "reset_password")]
     usage: Option<String>,
     email: Option<String>,
     /// E.164 (`+8613612345678`) or the 11-digit mainland form.
