@@ -210,11 +210,11 @@ impl CredentialStore for MemoryStore {
         kind: ResetTokenKind,
         expires_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<EmailCredential>, StoreError> {
         let mut s = self.lock();
-        let Some(row) = s.credentials.get_mut(&user.as_i64()) else { return Ok(false) };
+        let Some(row) = s.credentials.get_mut(&user.as_i64()) else { return Ok(None) };
         row.token = Some(TokenRow { digest: *token, kind, issued_at: now, expires_at });
-        Ok(true)
+        Ok(s.credential(user.as_i64()))
     }
 
     async fn find_reset_token(&self, token: &Digest, now: DateTime<Utc>) -> Result<Option<TokenOwner>, StoreError> {

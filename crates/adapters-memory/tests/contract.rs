@@ -124,7 +124,7 @@ impl CredentialStore for TokenNotConsumed {
         k: ResetTokenKind,
         e: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<EmailCredential>, StoreError> {
         self.0.issue_reset_token(u, t, k, e, now).await
     }
     async fn find_reset_token(&self, t: &Digest, now: DateTime<Utc>) -> Result<Option<TokenOwner>, StoreError> {

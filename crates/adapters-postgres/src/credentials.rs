@@ -152,21 +152,23 @@ impl CredentialStore for PgStore {
         kind: ResetTokenKind,
         expires_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<EmailCredential>, StoreError> {
         // One UPDATE overwrites the previous token, so there is never more than one.
-        let done = sqlx::query(
+        let sql = format!(
             "UPDATE credentials_email SET reset_token_hash = $2, reset_token_kind = $3, \
-             reset_token_issued_at = $4, reset_token_expires_at = $5 WHERE user_id = $1",
-        )
-        .bind(user.as_i64())
-        .bind(token.as_bytes().as_slice())
-        .bind(kind.as_str())
-        .bind(now)
-        .bind(expires_at)
-        .execute(&self.pool)
-        .await
-        .map_err(error::store)?;
-        Ok(done.rows_affected() > 0)
+             reset_token_issued_at = $4, reset_token_expires_at = $5 WHERE user_id = $1 RETURNING {COLUMNS}"
+        );
+        sqlx::query_as::<_, CredentialRow>(&sql)
+            .bind(user.as_i64())
+            .bind(token.as_bytes().as_slice())
+            .bind(kind.as_str())
+            .bind(now)
+            .bind(expires_at)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(error::store)?
+            .map(EmailCredential::try_from)
+            .transpose()
     }
 
     async fn find_reset_token(&self, token: &Digest, now: DateTime<Utc>) -> Result<Option<TokenOwner>, StoreError> {

@@ -12,7 +12,7 @@ use resetd_domain::policy::{PasswordPolicy, PolicyConfigError};
 use resetd_domain::reset_token::{is_live, ResetToken, ResetTokenKind, TokenLifetime};
 use resetd_domain::user::{Email, UserId, UserStatus};
 use resetd_ports::audit::AuditKind;
-use resetd_ports::credentials::{CredentialWriteError, EmailCredential, IssuedToken};
+use resetd_ports::credentials::{CredentialWriteError, EmailCredential};
 use resetd_ports::notify::{Notice, Notification};
 use resetd_ports::rate_limit::RateDecision;
 use resetd_ports::users::{NewUser, UserPatch, UserWriteError};
@@ -418,7 +418,6 @@ impl AdminService {
     ) -> Result<(User, CredentialView, SecretString, ResetTokenKind), AdminError> {
         let user = self.user(caller, id).await?;
         self.limit(format!("reset:caller:{}", caller.user_id), self.ctx.settings.reset_per_caller).await?;
-        let mut credential = self.credential(&user).await?;
         let kind = kind.unwrap_or(if user.has_password {
             ResetTokenKind::PasswordReset
         } else {
@@ -428,14 +427,13 @@ impl AdminService {
         let s = &self.ctx.settings;
         let token = ResetToken::generate(&mut rand::rngs::OsRng);
         let now = ports.clock.now();
-        let issued = ports
+        // The answer is the credential as stored with its new token: no read before or after.
+        let credential = ports
             .credentials
             .issue_reset_token(id, &token.digest(&s.token_key), kind, lifetime.expires_at(now), now)
             .await
-            .map_err(unexpected("issuing a reset token"))?;
-        if !issued {
-            return Err(AdminError::NotFound);
-        }
+            .map_err(unexpected("issuing a reset token"))?
+            .ok_or(AdminError::NotFound)?;
         ports
             .audit(
                 AuditKind::ResetTokenIssued,
@@ -445,8 +443,6 @@ impl AdminService {
             )
             .await;
         let url = SecretString::from(format!("{}{}/{}", s.public_base_url, kind.path(), token.expose()));
-        // What the store now holds, without reading it back.
-        credential.reset = Some(IssuedToken { kind, issued_at: now, expires_at: lifetime.expires_at(now) });
         let view = self.view(credential, &user, Some((kind, url.clone())));
         Ok((user, view, url, kind))
     }

@@ -118,8 +118,9 @@ pub trait CredentialStore: Send + Sync {
     /// [`StoreError`] only.
     async fn delete(&self, user: UserId) -> Result<bool, StoreError>;
 
-    /// Stores `token` as the user's only reset token, replacing any previous one atomically.
-    /// `false` when the user has no email credential.
+    /// Stores `token` as the user's only reset token, replacing any previous one atomically,
+    /// and answers the credential as it now stands; `None` when the user has no email
+    /// credential.
     ///
     /// # Errors
     /// [`StoreError`] only.
@@ -130,7 +131,7 @@ pub trait CredentialStore: Send + Sync {
         kind: ResetTokenKind,
         expires_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<Option<EmailCredential>, StoreError>;
 
     /// The owner of a token that is live at `now`; `None` for unknown, replaced, consumed or
     /// expired tokens alike.

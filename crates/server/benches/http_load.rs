@@ -183,8 +183,8 @@ fn pgbench_password_reset(mode: &str, clients: usize, first: i64, last: i64) -> 
             "\\set user_id random({first}, {last})\n\
              select u.id, u.first_name, u.last_name, u.locale, u.phone, u.status, u.password_hash is not null, u.created_at, c.email \
                from users u left join credentials_email c on c.user_id = u.id where u.id = :user_id;\n\
-             select * from credentials_email where user_id = :user_id;\n\
-             update credentials_email set reset_token_hash = sha256(random()::text::bytea), reset_token_kind = 'password_reset', reset_token_issued_at = now(), reset_token_expires_at = now() + interval '1 hour' where user_id = :user_id;\n\
+             update credentials_email set reset_token_hash = sha256(random()::text::bytea), reset_token_kind = 'password_reset', reset_token_issued_at = now(), reset_token_expires_at = now() + interval '1 hour' where user_id = :user_id \
+               returning user_id, email, created_at, logged_in_at, forced_reset, reset_token_hash is not null, reset_token_kind, reset_token_issued_at, reset_token_expires_at;\n\
              insert into audit_events (at, kind, user_id, actor, detail) values (now(), 'reset_token_issued', :user_id, 'bench', 'password_reset');\n"
         ),
     )

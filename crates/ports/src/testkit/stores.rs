@@ -114,8 +114,9 @@ pub async fn credential_store(users: Arc<dyn UserStore>, creds: Arc<dyn Credenti
     // Life of the credential.
     assert_eq!(creds.get(ada.id).await.unwrap(), None);
     let token = ResetToken::generate(&mut rand::rngs::OsRng).digest(&key);
-    assert!(
-        !creds.issue_reset_token(ada.id, &token, ResetTokenKind::PasswordReset, None, now).await.unwrap(),
+    assert_eq!(
+        creds.issue_reset_token(ada.id, &token, ResetTokenKind::PasswordReset, None, now).await.unwrap(),
+        None,
         "no credential, no token"
     );
     let c = creds.create(ada.id, &e, now).await.unwrap();
@@ -136,12 +137,16 @@ pub async fn credential_store(users: Arc<dyn UserStore>, creds: Arc<dyn Credenti
     let first = ResetToken::generate(&mut rand::rngs::OsRng).digest(&key);
     let second = ResetToken::generate(&mut rand::rngs::OsRng).digest(&key);
     let expiry = now + Span::minutes(60);
-    assert!(creds.issue_reset_token(ada.id, &first, ResetTokenKind::PasswordReset, None, now).await.unwrap());
+    let answered = creds.issue_reset_token(ada.id, &first, ResetTokenKind::PasswordReset, None, now).await.unwrap();
+    assert_eq!(answered, creds.get(ada.id).await.unwrap(), "the answer is the credential as stored");
+    let issued = answered.and_then(|c| c.reset).map(|r| (r.kind, r.issued_at, r.expires_at));
+    assert_eq!(issued, Some((ResetTokenKind::PasswordReset, now, None)));
     assert_eq!(
         creds.find_reset_token(&first, now).await.unwrap().map(|o| (o.user_id, o.kind)),
         Some((ada.id, ResetTokenKind::PasswordReset))
     );
-    assert!(creds.issue_reset_token(ada.id, &second, ResetTokenKind::AccountSetup, Some(expiry), now).await.unwrap());
+    let answered = creds.issue_reset_token(ada.id, &second, ResetTokenKind::AccountSetup, Some(expiry), now).await;
+    assert_eq!(answered.unwrap(), creds.get(ada.id).await.unwrap());
     assert_eq!(creds.find_reset_token(&first, now).await.unwrap(), None, "a new token replaces the old one");
     let owner = creds.find_reset_token(&second, now).await.unwrap().unwrap();
     assert_eq!((owner.user_id, owner.kind), (ada.id, ResetTokenKind::AccountSetup));
