@@ -2,13 +2,13 @@
 //! deadline. Each router gets them in its own dialect, so a Looker SDK still reads
 //! `{"message", "documentation_url"}` and a CIAM client still reads `{"error", ...}`.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use std::sync::Arc;
-use std::time::Duration;
-
 use axum::{Json, Router};
 use serde_json::json;
 use tower_http::catch_panic::CatchPanicLayer;

@@ -7,12 +7,11 @@ pub mod settings;
 pub mod telemetry;
 
 use std::sync::Arc;
-
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::time::Duration;
 
 use anyhow::Context as _;
 use async_trait::async_trait;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use resetd_adapters_memory::{CachedClients, MemoryStore};
 use resetd_adapters_notify::{
     ChannelNotifier, LogSender, SmtpConfig, SmtpSender, TlsMode, WebhookConfig, WebhookSmsSender,
