@@ -1,0 +1,51 @@
+//! The Looker handlers, one module per resource: extract, call one use case, shape the answer.
+//! Each handler's `#[utoipa::path]` is its entry in `GET /openapi.json`.
+
+mod config;
+mod credentials;
+mod session;
+mod users;
+
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use resetd_app::admin::{CredentialView, User};
+use resetd_domain::access::Principal;
+use serde::Deserialize;
+use serde_json::Value;
+
+pub(crate) use self::config::*;
+pub(crate) use self::credentials::*;
+pub(crate) use self::session::*;
+pub(crate) use self::users::*;
+use super::{ok_json, view, Outcome};
+use crate::Shared;
+
+/// The query parameters these endpoints take.
+#[derive(Debug, Default, Deserialize)]
+pub(in crate::looker) struct Params {
+    pub fields: Option<String>,
+    pub expires: Option<String>,
+    pub offset: Option<u64>,
+    pub limit: Option<u64>,
+}
+
+pub(in crate::looker) async fn user_json(state: &Shared, who: Principal, u: &User, p: &Params) -> Value {
+    let base = state.app.admin_base();
+    let cred = state.app.admin.get_credential(who, u.id).await.ok().map(|c| view::credential(&base, &c));
+    view::shaped(&view::user(&base, u, cred), p.fields.as_deref())
+}
+
+pub(in crate::looker) fn credential_json(state: &Shared, c: &CredentialView, p: &Params) -> Outcome {
+    ok_json(view::shaped(&view::credential(&state.app.admin_base(), c), p.fields.as_deref()))
+}
+
+pub(in crate::looker) fn no_content() -> Outcome {
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `absent` → `None`, `null` → `Some(None)`, a value → `Some(Some(v))`.
+pub(in crate::looker) fn nullable<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
