@@ -8,7 +8,7 @@ use resetd_app::admin::PasswordConfigPatch;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{nullable, Params};
+use super::{nullable, BadBody, Denied, FieldsQuery, Params};
 use crate::looker::error::ErrorBody;
 use crate::looker::extract::{Caller, LookerJson, LookerQuery};
 use crate::looker::view::LookerPasswordConfig;
@@ -21,11 +21,10 @@ use crate::Shared;
     operation_id = "password_config",
     tag = "Looker API 4.0",
     summary = "The default password policy",
-    params(("fields" = Option<String>, Query, description = "Comma-separated top-level fields to keep, e.g. `email,password_reset_url`")),
+    params(FieldsQuery),
     responses(
         (status = 200, description = "The policy", body = LookerPasswordConfig),
-        (status = 401, description = "No or an unknown access token", body = ErrorBody),
-        (status = 403, description = "Not an admin, and not the caller's own record", body = ErrorBody)
+        Denied
     ),
     security(("looker_token" = []))
 )]
@@ -58,16 +57,13 @@ pub(crate) struct PasswordConfigBody {
     operation_id = "update_password_config",
     tag = "Looker API 4.0",
     summary = "Change the default password policy",
-    params(("fields" = Option<String>, Query, description = "Comma-separated top-level fields to keep, e.g. `email,password_reset_url`")),
+    params(FieldsQuery),
     request_body = PasswordConfigBody,
     responses(
         (status = 200, description = "The policy", body = LookerPasswordConfig),
-        (status = 401, description = "No or an unknown access token", body = ErrorBody),
-        (status = 403, description = "Not an admin, and not the caller's own record", body = ErrorBody),
+        Denied,
         (status = 422, description = "`min_length` outside 7–100 or `expiration_duration_days` outside 30–365", body = ErrorBody),
-        (status = 400, description = "Malformed JSON or form", body = ErrorBody),
-        (status = 413, description = "A body over 64 KiB", body = ErrorBody),
-        (status = 415, description = "A body that is not JSON (login: nor a form)", body = ErrorBody)
+        BadBody
     ),
     security(("looker_token" = []))
 )]
@@ -97,8 +93,7 @@ pub(in crate::looker) async fn update_password_config(
     summary = "Require every user to choose a new password",
     responses(
         (status = 200, description = "Done: the JSON string `\"\"`", body = String),
-        (status = 401, description = "No or an unknown access token", body = ErrorBody),
-        (status = 403, description = "Not an admin, and not the caller's own record", body = ErrorBody)
+        Denied
     ),
     security(("looker_token" = []))
 )]

@@ -4,7 +4,7 @@
 use axum::extract::State;
 use serde_json::Value;
 
-use super::{credential_json, no_content, Params, WriteCredential};
+use super::{credential_json, no_content, BadBody, Denied, FieldsQuery, Params, UserPath, WriteCredential};
 use crate::looker::error::ErrorBody;
 use crate::looker::extract::{Caller, LookerJson, LookerQuery, OptionalJson, Target};
 use crate::looker::view::CredentialsEmail;
@@ -17,11 +17,10 @@ use crate::Shared;
     operation_id = "user_credentials_email",
     tag = "Looker API 4.0",
     summary = "A user's email credential",
-    params(("user_id" = String, Path, description = "The user's id"), ("fields" = Option<String>, Query, description = "Comma-separated top-level fields to keep, e.g. `email,password_reset_url`")),
+    params(UserPath, FieldsQuery),
     responses(
         (status = 200, description = "The credential", body = CredentialsEmail),
-        (status = 401, description = "No or an unknown access token", body = ErrorBody),
-        (status = 403, description = "Not an admin, and not the caller's own record", body = ErrorBody),
+        Denied,
         (status = 404, description = "No such user (or credential)", body = ErrorBody)
     ),
     security(("looker_token" = []))
@@ -42,18 +41,15 @@ pub(in crate::looker) async fn get_credential(
     operation_id = "create_user_credentials_email",
     tag = "Looker API 4.0",
     summary = "Give a user an email credential",
-    params(("user_id" = String, Path, description = "The user's id"), ("fields" = Option<String>, Query, description = "Comma-separated top-level fields to keep, e.g. `email,password_reset_url`")),
+    params(UserPath, FieldsQuery),
     request_body = WriteCredential,
     responses(
         (status = 200, description = "The credential", body = CredentialsEmail),
-        (status = 401, description = "No or an unknown access token", body = ErrorBody),
-        (status = 403, description = "Not an admin, and not the caller's own record", body = ErrorBody),
+        Denied,
         (status = 404, description = "No such user (or credential)", body = ErrorBody),
         (status = 409, description = "The user has one, or the email is taken", body = ErrorBody),
         (status = 422, description = "Invalid email", body = ErrorBody),
-        (status = 400, description = "Malformed JSON or form", body = ErrorBody),
-        (status = 413, description = "A body over 64 KiB", body = ErrorBody),
-        (status = 415, description = "A body that is not JSON (login: nor a form)", body = ErrorBody)
+        BadBody
     ),
     security(("looker_token" = []))
 )]
@@ -74,18 +70,15 @@ pub(in crate::looker) async fn create_credential(
     operation_id = "update_user_credentials_email",
     tag = "Looker API 4.0",
     summary = "Change a user's email credential",
-    params(("user_id" = String, Path, description = "The user's id"), ("fields" = Option<String>, Query, description = "Comma-separated top-level fields to keep, e.g. `email,password_reset_url`")),
+    params(UserPath, FieldsQuery),
     request_body = WriteCredential,
     responses(
         (status = 200, description = "The credential", body = CredentialsEmail),
-        (status = 401, description = "No or an unknown access token", body = ErrorBody),
-        (status = 403, description = "Not an admin, and not the caller's own record", body = ErrorBody),
+        Denied,
         (status = 404, description = "No such user (or credential)", body = ErrorBody),
         (status = 409, description = "The email is taken", body = ErrorBody),
         (status = 422, description = "Invalid email", body = ErrorBody),
-        (status = 400, description = "Malformed JSON or form", body = ErrorBody),
-        (status = 413, description = "A body over 64 KiB", body = ErrorBody),
-        (status = 415, description = "A body that is not JSON (login: nor a form)", body = ErrorBody)
+        BadBody
     ),
     security(("looker_token" = []))
 )]
@@ -108,11 +101,10 @@ pub(in crate::looker) async fn update_credential(
     operation_id = "delete_user_credentials_email",
     tag = "Looker API 4.0",
     summary = "Remove a user's email credential",
-    params(("user_id" = String, Path, description = "The user's id")),
+    params(UserPath),
     responses(
         (status = 204, description = "Removed"),
-        (status = 401, description = "No or an unknown access token", body = ErrorBody),
-        (status = 403, description = "Not an admin, and not the caller's own record", body = ErrorBody),
+        Denied,
         (status = 404, description = "No such user (or credential)", body = ErrorBody)
     ),
     security(("looker_token" = []))
@@ -141,13 +133,12 @@ fn parse_expires(raw: Option<&str>) -> Result<bool, LookerError> {
     operation_id = "create_user_credentials_email_password_reset",
     tag = "Looker API 4.0",
     summary = "Create a single-use password reset token",
-    params(("user_id" = String, Path, description = "The user's id"), ("expires" = Option<bool>, Query, description = "`true`: the link lives 60 minutes; absent or `false`: it does not expire"), ("fields" = Option<String>, Query, description = "Comma-separated top-level fields to keep, e.g. `email,password_reset_url`")),
+    params(UserPath, ("expires" = Option<bool>, Query, description = "`true`: the link lives 60 minutes; absent or `false`: it does not expire"), FieldsQuery),
     request_body(content = Option<Object>, description = "Ignored; may be empty"),
     responses(
         (status = 200, description = "The credential with `password_reset_url` (this answer only)", body = CredentialsEmail),
         (status = 400, description = "`expires` is not a boolean", body = ErrorBody),
-        (status = 401, description = "No or an unknown access token", body = ErrorBody),
-        (status = 403, description = "Not an admin, and not the caller's own record", body = ErrorBody),
+        Denied,
         (status = 404, description = "No such user (or credential)", body = ErrorBody),
         (status = 429, description = "Too many tokens issued by this caller (`Retry-After`)", body = ErrorBody),
         (status = 413, description = "A body over 64 KiB", body = ErrorBody),
@@ -173,11 +164,10 @@ pub(in crate::looker) async fn password_reset(
     operation_id = "send_user_credentials_email_password_reset",
     tag = "Looker API 4.0",
     summary = "Email the user an expiring reset (or account-setup) link",
-    params(("user_id" = String, Path, description = "The user's id"), ("fields" = Option<String>, Query, description = "Comma-separated top-level fields to keep, e.g. `email,password_reset_url`")),
+    params(UserPath, FieldsQuery),
     responses(
         (status = 200, description = "The credential; the link went by email", body = CredentialsEmail),
-        (status = 401, description = "No or an unknown access token", body = ErrorBody),
-        (status = 403, description = "Not an admin, and not the caller's own record", body = ErrorBody),
+        Denied,
         (status = 404, description = "No such user (or credential)", body = ErrorBody),
         (status = 429, description = "Too many tokens issued by this caller (`Retry-After`)", body = ErrorBody)
     ),

@@ -12,11 +12,13 @@ use resetd_app::admin::{CredentialView, User};
 use resetd_domain::access::Principal;
 use serde::Deserialize;
 use serde_json::Value;
+use utoipa::{IntoParams, IntoResponses};
 
 pub(crate) use self::config::*;
 pub(crate) use self::credentials::*;
 pub(crate) use self::session::*;
 pub(crate) use self::users::*;
+use super::error::ErrorBody;
 use super::{ok_json, view, Outcome};
 use crate::Shared;
 
@@ -48,4 +50,52 @@ pub(in crate::looker) fn nullable<'de, D: serde::Deserializer<'de>, T: Deseriali
     d: D,
 ) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
+}
+
+// What several operations share in `GET /openapi.json`. These types are never built: they
+// only describe.
+
+/// The `{user_id}` of a path.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code, reason = "describes the path for the OpenAPI document")]
+pub(crate) struct UserPath {
+    /// The user's id
+    user_id: String,
+}
+
+/// The `fields` query parameter.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code, reason = "describes the query for the OpenAPI document")]
+pub(crate) struct FieldsQuery {
+    /// Comma-separated top-level fields to keep, e.g. `email,password_reset_url`
+    fields: Option<String>,
+}
+
+/// The caller may not do this.
+#[derive(IntoResponses)]
+#[allow(dead_code, reason = "describes answers for the OpenAPI document")]
+pub(crate) enum Denied {
+    /// No or an unknown access token
+    #[response(status = 401)]
+    Unauthenticated(ErrorBody),
+    /// Not an admin, and not the caller's own record
+    #[response(status = 403)]
+    Forbidden(ErrorBody),
+}
+
+/// The body could not be read.
+#[derive(IntoResponses)]
+#[allow(dead_code, reason = "describes answers for the OpenAPI document")]
+pub(crate) enum BadBody {
+    /// Malformed JSON or form
+    #[response(status = 400)]
+    Malformed(ErrorBody),
+    /// A body over 64 KiB
+    #[response(status = 413)]
+    TooLarge(ErrorBody),
+    /// A body that is not JSON (login: nor a form)
+    #[response(status = 415)]
+    NotJson(ErrorBody),
 }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::{user_json, Params};
+use super::{user_json, BadBody, FieldsQuery, Params};
 use crate::looker::error::ErrorBody;
 use crate::looker::extract::{bearer, Caller, LookerQuery};
 use crate::looker::view::LookerUser;
@@ -48,9 +48,7 @@ pub(crate) struct AccessToken {
         (status = 200, description = "A session", body = AccessToken),
         (status = 404, description = "Unknown client id or wrong secret", body = ErrorBody),
         (status = 429, description = "Too many logins from this client id or address (`Retry-After`)", body = ErrorBody),
-        (status = 400, description = "Malformed JSON or form", body = ErrorBody),
-        (status = 413, description = "A body over 64 KiB", body = ErrorBody),
-        (status = 415, description = "A body that is not JSON (login: nor a form)", body = ErrorBody)
+        BadBody
     )
 )]
 pub(in crate::looker) async fn login(
@@ -116,7 +114,7 @@ pub(in crate::looker) async fn logout_unversioned(state: State<Shared>, headers:
     operation_id = "me",
     tag = "Looker API 4.0",
     summary = "The caller",
-    params(("fields" = Option<String>, Query, description = "Comma-separated top-level fields to keep, e.g. `email,password_reset_url`")),
+    params(FieldsQuery),
     responses(
         (status = 200, description = "The caller", body = LookerUser),
         (status = 401, description = "No or an unknown access token", body = ErrorBody)

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::{no_content, nullable, user_json, Params};
+use super::{no_content, nullable, user_json, BadBody, Denied, FieldsQuery, Params, UserPath};
 use crate::looker::error::ErrorBody;
 use crate::looker::extract::{Caller, LookerJson, LookerQuery, OptionalJson, Target};
 use crate::looker::view::LookerUser;
@@ -19,7 +19,7 @@ use crate::{body, Shared};
     operation_id = "all_users",
     tag = "Looker API 4.0",
     summary = "Users (only the caller, for non-admins)",
-    params(("fields" = Option<String>, Query, description = "Comma-separated top-level fields to keep, e.g. `email,password_reset_url`"), ("offset" = Option<i64>, Query, minimum = 0, description = "Users to skip"), ("limit" = Option<i64>, Query, minimum = 0, description = "At most this many (default 100, at most 1000)")),
+    params(FieldsQuery, ("offset" = Option<i64>, Query, minimum = 0, description = "Users to skip"), ("limit" = Option<i64>, Query, minimum = 0, description = "At most this many (default 100, at most 1000)")),
     responses(
         (status = 200, description = "Users by id", body = Vec<LookerUser>),
         (status = 400, description = "`offset` or `limit` is not a whole number from 0 to 2⁶³−1", body = ErrorBody),
@@ -84,17 +84,14 @@ impl From<WriteUserBody> for WriteUser {
     operation_id = "create_user",
     tag = "Looker API 4.0",
     summary = "Create a user",
-    params(("fields" = Option<String>, Query, description = "Comma-separated top-level fields to keep, e.g. `email,password_reset_url`")),
+    params(FieldsQuery),
     request_body(content = Option<WriteUserBody>, description = "May be empty"),
     responses(
         (status = 200, description = "The new user", body = LookerUser),
-        (status = 401, description = "No or an unknown access token", body = ErrorBody),
-        (status = 403, description = "Not an admin, and not the caller's own record", body = ErrorBody),
+        Denied,
         (status = 409, description = "The email is taken", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
-        (status = 400, description = "Malformed JSON or form", body = ErrorBody),
-        (status = 413, description = "A body over 64 KiB", body = ErrorBody),
-        (status = 415, description = "A body that is not JSON (login: nor a form)", body = ErrorBody)
+        BadBody
     ),
     security(("looker_token" = []))
 )]
@@ -114,11 +111,10 @@ pub(in crate::looker) async fn create_user(
     operation_id = "user",
     tag = "Looker API 4.0",
     summary = "A user",
-    params(("user_id" = String, Path, description = "The user's id"), ("fields" = Option<String>, Query, description = "Comma-separated top-level fields to keep, e.g. `email,password_reset_url`")),
+    params(UserPath, FieldsQuery),
     responses(
         (status = 200, description = "The user", body = LookerUser),
-        (status = 401, description = "No or an unknown access token", body = ErrorBody),
-        (status = 403, description = "Not an admin, and not the caller's own record", body = ErrorBody),
+        Denied,
         (status = 404, description = "No such user (or credential)", body = ErrorBody)
     ),
     security(("looker_token" = []))
@@ -139,18 +135,15 @@ pub(in crate::looker) async fn get_user(
     operation_id = "update_user",
     tag = "Looker API 4.0",
     summary = "Change a user (absent fields stay, `null` clears)",
-    params(("user_id" = String, Path, description = "The user's id"), ("fields" = Option<String>, Query, description = "Comma-separated top-level fields to keep, e.g. `email,password_reset_url`")),
+    params(UserPath, FieldsQuery),
     request_body = WriteUserBody,
     responses(
         (status = 200, description = "The user", body = LookerUser),
-        (status = 401, description = "No or an unknown access token", body = ErrorBody),
-        (status = 403, description = "Not an admin, and not the caller's own record", body = ErrorBody),
+        Denied,
         (status = 404, description = "No such user (or credential)", body = ErrorBody),
         (status = 409, description = "The email is taken", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
-        (status = 400, description = "Malformed JSON or form", body = ErrorBody),
-        (status = 413, description = "A body over 64 KiB", body = ErrorBody),
-        (status = 415, description = "A body that is not JSON (login: nor a form)", body = ErrorBody)
+        BadBody
     ),
     security(("looker_token" = []))
 )]
@@ -171,11 +164,10 @@ pub(in crate::looker) async fn update_user(
     operation_id = "delete_user",
     tag = "Looker API 4.0",
     summary = "Delete a user",
-    params(("user_id" = String, Path, description = "The user's id")),
+    params(UserPath),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No or an unknown access token", body = ErrorBody),
-        (status = 403, description = "Not an admin, and not the caller's own record", body = ErrorBody),
+        Denied,
         (status = 404, description = "No such user (or credential)", body = ErrorBody)
     ),
     security(("looker_token" = []))
