@@ -55,6 +55,18 @@ fn claimed(case: &Case) -> Mocks {
     m
 }
 
+/// Mocks up to an accepted new password: claimed, an active user, the default policy, no
+/// match in the history, hashed once. The test adds what follows.
+fn accepted(case: &Case) -> Mocks {
+    let mut m = claimed(case);
+    m.users.expect_find_by_email().returning(|_| Ok(Some(user(UserStatus::Active))));
+    m.no_default_policy();
+    m.password_state(Some(some_hash()));
+    m.hasher.expect_matches_any().returning(|_, _| Ok(false));
+    m.hasher.expect_hash().times(1).returning(|_| Ok(some_hash()));
+    m
+}
+
 async fn run(m: Mocks, case: &Case, password: &str) -> Result<(), CiamError> {
     m.app().ciam.reset_password(&case.creds(), case.body(password)).await
 }
@@ -206,12 +218,7 @@ async fn a_recurrent_password_releases_the_claim() {
 #[tokio::test]
 async fn success_changes_once_then_consumes_revokes_audits_and_notifies() {
     let case = Case::new();
-    let mut m = claimed(&case);
-    m.users.expect_find_by_email().returning(|_| Ok(Some(user(UserStatus::Active))));
-    m.no_default_policy();
-    m.password_state(Some(some_hash()));
-    m.hasher.expect_matches_any().returning(|_, _| Ok(false));
-    m.hasher.expect_hash().times(1).returning(|_| Ok(some_hash()));
+    let mut m = accepted(&case);
     m.credentials.expect_change_password().times(1).returning(|c| {
         assert_eq!((c.expected_version, c.consume, c.history_limit), (3, None, 5));
         Ok(())
@@ -230,12 +237,7 @@ async fn success_changes_once_then_consumes_revokes_audits_and_notifies() {
 #[tokio::test]
 async fn a_storage_failure_after_the_claim_releases_it() {
     let case = Case::new();
-    let mut m = claimed(&case);
-    m.users.expect_find_by_email().returning(|_| Ok(Some(user(UserStatus::Active))));
-    m.no_default_policy();
-    m.password_state(None);
-    m.hasher.expect_matches_any().returning(|_, _| Ok(false));
-    m.hasher.expect_hash().returning(|_| Ok(some_hash()));
+    let mut m = accepted(&case);
     m.credentials
         .expect_change_password()
         .returning(|_| Err(ChangePasswordError::Store(StoreError::unavailable("down"))));
@@ -246,12 +248,7 @@ async fn a_storage_failure_after_the_claim_releases_it() {
 #[tokio::test]
 async fn a_caller_that_goes_away_after_the_claim_does_not_strand_it() {
     let case = Case::new();
-    let mut m = claimed(&case);
-    m.users.expect_find_by_email().returning(|_| Ok(Some(user(UserStatus::Active))));
-    m.no_default_policy();
-    m.password_state(Some(some_hash()));
-    m.hasher.expect_matches_any().returning(|_, _| Ok(false));
-    m.hasher.expect_hash().times(1).returning(|_| Ok(some_hash()));
+    let mut m = accepted(&case);
     m.credentials.expect_change_password().times(1).returning(|_| Ok(()));
     m.otps.expect_consume().with(eq(claim())).times(1).returning(|_| Ok(()));
     m.access_tokens.expect_revoke_all().times(1).returning(|_| Ok(()));
