@@ -102,7 +102,7 @@ pub(crate) async fn show_setup(state: State<Shared>, token: Path<String>) -> Res
 }
 
 /// The form's fields, posted as a form or as JSON.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Default, Deserialize, ToSchema)]
 pub(crate) struct Submit {
     token: Option<String>,
     password: Option<String>,

@@ -218,7 +218,7 @@ fn credentials(
 }
 
 /// The body of `POST /otp/send`: exactly one of `email` and `phone_number`.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Default, Deserialize, ToSchema)]
 pub(crate) struct SendBody {
     /// Only `reset_password` is supported (`login`, `signup` and `update_userinfo` are
     /// answered `invalid_request`).
@@ -234,7 +234,7 @@ pub(crate) struct SendBody {
 }
 
 /// The answer of `POST /otp/send`.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct OtpTokenBody {
     /// Goes with the code to `POST /reset_user_password`.
     otp_token: String,
@@ -274,7 +274,7 @@ pub(crate) async fn send(
 
 /// The body of `POST /reset_user_password`: `password` and the email triple or the phone
 /// triple.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Default, Deserialize, ToSchema)]
 pub(crate) struct ResetBody {
     client_id: Option<String>,
     client_secret: Option<String>,

@@ -22,7 +22,7 @@ pub(crate) struct CredentialCan {
 
 /// Looker's `CredentialsEmail`. The reset URL is present only in the answer of the call that
 /// created it (resetd keeps only the token's digest).
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct CredentialsEmail {
     can: CredentialCan,
     /// Looker's timestamp form, e.g. `2026-01-05T10:00:00.000+00:00`.
@@ -46,6 +46,17 @@ pub(crate) struct CredentialsEmail {
     account_setup_url_expired: bool,
     url: String,
     user_url: String,
+}
+
+/// Without the URLs: they carry a live token.
+impl std::fmt::Debug for CredentialsEmail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialsEmail")
+            .field("user_id", &self.user_id)
+            .field("password_reset_url_expired", &self.password_reset_url_expired)
+            .field("account_setup_url_expired", &self.account_setup_url_expired)
+            .finish_non_exhaustive()
+    }
 }
 
 pub(crate) fn credential(base: &str, v: &CredentialView) -> CredentialsEmail {
@@ -238,6 +249,30 @@ mod tests {
             select(v, Some(" , ")),
             json!({"id": "1", "email": "a@b.io", "credentials_email": {"email": "a@b.io", "type": "email"}, "x": 1})
         );
+    }
+
+    #[test]
+    fn debug_output_leaves_the_reset_urls_out() {
+        let url = "https://r.example/password/reset/live-token-value".to_owned();
+        let c = CredentialsEmail {
+            can: CredentialCan { show_password_reset_url: true },
+            created_at: String::new(),
+            logged_in_at: None,
+            kind: "email".into(),
+            email: "a@b.io".into(),
+            user_id: "1".into(),
+            forced_password_reset_at_next_login: false,
+            is_disabled: false,
+            password_reset_url: Some(url.clone()),
+            account_setup_url: Some(url),
+            password_reset_url_expired: false,
+            account_setup_url_expired: false,
+            url: String::new(),
+            user_url: String::new(),
+        };
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("live-token-value"), "{shown}");
+        assert!(shown.contains("user_id"), "{shown}");
     }
 
     #[test]

@@ -18,14 +18,14 @@ use crate::looker::view::LookerUser;
 use crate::looker::{fail, ok_json, Outcome};
 use crate::{body, Shared};
 
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Default, Deserialize, ToSchema)]
 pub(crate) struct LoginForm {
     client_id: Option<String>,
     client_secret: Option<String>,
 }
 
 /// Looker's `AccessToken`.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct AccessToken {
     access_token: String,
     /// Always `Bearer`.
