@@ -1,0 +1,88 @@
+//! `/password_config`.
+
+use resetd_domain::access::Principal;
+use resetd_domain::policy::PolicyConfigError;
+use resetd_ports::audit::AuditKind;
+
+use super::{AdminError, AdminService, FieldError, PasswordConfig, PasswordConfigPatch};
+use crate::unexpected;
+
+impl AdminService {
+    /// `GET /password_config` (admins).
+    ///
+    /// # Errors
+    /// 403.
+    pub async fn password_config(&self, caller: Principal) -> Result<PasswordConfig, AdminError> {
+        Self::admin_only(caller)?;
+        let stored = self.ctx.ports.policies.default_policy().await.map_err(unexpected("reading the policy"))?;
+        Ok(match stored {
+            Some(s) => PasswordConfig { policy: s.policy, policy_enabled_at: Some(s.updated_at) },
+            None => PasswordConfig { policy: self.ctx.settings.default_policy.clone(), policy_enabled_at: None },
+        })
+    }
+
+    /// `PATCH /password_config` (admins): `min_length` 7–100, `expiration_duration_days` 30–365.
+    ///
+    /// # Errors
+    /// 403, 422.
+    pub async fn update_password_config(
+        &self,
+        caller: Principal,
+        patch: PasswordConfigPatch,
+    ) -> Result<PasswordConfig, AdminError> {
+        let mut policy = self.password_config(caller).await?.policy;
+        let mut errors = Vec::new();
+        let range = |v: i64, lo: i64, hi: i64| (lo..=hi).contains(&v).then(|| u32::try_from(v).ok()).flatten();
+        if let Some(v) = patch.min_length {
+            match range(v, 7, 100) {
+                Some(v) => policy.min_length = v,
+                None => errors.push(PolicyConfigError::MinLength { min: 7, max: 100 }),
+            }
+        }
+        if let Some(v) = patch.expiration_duration_days {
+            match v.map(|d| range(d, 30, 365)) {
+                None => policy.expiration_duration_days = None,
+                Some(Some(d)) => policy.expiration_duration_days = Some(d),
+                Some(None) => errors.push(PolicyConfigError::ExpirationDays),
+            }
+        }
+        policy.require_numeric = patch.require_numeric.unwrap_or(policy.require_numeric);
+        policy.require_upperlower = patch.require_upperlower.unwrap_or(policy.require_upperlower);
+        policy.require_special = patch.require_special.unwrap_or(policy.require_special);
+        policy.expiration_enabled = patch.expiration_enabled.unwrap_or(policy.expiration_enabled);
+        policy.max_length = policy.max_length.max(policy.min_length);
+        if errors.is_empty() {
+            if let Err(e) = policy.validate(7) {
+                errors = e;
+            }
+        }
+        if !errors.is_empty() {
+            let fields = errors
+                .iter()
+                .map(|e| FieldError { field: e.field(), code: "invalid", message: e.to_string() })
+                .collect();
+            return Err(AdminError::Validation(fields));
+        }
+        let now = self.ctx.ports.clock.now();
+        self.ctx.ports.policies.set_default_policy(&policy, now).await.map_err(unexpected("storing the policy"))?;
+        self.ctx
+            .ports
+            .audit(AuditKind::PolicyChanged, None, format!("api-user:{}", caller.user_id), String::new())
+            .await;
+        Ok(PasswordConfig { policy, policy_enabled_at: Some(now) })
+    }
+
+    /// `PUT /password_config/force_password_reset_at_next_login_for_all_users` (admins).
+    ///
+    /// # Errors
+    /// 403.
+    pub async fn force_reset_all(&self, caller: Principal) -> Result<u64, AdminError> {
+        Self::admin_only(caller)?;
+        let n = self.ctx.ports.credentials.force_reset_all().await.map_err(unexpected("forcing resets"))?;
+        self.ctx
+            .ports
+            .audit(AuditKind::ForcedResetAll, None, format!("api-user:{}", caller.user_id), n.to_string())
+            .await;
+        Ok(n)
+    }
+}

@@ -1,0 +1,73 @@
+//! `POST /login`, session checks and `DELETE /logout`.
+
+use resetd_domain::access::{AccessToken, ApiSecret, Principal};
+use resetd_domain::client::ClientId;
+use resetd_ports::audit::AuditKind;
+
+use super::{AdminError, AdminService, Session};
+use crate::unexpected;
+
+impl AdminService {
+    /// `POST /login`: client id and secret to an access token.
+    ///
+    /// # Errors
+    /// [`AdminError::NotFound`] for bad credentials, [`AdminError::RateLimited`].
+    #[tracing::instrument(name = "admin.login", skip_all, err(level = "info", Display))]
+    pub async fn login(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        ip: Option<std::net::IpAddr>,
+    ) -> Result<Session, AdminError> {
+        let s = &self.ctx.settings;
+        if let Some(ip) = ip {
+            self.limit(format!("login:ip:{ip}"), s.login_per_ip).await?;
+        }
+        let id = ClientId::parse(client_id).map_err(|_| AdminError::NotFound)?;
+        self.limit(format!("login:client:{id}"), s.login_per_client).await?;
+        let ports = &self.ctx.ports;
+        let cred = ports.api_credentials.find(&id).await.map_err(unexpected("loading an API credential"))?;
+        let presented = ApiSecret::parse(client_secret).ok().map(|secret| secret.digest(&s.token_key));
+        let Some(cred) = cred.filter(|c| presented.is_some_and(|p| p == c.secret)) else {
+            ports.audit(AuditKind::ApiLoginFailed, None, format!("api:{id}"), String::new()).await;
+            return Err(AdminError::NotFound);
+        };
+        let token = AccessToken::generate(&mut rand::rngs::OsRng);
+        let principal = Principal { user_id: cred.user_id, role: cred.role };
+        ports
+            .access_tokens
+            .issue(&token.digest(&s.token_key), principal, s.access_token_ttl)
+            .await
+            .map_err(unexpected("storing a session"))?;
+        ports.audit(AuditKind::ApiLogin, Some(cred.user_id), format!("api:{id}"), String::new()).await;
+        Ok(Session { access_token: token, expires_in: s.access_token_ttl })
+    }
+
+    /// Resolves an access token.
+    ///
+    /// # Errors
+    /// [`AdminError::Unauthenticated`] for unknown, revoked or expired tokens.
+    pub async fn authenticate(&self, token: &str) -> Result<Principal, AdminError> {
+        let token = AccessToken::parse(token).map_err(|_| AdminError::Unauthenticated)?;
+        let digest = token.digest(&self.ctx.settings.token_key);
+        self.ctx
+            .ports
+            .access_tokens
+            .resolve(&digest)
+            .await
+            .map_err(unexpected("resolving a session"))?
+            .ok_or(AdminError::Unauthenticated)
+    }
+
+    /// Ends the session of `token`.
+    ///
+    /// # Errors
+    /// [`AdminError::Unauthenticated`] when it is not a live session.
+    pub async fn logout(&self, token: &str) -> Result<(), AdminError> {
+        self.authenticate(token).await?;
+        let digest =
+            AccessToken::parse(token).map_err(|_| AdminError::Unauthenticated)?.digest(&self.ctx.settings.token_key);
+        self.ctx.ports.access_tokens.revoke(&digest).await.map_err(unexpected("revoking a session"))?;
+        Ok(())
+    }
+}

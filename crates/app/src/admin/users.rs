@@ -1,0 +1,100 @@
+//! `/users`: list, read, create, update, delete.
+
+use resetd_domain::access::{Principal, Role};
+use resetd_domain::user::{Email, UserId, UserStatus};
+use resetd_ports::audit::AuditKind;
+use resetd_ports::users::{NewUser, UserPatch, UserWriteError};
+
+use super::{invalid_email, AdminError, AdminService, User, WriteUser};
+use crate::{unexpected, Unexpected};
+
+impl AdminService {
+    /// `GET /users/{id}` (and `GET /user` with the caller's id).
+    ///
+    /// # Errors
+    /// 403 for another user without admin rights, 404.
+    pub async fn get_user(&self, caller: Principal, id: UserId) -> Result<User, AdminError> {
+        self.user(caller, id).await
+    }
+
+    /// `GET /users`: everyone for admins, only themselves for others.
+    ///
+    /// # Errors
+    /// [`AdminError::Unexpected`].
+    pub async fn list_users(&self, caller: Principal, offset: u64, limit: u64) -> Result<Vec<User>, AdminError> {
+        if caller.role != Role::Admin {
+            return Ok(self.user(caller, caller.user_id).await.into_iter().collect());
+        }
+        Ok(self.ctx.ports.users.list(offset, limit.min(1000)).await.map_err(unexpected("listing users"))?)
+    }
+
+    /// `POST /users` (admins), with an optional email credential.
+    ///
+    /// # Errors
+    /// 403, 422 for a bad email, 409 for a taken email.
+    pub async fn create_user(&self, caller: Principal, body: WriteUser) -> Result<User, AdminError> {
+        Self::admin_only(caller)?;
+        let email = body.email.as_deref().map(Email::parse).transpose().map_err(|_| invalid_email())?;
+        let ports = &self.ctx.ports;
+        if let Some(e) = &email {
+            if ports.users.find_by_email(e).await.map_err(unexpected("looking up an email"))?.is_some() {
+                return Err(AdminError::Conflict("The email is already in use."));
+            }
+        }
+        let new = NewUser {
+            first_name: body.first_name.flatten(),
+            last_name: body.last_name.flatten(),
+            locale: body.locale.flatten(),
+            phone: None,
+            disabled: body.is_disabled.unwrap_or(false),
+        };
+        let now = ports.clock.now();
+        let user = ports.users.create(new, now).await.map_err(|e| match e {
+            UserWriteError::PhoneTaken => AdminError::Conflict("The phone number is already in use."),
+            UserWriteError::Store(e) => Unexpected::new("creating a user", e).into(),
+        })?;
+        if let Some(e) = email {
+            self.write_credential(ports.credentials.create(user.id, &e, now).await)?;
+        }
+        ports.audit(AuditKind::UserCreated, Some(user.id), format!("api-user:{}", caller.user_id), String::new()).await;
+        self.user(caller, user.id).await
+    }
+
+    /// `PATCH /users/{id}`.
+    ///
+    /// # Errors
+    /// 403, 404.
+    pub async fn update_user(&self, caller: Principal, id: UserId, body: WriteUser) -> Result<User, AdminError> {
+        self.user(caller, id).await?;
+        if body.is_disabled.is_some() && caller.role != Role::Admin {
+            return Err(AdminError::Forbidden);
+        }
+        let patch = UserPatch {
+            first_name: body.first_name,
+            last_name: body.last_name,
+            locale: body.locale,
+            phone: None,
+            status: body.is_disabled.map(|d| if d { UserStatus::Disabled } else { UserStatus::Active }),
+        };
+        let updated = self.ctx.ports.users.update(id, patch).await.map_err(|e| match e {
+            UserWriteError::PhoneTaken => AdminError::Conflict("The phone number is already in use."),
+            UserWriteError::Store(e) => Unexpected::new("updating a user", e).into(),
+        })?;
+        updated.ok_or(AdminError::NotFound)
+    }
+
+    /// `DELETE /users/{id}` (admins).
+    ///
+    /// # Errors
+    /// 403, 404.
+    pub async fn delete_user(&self, caller: Principal, id: UserId) -> Result<(), AdminError> {
+        Self::admin_only(caller)?;
+        let ports = &self.ctx.ports;
+        if !ports.users.delete(id).await.map_err(unexpected("deleting a user"))? {
+            return Err(AdminError::NotFound);
+        }
+        let _ = ports.access_tokens.revoke_all(id).await;
+        ports.audit(AuditKind::UserDeleted, Some(id), format!("api-user:{}", caller.user_id), String::new()).await;
+        Ok(())
+    }
+}
