@@ -10,6 +10,7 @@ SMTP_SINK_PORT ?= 2525
 SMTP_SINK_DIR ?= $(CURDIR)/target/smtp-sink
 
 LOOKER_SDK_VERSION = 26.22.0
+AIOSMTPD_VERSION = 1.4.6
 VENV = $(CURDIR)/target/venv
 export RESETD_TEST_PYTHON = $(VENV)/bin/python
 
@@ -25,11 +26,12 @@ smtp-sink:
 		for i in $$(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$(SMTP_SINK_PORT)) 2>/dev/null && break; sleep 0.1; done; \
 	fi
 
-# The official Looker Python SDK, pinned, for the end-to-end SDK test.
-venv: $(VENV)/.looker_sdk-$(LOOKER_SDK_VERSION)
-$(VENV)/.looker_sdk-$(LOOKER_SDK_VERSION):
+# The tests' one Python: the SMTP sink (aiosmtpd) and the official Looker Python SDK, pinned,
+# in a virtual environment under target/ (the machine's python3 needs no extra package).
+venv: $(VENV)/.ready-$(LOOKER_SDK_VERSION)-$(AIOSMTPD_VERSION)
+$(VENV)/.ready-$(LOOKER_SDK_VERSION)-$(AIOSMTPD_VERSION):
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install -q looker_sdk==$(LOOKER_SDK_VERSION)
+	$(VENV)/bin/pip install -q looker_sdk==$(LOOKER_SDK_VERSION) aiosmtpd==$(AIOSMTPD_VERSION)
 	touch $@
 
 test: venv

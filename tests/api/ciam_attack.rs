@@ -2,6 +2,7 @@
 //! force, documented errors that need special set-ups, and timing.
 
 use reqwest::StatusCode;
+use resetd_app::bootstrap::ClientSwitches;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
@@ -81,10 +82,12 @@ async fn client_types_authenticate_as_documented(pool: PgPool) {
     let web = client(&app, "web").await;
     for kind in ["spa", "mobile"] {
         let public = client(&app, kind).await;
+        let opt_in = ClientSwitches { public_otp_send: Some(true), ..Default::default() };
+        app.app.bootstrap.set_client_switches(&public.id, opt_in).await.unwrap();
         let (token, code) = {
             let (status, sent) =
                 post(&app, "/otp/send", &public, json!({"usage": "reset_password", "email": unique_email(kind)})).await;
-            assert_eq!(status, StatusCode::OK, "{kind} may send with its id alone: {sent}");
+            assert_eq!(status, StatusCode::OK, "{kind}, opted in, may send with its id alone: {sent}");
             (sent["otp_token"].as_str().unwrap().to_owned(), "123456")
         };
         let with_junk_secret = Creds { id: public.id.clone(), secret: Some("ignored".into()) };
@@ -235,11 +238,19 @@ async fn a_switched_off_flow_is_misconfigured_and_a_disabled_client_invalid(pool
     let app = TestApp::spawn(&pool).await;
     let web = client(&app, "web").await;
     let email = unique_email("switch");
-    app.app.bootstrap.set_client_switches(&web.id, None, Some(false)).await.unwrap();
+    app.app
+        .bootstrap
+        .set_client_switches(&web.id, ClientSwitches { reset_enabled: Some(false), ..Default::default() })
+        .await
+        .unwrap();
     let (status, body) = post(&app, "/reset_user_password", &web, reset_body(&email, "t", "1", "x")).await;
     assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("misconfigured")));
     assert_eq!(body["error_description"], "Reset password flow of the application is not enabled.");
-    app.app.bootstrap.set_client_switches(&web.id, Some(false), None).await.unwrap();
+    app.app
+        .bootstrap
+        .set_client_switches(&web.id, ClientSwitches { enabled: Some(false), ..Default::default() })
+        .await
+        .unwrap();
     let (status, body) = post(&app, "/reset_user_password", &web, reset_body(&email, "t", "1", "x")).await;
     assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_client")));
 }

@@ -31,7 +31,8 @@ fn sink() -> &'static Sink {
         use std::io::BufRead as _;
         let dir = std::env::temp_dir().join(resetd_ports::testkit::unique("resetd-mail-"));
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/smtp_sink.py");
-        let mut child = std::process::Command::new("python3")
+        let python = std::env::var("RESETD_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+        let mut child = std::process::Command::new(python)
             .args([script, "--host", "127.0.0.1", "--port", "0", "--exit-with-parent", "--dir"])
             .arg(&dir)
             .stdout(std::process::Stdio::piped())

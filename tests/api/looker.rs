@@ -247,7 +247,7 @@ async fn password_config_validates_and_drives_the_policy(pool: PgPool) {
 
 #[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
 async fn login_is_rate_limited(pool: PgPool) {
-    let app = TestApp::spawn_with(&pool, |s| s.limits.login_per_client_per_minute = 3).await;
+    let app = TestApp::spawn_with(&pool, |s| s.limits.login_failures_per_client_ip_per_minute = 3).await;
     let mut last = StatusCode::OK;
     for _ in 0..4 {
         last = app

@@ -6,6 +6,7 @@ mod ciam_attack;
 mod deadline;
 mod dev_profile;
 mod helpers;
+mod limits;
 mod looker;
 mod metrics;
 mod openapi;

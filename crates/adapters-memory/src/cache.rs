@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use resetd_domain::client::ClientId;
-use resetd_ports::clients::{Client, ClientRegistry, ClientWriteError};
+use resetd_ports::clients::{Client, ClientRegistry, ClientSwitches, ClientWriteError};
 use resetd_ports::clock::Clock;
 use resetd_ports::StoreError;
 
@@ -50,14 +50,9 @@ impl ClientRegistry for CachedClients {
         self.inner.create(client).await
     }
 
-    async fn set_switches(
-        &self,
-        id: &ClientId,
-        enabled: Option<bool>,
-        reset_enabled: Option<bool>,
-    ) -> Result<bool, StoreError> {
+    async fn set_switches(&self, id: &ClientId, switches: ClientSwitches) -> Result<bool, StoreError> {
         self.entries().remove(id);
-        self.inner.set_switches(id, enabled, reset_enabled).await
+        self.inner.set_switches(id, switches).await
     }
 
     async fn find(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
@@ -107,6 +102,7 @@ mod tests {
             policy: resetd_ports::clients::ClientPolicy::Default,
             enabled: true,
             reset_enabled: true,
+            public_otp_send: false,
             created_at: testkit::t0(),
         };
         assert_eq!(cache.find(&id).await.unwrap(), None, "misses are not cached");

@@ -9,7 +9,7 @@ use resetd_domain::reset_token::{is_live, ResetTokenKind};
 use resetd_domain::user::{Email, PhoneNumber, UserId, UserStatus};
 use resetd_ports::access::{ApiCredential, ApiCredentialStore, ApiCredentialWriteError};
 use resetd_ports::audit::{AuditEvent, AuditLog};
-use resetd_ports::clients::{Client, ClientRegistry, ClientWriteError};
+use resetd_ports::clients::{Client, ClientRegistry, ClientSwitches, ClientWriteError};
 use resetd_ports::credentials::{
     ChangePassword, ChangePasswordError, CredentialStore, CredentialWriteError, EmailCredential, IssuedToken,
     PasswordState, TokenOwner,
@@ -304,16 +304,10 @@ impl ClientRegistry for MemoryStore {
         Ok(self.lock().clients.get(id.as_str()).cloned())
     }
 
-    async fn set_switches(
-        &self,
-        id: &ClientId,
-        enabled: Option<bool>,
-        reset_enabled: Option<bool>,
-    ) -> Result<bool, StoreError> {
+    async fn set_switches(&self, id: &ClientId, switches: ClientSwitches) -> Result<bool, StoreError> {
         let mut s = self.lock();
         let Some(client) = s.clients.get_mut(id.as_str()) else { return Ok(false) };
-        client.enabled = enabled.unwrap_or(client.enabled);
-        client.reset_enabled = reset_enabled.unwrap_or(client.reset_enabled);
+        client.switch(switches);
         Ok(true)
     }
 }

@@ -90,13 +90,20 @@ impl RateLimiter for MemoryStore {
         let mut s = self.lock();
         s.windows.retain(|_, (_, end)| *end > now);
         let (count, end) = s.windows.entry(key.to_owned()).or_insert((0, now + span(window)));
-        *count = count.saturating_add(1);
-        if *count > limit {
+        if *count >= limit {
             let retry_after = (*end - now).to_std().unwrap_or(Duration::ZERO).max(Duration::from_millis(1));
-            Ok(RateDecision::Limited { retry_after })
-        } else {
-            Ok(RateDecision::Allowed)
+            return Ok(RateDecision::Limited { retry_after: retry_after.min(window.max(Duration::from_millis(1))) });
         }
+        *count += 1;
+        Ok(RateDecision::Allowed)
+    }
+
+    async fn undo(&self, key: &str) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        if let Some((count, _)) = self.lock().windows.get_mut(key).filter(|(_, end)| *end > now) {
+            *count = count.saturating_sub(1);
+        }
+        Ok(())
     }
 
     async fn count(&self, key: &str) -> Result<u32, StoreError> {

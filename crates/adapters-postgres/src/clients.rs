@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use resetd_domain::client::{ClientId, ClientType};
 use resetd_domain::keyed::Digest;
 use resetd_domain::policy::PasswordPolicy;
-use resetd_ports::clients::{Client, ClientPolicy, ClientRegistry, ClientWriteError};
+use resetd_ports::clients::{Client, ClientPolicy, ClientRegistry, ClientSwitches, ClientWriteError};
 use resetd_ports::StoreError;
 
 use crate::error::{self, constraint};
@@ -24,6 +24,7 @@ struct ClientRow {
     policy: Option<String>,
     enabled: bool,
     reset_enabled: bool,
+    public_otp_send: bool,
     created_at: DateTime<Utc>,
 }
 
@@ -51,6 +52,7 @@ impl TryFrom<ClientRow> for Client {
             policy,
             enabled: row.enabled,
             reset_enabled: row.reset_enabled,
+            public_otp_send: row.public_otp_send,
             created_at: row.created_at,
         })
     }
@@ -71,8 +73,8 @@ impl ClientRegistry for PgStore {
         let (kind, preset, policy) = policy_columns(&client.policy)?;
         sqlx::query(
             "INSERT INTO clients (id, name, client_type, secret_hash, policy_kind, policy_preset, policy, \
-                                  enabled, reset_enabled, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10)",
+                                  enabled, reset_enabled, public_otp_send, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11)",
         )
         .bind(client.id.as_str())
         .bind(&client.name)
@@ -83,6 +85,7 @@ impl ClientRegistry for PgStore {
         .bind(policy)
         .bind(client.enabled)
         .bind(client.reset_enabled)
+        .bind(client.public_otp_send)
         .bind(client.created_at)
         .execute(&self.pool)
         .await
@@ -96,7 +99,7 @@ impl ClientRegistry for PgStore {
     async fn find(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
         sqlx::query_as::<_, ClientRow>(
             "SELECT id, name, client_type, secret_hash, policy_kind, policy_preset, policy::text AS policy, \
-                    enabled, reset_enabled, created_at \
+                    enabled, reset_enabled, public_otp_send, created_at \
              FROM clients WHERE id = $1",
         )
         .bind(id.as_str())
@@ -107,19 +110,16 @@ impl ClientRegistry for PgStore {
         .transpose()
     }
 
-    async fn set_switches(
-        &self,
-        id: &ClientId,
-        enabled: Option<bool>,
-        reset_enabled: Option<bool>,
-    ) -> Result<bool, StoreError> {
+    async fn set_switches(&self, id: &ClientId, switches: ClientSwitches) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE clients SET enabled = coalesce($2, enabled), reset_enabled = coalesce($3, reset_enabled) \
+            "UPDATE clients SET enabled = coalesce($2, enabled), reset_enabled = coalesce($3, reset_enabled), \
+                                public_otp_send = coalesce($4, public_otp_send) \
              WHERE id = $1",
         )
         .bind(id.as_str())
-        .bind(enabled)
-        .bind(reset_enabled)
+        .bind(switches.enabled)
+        .bind(switches.reset_enabled)
+        .bind(switches.public_otp_send)
         .execute(&self.pool)
         .await
         .map_err(error::store)?;

@@ -1,8 +1,10 @@
 //! [`RateLimiter`] on Redis: a fixed window per key, one Lua script per hit.
 //!
-//! The window counter is `Prl:{<key>}`. The script increments it, gives it the window as its
-//! TTL on the first hit, and answers with the remaining TTL once the count is over the limit.
-//! One key per script, so it is atomic across processes and Cluster-safe.
+//! The window counter is `Prl:{<key>}`. The script counts a hit only when it is within the
+//! limit (giving the counter the window as its TTL on the first hit) and otherwise answers
+//! with the remaining TTL, counting nothing. One key per script, so each check is atomic
+//! across processes and Cluster-safe; when one key of a request refuses, a second round trip
+//! takes back the hits the others counted (`rate_undo.lua`, one key each).
 
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -16,6 +18,7 @@ use crate::store::{deadline, deadline_raw};
 use crate::{keys, RedisStore};
 
 static HIT: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/rate_limit.lua")));
+static UNDO: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/rate_undo.lua")));
 
 /// A duration in whole milliseconds for Redis: at least 1, at most `i64::MAX`.
 pub(crate) fn millis(d: Duration) -> i64 {
@@ -30,11 +33,26 @@ fn decision(ttl_ms: i64, window: Duration) -> RateDecision {
     }
 }
 
+impl RedisStore {
+    /// Sends a pipeline of `EVALSHA`s of `script`. Should Redis not know the script (a restart,
+    /// `SCRIPT FLUSH`), every call of the pipeline fails alike and none ran: the script is
+    /// loaded and the pipeline sent once more.
+    async fn run_scripts(&self, pipe: &redis::Pipeline, script: &Script) -> Result<Vec<i64>, StoreError> {
+        let mut conn = self.conn();
+        match deadline_raw(pipe.query_async(&mut conn)).await? {
+            Err(e) if e.kind() == redis::ErrorKind::NoScriptError => {
+                let _: String = deadline(script.prepare_invoke().load_async(&mut conn)).await?;
+                deadline(pipe.query_async(&mut conn)).await
+            }
+            other => other.map_err(crate::error::map),
+        }
+    }
+}
+
 #[async_trait]
 impl RateLimiter for RedisStore {
-    /// One pipelined round trip of `EVALSHA`s. Should Redis not know the script (a restart,
-    /// `SCRIPT FLUSH`), every call of the pipeline fails alike and none counted: the script is
-    /// loaded and the pipeline sent once more.
+    /// One pipelined round trip of `EVALSHA`s; a second one, only when a key refused, takes
+    /// back the hits of the others.
     async fn hit_all(&self, checks: &[RateCheck]) -> Result<Vec<RateDecision>, StoreError> {
         if checks.is_empty() {
             return Ok(Vec::new());
@@ -48,15 +66,25 @@ impl RateLimiter for RedisStore {
                 .arg(millis(c.window))
                 .arg(c.limit);
         }
-        let mut conn = self.conn();
-        let ttls: Vec<i64> = match deadline_raw(pipe.query_async(&mut conn)).await? {
-            Err(e) if e.kind() == redis::ErrorKind::NoScriptError => {
-                let _: String = deadline(HIT.prepare_invoke().load_async(&mut conn)).await?;
-                deadline(pipe.query_async(&mut conn)).await?
+        let ttls: Vec<i64> = self.run_scripts(&pipe, &HIT).await?;
+        let decisions: Vec<RateDecision> =
+            ttls.into_iter().zip(checks).map(|(ttl, c)| decision(ttl, c.window)).collect();
+        if decisions.iter().any(|d| *d != RateDecision::Allowed) {
+            let mut undo = redis::pipe();
+            for (c, _) in checks.iter().zip(&decisions).filter(|(_, d)| **d == RateDecision::Allowed) {
+                undo.cmd("EVALSHA").arg(UNDO.get_hash()).arg(1).arg(keys::rate_limit(self.prefix(), &c.key));
             }
-            other => other.map_err(crate::error::map)?,
-        };
-        Ok(ttls.into_iter().zip(checks).map(|(ttl, c)| decision(ttl, c.window)).collect())
+            let _: Vec<i64> = self.run_scripts(&undo, &UNDO).await?;
+        }
+        Ok(decisions)
+    }
+
+    async fn undo(&self, key: &str) -> Result<(), StoreError> {
+        let mut call = UNDO.prepare_invoke();
+        call.key(keys::rate_limit(self.prefix(), key));
+        let mut conn = self.conn();
+        let _: i64 = deadline(call.invoke_async(&mut conn)).await?;
+        Ok(())
     }
 
     async fn hit(&self, key: &str, limit: u32, window: Duration) -> Result<RateDecision, StoreError> {

@@ -12,7 +12,7 @@ use resetd_ports::access::{ApiCredential, ApiCredentialWriteError};
 use resetd_ports::audit::AuditKind;
 use resetd_ports::clients::{Client, ClientWriteError};
 
-pub use resetd_ports::clients::ClientPolicy;
+pub use resetd_ports::clients::{ClientPolicy, ClientSwitches};
 use resetd_ports::credentials::CredentialWriteError;
 use resetd_ports::users::{NewUser, UserPatch, UserWriteError};
 
@@ -147,6 +147,7 @@ impl BootstrapService {
             policy,
             enabled: true,
             reset_enabled: true,
+            public_otp_send: false,
             created_at: self.ctx.ports.clock.now(),
         };
         self.ctx.ports.clients.create(client).await.map_err(|e| match e {
@@ -197,20 +198,10 @@ impl BootstrapService {
     ///
     /// # Errors
     /// [`BootstrapError::Invalid`] for an unknown client.
-    pub async fn set_client_switches(
-        &self,
-        client_id: &str,
-        enabled: Option<bool>,
-        reset_enabled: Option<bool>,
-    ) -> Result<(), BootstrapError> {
+    pub async fn set_client_switches(&self, client_id: &str, switches: ClientSwitches) -> Result<(), BootstrapError> {
         let id = ClientId::parse(client_id).map_err(|e| BootstrapError::Invalid(e.to_string()))?;
-        let found = self
-            .ctx
-            .ports
-            .clients
-            .set_switches(&id, enabled, reset_enabled)
-            .await
-            .map_err(unexpected("updating a client"))?;
+        let found =
+            self.ctx.ports.clients.set_switches(&id, switches).await.map_err(unexpected("updating a client"))?;
         if found {
             Ok(())
         } else {

@@ -160,6 +160,9 @@ impl CiamService {
     #[tracing::instrument(name = "ciam.otp_send", skip_all, err(level = "info", Display))]
     pub async fn send_otp(&self, creds: &ClientCredentials, req: SendOtp) -> Result<OtpToken, CiamError> {
         let client = self.authenticate(creds).await?;
+        if !client.client_type.may_send_otp() && !client.public_otp_send {
+            return Err(CiamError::UnauthorizedClient);
+        }
         match req.usage.as_deref().map(OtpUsage::parse) {
             Some(Some(OtpUsage::ResetPassword)) => {}
             Some(None) => return Err(CiamError::InvalidRequest("Unknown usage.")),

@@ -61,8 +61,9 @@ pub struct Settings {
     pub public_base_url: String,
     pub token_key: TokenKey,
     pub access_token_ttl: Duration,
-    /// Looker login attempts per client id and per IP.
-    pub login_per_client: RateLimit,
+    /// Failed Looker logins per client id and source address.
+    pub login_failures: RateLimit,
+    /// Looker login attempts per source address.
     pub login_per_ip: RateLimit,
     /// Reset-token creations per admin.
     pub reset_per_caller: RateLimit,
@@ -80,7 +81,7 @@ impl Settings {
             public_base_url: public_base_url.trim_end_matches('/').to_owned(),
             token_key,
             access_token_ttl: Duration::from_secs(3600),
-            login_per_client: RateLimit::new(30, 60),
+            login_failures: RateLimit::new(30, 60),
             login_per_ip: RateLimit::new(120, 60),
             reset_per_caller: RateLimit::new(10_000, 60),
             default_policy: PasswordPolicy::default(),

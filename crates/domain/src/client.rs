@@ -68,6 +68,12 @@ impl ClientType {
         matches!(self, Self::Web | Self::M2m)
     }
 
+    /// Whether this type may call `POST /otp/send` without an operator's opt-in (contract
+    /// §2.2 lists Web and M2M): a public client has no secret, so anyone could send in its name.
+    pub fn may_send_otp(self) -> bool {
+        matches!(self, Self::Web | Self::M2m)
+    }
+
     /// Whether this type may call `POST /reset_user_password` (contract §2.2).
     pub fn may_reset_password(self) -> bool {
         !matches!(self, Self::M2m)

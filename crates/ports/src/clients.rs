@@ -31,7 +31,27 @@ pub struct Client {
     pub enabled: bool,
     /// The "reset password" flow switch (contract §6.3 `misconfigured`).
     pub reset_enabled: bool,
+    /// A public client (SPA, mobile) may call `/otp/send` only when an operator opted it in:
+    /// with no secret, anyone can trigger sends in its name.
+    pub public_otp_send: bool,
     pub created_at: DateTime<Utc>,
+}
+
+/// The operator's switches of a client; `None` leaves a switch alone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClientSwitches {
+    pub enabled: Option<bool>,
+    pub reset_enabled: Option<bool>,
+    pub public_otp_send: Option<bool>,
+}
+
+impl Client {
+    /// Sets the switches that `switches` names.
+    pub fn switch(&mut self, switches: ClientSwitches) {
+        self.enabled = switches.enabled.unwrap_or(self.enabled);
+        self.reset_enabled = switches.reset_enabled.unwrap_or(self.reset_enabled);
+        self.public_otp_send = switches.public_otp_send.unwrap_or(self.public_otp_send);
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,15 +73,9 @@ pub trait ClientRegistry: Send + Sync {
     /// [`StoreError`] only.
     async fn find(&self, id: &ClientId) -> Result<Option<Client>, StoreError>;
 
-    /// Switches the client on or off and its reset-password flow; `None` leaves a switch alone.
-    /// `false` when there is no such client.
+    /// Sets the switches that `switches` names; `false` when there is no such client.
     ///
     /// # Errors
     /// [`StoreError`] only.
-    async fn set_switches(
-        &self,
-        id: &ClientId,
-        enabled: Option<bool>,
-        reset_enabled: Option<bool>,
-    ) -> Result<bool, StoreError>;
+    async fn set_switches(&self, id: &ClientId, switches: ClientSwitches) -> Result<bool, StoreError>;
 }

@@ -27,12 +27,21 @@ pub struct RateCheck {
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait RateLimiter: Send + Sync {
-    /// Counts one hit on `key` in its current window of `window` (which starts at the first
-    /// hit) and answers whether it is within `limit`. Atomic across processes.
+    /// Checks `key` against `limit` in its current window of `window` (which starts at the
+    /// first counted hit) and, only when the hit is within the limit, counts it. A refused
+    /// hit counts nothing, so a caller over a limit cannot push it further. Atomic across
+    /// processes.
     ///
     /// # Errors
     /// [`StoreError`] only.
     async fn hit(&self, key: &str, limit: u32, window: Duration) -> Result<RateDecision, StoreError>;
+
+    /// Takes back one hit counted on `key` by [`Self::hit`] (never below zero; nothing when the
+    /// window has ended).
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn undo(&self, key: &str) -> Result<(), StoreError>;
 
     /// The hits counted on `key` in its current window (0 when there is none), without
     /// counting one.
@@ -41,8 +50,10 @@ pub trait RateLimiter: Send + Sync {
     /// [`StoreError`] only.
     async fn count(&self, key: &str) -> Result<u32, StoreError>;
 
-    /// [`Self::hit`] on every check, in order, answering in the same order. Every counter is
-    /// counted, whatever the others answer. Backends may send them in one round trip.
+    /// Every check of one request, answering in the same order. A request that any limit
+    /// refuses counts on none: each key's check-and-count is atomic on its own (so the keys
+    /// may live on different Redis Cluster slots), and the counts already made are undone
+    /// when another key refuses. Backends may send the checks in one round trip.
     ///
     /// # Errors
     /// [`StoreError`] only.
@@ -51,6 +62,27 @@ pub trait RateLimiter: Send + Sync {
         for c in checks {
             out.push(self.hit(&c.key, c.limit, c.window).await?);
         }
+        undo_if_refused(self, checks, &out).await?;
         Ok(out)
     }
+}
+
+/// When any of `decisions` refused, takes back the hits the others counted.
+///
+/// # Errors
+/// [`StoreError`] only.
+pub async fn undo_if_refused<L: RateLimiter + ?Sized>(
+    limiter: &L,
+    checks: &[RateCheck],
+    decisions: &[RateDecision],
+) -> Result<(), StoreError> {
+    if decisions.iter().all(|d| *d == RateDecision::Allowed) {
+        return Ok(());
+    }
+    for (c, d) in checks.iter().zip(decisions) {
+        if *d == RateDecision::Allowed {
+            limiter.undo(&c.key).await?;
+        }
+    }
+    Ok(())
 }

@@ -113,7 +113,7 @@ pub fn app_settings(s: &Settings) -> anyhow::Result<resetd_app::Settings> {
     };
     let mut a = resetd_app::Settings::new(&s.server.public_base_url, key);
     a.access_token_ttl = Duration::from_secs(s.security.access_token_ttl_secs);
-    a.login_per_client = RateLimit::new(s.limits.login_per_client_per_minute, 60);
+    a.login_failures = RateLimit::new(s.limits.login_failures_per_client_ip_per_minute, 60);
     a.login_per_ip = RateLimit::new(s.limits.login_per_ip_per_minute, 60);
     a.reset_per_caller = RateLimit::new(s.limits.reset_tokens_per_caller_per_minute, 60);
     a.default_policy = s.policy.default.clone();

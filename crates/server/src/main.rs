@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use resetd_app::bootstrap::ClientPolicy;
+use resetd_app::bootstrap::{ClientPolicy, ClientSwitches};
 use resetd_server::{Profile, Settings};
 use secrecy::ExposeSecret as _;
 use serde_json::json;
@@ -64,7 +64,8 @@ enum Admin {
         #[arg(long)]
         locale: Option<String>,
     },
-    /// Switch a CIAM application on or off, and its reset-password flow.
+    /// Switch a CIAM application on or off, its reset-password flow, and whether a public
+    /// client (spa, mobile) may call /otp/send.
     SetClient {
         #[arg(long)]
         client_id: String,
@@ -72,6 +73,10 @@ enum Admin {
         enabled: Option<bool>,
         #[arg(long)]
         reset_enabled: Option<bool>,
+        /// A risk: with no secret, anyone can trigger sends in a public client's name, bounded
+        /// only by the per-address and per-destination limits.
+        #[arg(long)]
+        allow_public_otp_send: Option<bool>,
     },
     /// Set a user's status: active, locked, frozen or disabled.
     SetUserStatus {
@@ -144,9 +149,11 @@ async fn admin(settings: &Settings, cmd: Admin) -> anyhow::Result<()> {
             let id = b.create_user(&email, phone.as_deref(), password, locale).await?;
             json!({"user_id": id.to_string()})
         }
-        Admin::SetClient { client_id, enabled, reset_enabled } => {
-            b.set_client_switches(&client_id, enabled, reset_enabled).await?;
-            json!({"client_id": client_id, "enabled": enabled, "reset_enabled": reset_enabled})
+        Admin::SetClient { client_id, enabled, reset_enabled, allow_public_otp_send } => {
+            let switches = ClientSwitches { enabled, reset_enabled, public_otp_send: allow_public_otp_send };
+            b.set_client_switches(&client_id, switches).await?;
+            json!({"client_id": client_id, "enabled": enabled, "reset_enabled": reset_enabled,
+                   "allow_public_otp_send": allow_public_otp_send})
         }
         Admin::SetUserStatus { user_id, status } => {
             b.set_user_status(&user_id, &status).await?;

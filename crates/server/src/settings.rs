@@ -127,7 +127,7 @@ pub struct Otp {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
-    pub login_per_client_per_minute: u32,
+    pub login_failures_per_client_ip_per_minute: u32,
     pub login_per_ip_per_minute: u32,
     pub reset_tokens_per_caller_per_minute: u32,
 }

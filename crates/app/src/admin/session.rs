@@ -2,6 +2,7 @@
 
 use resetd_domain::access::{AccessToken, ApiSecret, Principal};
 use resetd_domain::client::ClientId;
+use resetd_domain::user::UserStatus;
 use resetd_ports::audit::AuditKind;
 
 use super::{AdminError, AdminService, Session};
@@ -24,11 +25,29 @@ impl AdminService {
             self.limit(format!("login:ip:{ip}"), s.login_per_ip).await?;
         }
         let id = ClientId::parse(client_id).map_err(|_| AdminError::NotFound)?;
-        self.limit(format!("login:client:{id}"), s.login_per_client).await?;
+        // Failures count per client and address: a right secret from elsewhere still logs in,
+        // so guessing at an integration's id cannot lock the integration out.
+        let from = ip.map_or_else(|| "-".to_owned(), |ip| ip.to_string());
+        let failures = format!("login:fail:{id}:{from}");
         let ports = &self.ctx.ports;
+        let spent = ports.rate_limiter.count(&failures).await.map_err(unexpected("reading the login failures"))?;
+        if spent >= s.login_failures.limit {
+            return Err(AdminError::RateLimited { retry_after: s.login_failures.window });
+        }
         let cred = ports.api_credentials.find(&id).await.map_err(unexpected("loading an API credential"))?;
         let presented = ApiSecret::parse(client_secret).ok().map(|secret| secret.digest(&s.token_key));
-        let Some(cred) = cred.filter(|c| presented.is_some_and(|p| p == c.secret)) else {
+        let cred = cred.filter(|c| presented.is_some_and(|p| p == c.secret));
+        // A user who may not log in (disabled, locked, frozen) is answered as bad credentials.
+        let owner = match &cred {
+            Some(c) => ports.users.find(c.user_id).await.map_err(unexpected("loading a user"))?,
+            None => None,
+        };
+        let (Some(cred), Some(_)) = (cred, owner.filter(|u| u.status == UserStatus::Active)) else {
+            ports
+                .rate_limiter
+                .hit(&failures, s.login_failures.limit, s.login_failures.window)
+                .await
+                .map_err(unexpected("counting a login failure"))?;
             ports.audit(AuditKind::ApiLoginFailed, None, format!("api:{id}"), String::new()).await;
             return Err(AdminError::NotFound);
         };

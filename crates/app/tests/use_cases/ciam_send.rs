@@ -100,3 +100,15 @@ async fn a_delivery_failure_discards_the_challenge() {
     let r = m.app().ciam.send_otp(&creds, email(Some("reset_password"), "ada@example.com")).await;
     assert!(matches!(r, Err(CiamError::DeliveryFailed)), "{r:?}");
 }
+
+#[tokio::test]
+async fn public_clients_may_not_send_and_nothing_is_counted() {
+    for kind in [ClientType::Spa, ClientType::Mobile] {
+        let mut m = Mocks::default();
+        m.client(kind, &ClientSecret::generate(&mut rand::rngs::OsRng), true, true);
+        // No rate limiter, user store or OTP store expectation: touching one fails the test.
+        let creds = ClientCredentials { client_id: "app".into(), client_secret: None };
+        let r = m.app().ciam.send_otp(&creds, email(Some("reset_password"), "ada@example.com")).await;
+        assert!(matches!(r, Err(CiamError::UnauthorizedClient)), "{kind:?}: {r:?}");
+    }
+}

@@ -90,6 +90,7 @@ impl Mocks {
             policy: ClientPolicy::Default,
             enabled,
             reset_enabled,
+            public_otp_send: false,
             created_at: resetd_ports::testkit::t0(),
         };
         self.clients.expect_find().returning(move |_| Ok(Some(c.clone())));

@@ -74,12 +74,15 @@ pub async fn rate_limiter(limiter: Arc<dyn RateLimiter>, advance: Advance) {
     }
     assert_eq!(limiter.count(&key).await.unwrap(), 3, "count reads without counting");
     assert_eq!(limiter.count(&key).await.unwrap(), 3);
-    match limiter.hit(&key, 3, window).await.unwrap() {
-        RateDecision::Limited { retry_after } => {
-            assert!(retry_after <= window && retry_after > Duration::ZERO, "{retry_after:?}")
+    for _ in 0..5 {
+        match limiter.hit(&key, 3, window).await.unwrap() {
+            RateDecision::Limited { retry_after } => {
+                assert!(retry_after <= window && retry_after > Duration::ZERO, "{retry_after:?}")
+            }
+            RateDecision::Allowed => panic!("the fourth hit of three is limited"),
         }
-        RateDecision::Allowed => panic!("the fourth hit of three is limited"),
     }
+    assert_eq!(limiter.count(&key).await.unwrap(), 3, "a refused hit counts nothing");
     assert_eq!(limiter.hit(&other, 3, window).await.unwrap(), RateDecision::Allowed, "keys are independent");
     advance(Duration::from_millis(1100)).await;
     assert_eq!(
@@ -99,9 +102,20 @@ pub async fn rate_limiter(limiter: Arc<dyn RateLimiter>, advance: Advance) {
     assert!(matches!(second[1], RateDecision::Limited { .. }), "hit_all answers per check, in order: {second:?}");
     assert_eq!(
         (limiter.count(&a).await.unwrap(), limiter.count(&b).await.unwrap()),
-        (2, 2),
-        "every counter is counted"
+        (1, 1),
+        "a request that any limit refuses counts on no limit"
     );
+    let c = unique("rl:");
+    let later = [
+        crate::rate_limit::RateCheck { key: c.clone(), limit: 5, window: Duration::from_secs(60) },
+        crate::rate_limit::RateCheck { key: b.clone(), limit: 1, window: Duration::from_secs(60) },
+    ];
+    for _ in 0..3 {
+        let refused = limiter.hit_all(&later).await.unwrap();
+        assert_eq!(refused[0], RateDecision::Allowed, "the first limit alone would allow it: {refused:?}");
+        assert!(matches!(refused[1], RateDecision::Limited { .. }), "{refused:?}");
+    }
+    assert_eq!(limiter.count(&c).await.unwrap(), 0, "a refusal by a later limit undoes the earlier counts");
     assert_eq!(limiter.hit_all(&[]).await.unwrap(), []);
 
     let burst = unique("rl:");

@@ -11,7 +11,7 @@ use resetd_domain::user::{Email, PhoneNumber, UserId, UserStatus};
 
 use super::{key, t0, unique};
 use crate::audit::{AuditEvent, AuditKind, AuditLog};
-use crate::clients::{Client, ClientPolicy, ClientRegistry, ClientWriteError};
+use crate::clients::{Client, ClientPolicy, ClientRegistry, ClientSwitches, ClientWriteError};
 use crate::credentials::{ChangePassword, ChangePasswordError, CredentialStore, CredentialWriteError};
 use crate::policy::PolicyStore;
 use crate::users::{NewUser, UserPatch, UserStore, UserWriteError};
@@ -242,6 +242,7 @@ pub async fn client_registry(clients: Arc<dyn ClientRegistry>) {
         policy: ClientPolicy::Custom(PasswordPolicy { min_length: 12, history_count: 3, ..PasswordPolicy::default() }),
         enabled: true,
         reset_enabled: true,
+        public_otp_send: false,
         created_at: t0(),
     };
     clients.create(web.clone()).await.unwrap();
@@ -254,6 +255,7 @@ pub async fn client_registry(clients: Arc<dyn ClientRegistry>) {
         policy: ClientPolicy::Preset("strong".into()),
         enabled: false,
         reset_enabled: false,
+        public_otp_send: true,
         ..web
     };
     clients.create(spa.clone()).await.unwrap();
@@ -267,12 +269,17 @@ pub async fn client_registry(clients: Arc<dyn ClientRegistry>) {
     clients.create(plain.clone()).await.unwrap();
     assert_eq!(clients.find(&plain.id).await.unwrap(), Some(plain));
     assert_eq!(clients.find(&ClientId::parse("nobody").unwrap()).await.unwrap(), None);
-    assert!(clients.set_switches(&id, None, Some(false)).await.unwrap());
+    let switches = |enabled, reset_enabled, public_otp_send| ClientSwitches { enabled, reset_enabled, public_otp_send };
+    let state = |c: Client| (c.enabled, c.reset_enabled, c.public_otp_send);
+    assert!(clients.set_switches(&id, switches(None, Some(false), None)).await.unwrap());
     let off = clients.find(&id).await.unwrap().unwrap();
-    assert_eq!((off.enabled, off.reset_enabled), (true, false), "only the named switch moves");
-    assert!(clients.set_switches(&id, Some(false), None).await.unwrap());
-    assert_eq!(clients.find(&id).await.unwrap().map(|c| (c.enabled, c.reset_enabled)), Some((false, false)));
-    assert!(!clients.set_switches(&ClientId::parse("nobody").unwrap(), Some(true), None).await.unwrap());
+    assert_eq!(state(off), (true, false, false), "only the named switch moves");
+    assert!(clients.set_switches(&id, switches(Some(false), None, Some(true))).await.unwrap());
+    assert_eq!(clients.find(&id).await.unwrap().map(state), Some((false, false, true)));
+    assert!(!clients
+        .set_switches(&ClientId::parse("nobody").unwrap(), switches(Some(true), None, None))
+        .await
+        .unwrap());
 }
 
 /// [`PolicyStore`]: unset, then the last write wins.
