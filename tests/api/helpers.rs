@@ -55,6 +55,29 @@ pub fn mail_dir() -> PathBuf {
     sink().dir.clone()
 }
 
+/// `DATABASE_URL` as given (host, port, user, password, parameters), naming the database of
+/// `pool` (the fresh one `#[sqlx::test]` made for this test).
+fn database_url(pool: &PgPool) -> String {
+    let mut url = url::Url::parse(&env("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")).unwrap();
+    url.set_path(pool.connect_options().get_database().unwrap());
+    url.to_string()
+}
+
+/// With `TEST_LOG` set, the server's log goes to the test's captured output, which the test
+/// runner shows for a failing test (`TEST_LOG=1 cargo test …`); its value is the filter
+/// (`1` or `true` mean `debug`).
+fn init_test_log() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let Ok(filter) = std::env::var("TEST_LOG") else { return };
+        let filter = if matches!(filter.as_str(), "1" | "true" | "") { "debug".to_owned() } else { filter };
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_test_writer()
+            .try_init();
+    });
+}
+
 impl TestApp {
     /// Boots the service on 127.0.0.1:0 over the database of `pool`, a fresh Redis prefix and
     /// the SMTP sink.
@@ -67,16 +90,17 @@ impl TestApp {
         Self::spawn_full(pool, tweak, std::sync::Arc::new(resetd_ports::clock::SystemClock)).await
     }
 
-    /// Like [`Self::spawn_with`], on an injected clock.
+    /// Like [`Self::spawn_with`], on an injected clock. The server is built by
+    /// [`resetd_server::Application`], the boot path of `resetd serve`.
     pub async fn spawn_full(
         pool: &PgPool,
         tweak: impl FnOnce(&mut Settings),
         clock: std::sync::Arc<dyn resetd_ports::clock::Clock>,
     ) -> Self {
+        init_test_log();
         let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config");
         let mut s = Settings::load(&config, Profile::Dev).unwrap();
-        let db = pool.connect_options().get_database().unwrap().to_owned();
-        s.database.url = format!("postgres://postgres@127.0.0.1:5432/{db}").into();
+        s.database.url = database_url(pool).into();
         s.redis.url = env("RESETD_TEST_REDIS_URL", "redis://127.0.0.1:6379").into();
         s.redis.key_prefix = resetd_ports::testkit::unique("test:") + ":";
         s.security.token_key = "an-end-to-end-test-key-of-32-bytes-or-more".to_owned().into();
@@ -84,16 +108,14 @@ impl TestApp {
         s.mail.smtp_port = sink().port;
         s.mail.tls = "none".into();
         s.argon2.memory_kib = 19_456;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        s.server.public_base_url = format!("http://{addr}");
+        s.server.bind = "127.0.0.1:0".into();
+        s.server.public_base_url = String::new();
         tweak(&mut s);
         let notifier = resetd_server::notifier(&s).unwrap();
-        let built = resetd_server::build(&s, clock, notifier).await.unwrap();
-        let app = built.app.clone();
-        let service = resetd_server::router(&s, built).into_make_service_with_connect_info::<std::net::SocketAddr>();
-        tokio::spawn(async move { axum::serve(listener, service).await });
-        Self { base: format!("http://{addr}"), http: reqwest::Client::new(), app }
+        let server = resetd_server::Application::build_with(s, clock, notifier).await.unwrap();
+        let (base, app) = (server.base_url().to_owned(), server.app().clone());
+        tokio::spawn(server.run_until_stopped());
+        Self { base, http: reqwest::Client::new(), app }
     }
 
     pub fn url(&self, path: &str) -> String {

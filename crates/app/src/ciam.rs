@@ -60,6 +60,12 @@ pub enum CiamError {
     InvalidRequest(&'static str),
     #[error("unauthorized_client")]
     UnauthorizedClient,
+    /// A public client that no operator opted in to `/otp/send`.
+    #[error("unauthorized_client: a public client may not send")]
+    PublicClientMayNotSend,
+    /// The channel is switched off on this server (`mail.enabled` / `sms.enabled`).
+    #[error("the {0:?} channel is switched off")]
+    ChannelOff(Channel),
     #[error("misconfigured")]
     Misconfigured,
     #[error("malformed_email")]
@@ -161,7 +167,7 @@ impl CiamService {
     pub async fn send_otp(&self, creds: &ClientCredentials, req: SendOtp) -> Result<OtpToken, CiamError> {
         let client = self.authenticate(creds).await?;
         if !client.client_type.may_send_otp() && !client.public_otp_send {
-            return Err(CiamError::UnauthorizedClient);
+            return Err(CiamError::PublicClientMayNotSend);
         }
         match req.usage.as_deref().map(OtpUsage::parse) {
             Some(Some(OtpUsage::ResetPassword)) => {}
@@ -171,6 +177,10 @@ impl CiamService {
         let recipient = parse_recipient(req.email.as_deref(), req.phone_number.as_deref())?;
         let o = &self.ctx.settings.otp;
         let channel = recipient.channel();
+        // Before any limit, and alike for known and unknown accounts.
+        if !self.ctx.settings.delivers(channel) {
+            return Err(CiamError::ChannelOff(channel));
+        }
         let dest = format!("otp:dest:{}:{}", channel.as_str(), recipient.address());
         let check = |key: String, l: RateLimit| RateCheck { key, limit: l.limit, window: l.window };
         let mut checks = vec![

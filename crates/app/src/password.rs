@@ -95,6 +95,9 @@ impl Context {
             tracing::error!(error = %e, user_id = %user.id, "could not revoke the sessions of a user whose password changed");
         }
         self.ports.audit(resetd_ports::audit::AuditKind::PasswordChanged, Some(user.id), actor, String::new()).await;
+        if !self.settings.delivers(to.channel()) {
+            return;
+        }
         let notification = Notification {
             to,
             language: resetd_domain::locale::Language::from_locale(user.locale.as_deref()),

@@ -72,6 +72,9 @@ pub struct Settings {
     /// Named policies for CIAM clients.
     pub presets: BTreeMap<String, PasswordPolicy>,
     pub otp: OtpSettings,
+    /// Whether email and SMS are delivered at all (`mail.enabled`, `sms.enabled`).
+    pub email_enabled: bool,
+    pub sms_enabled: bool,
 }
 
 impl Settings {
@@ -87,6 +90,16 @@ impl Settings {
             default_policy: PasswordPolicy::default(),
             presets: BTreeMap::new(),
             otp: OtpSettings::default(),
+            email_enabled: true,
+            sms_enabled: true,
+        }
+    }
+
+    /// Whether messages go out on `channel`.
+    pub fn delivers(&self, channel: resetd_domain::otp::Channel) -> bool {
+        match channel {
+            resetd_domain::otp::Channel::Email => self.email_enabled,
+            resetd_domain::otp::Channel::Sms => self.sms_enabled,
         }
     }
 }

@@ -3,8 +3,11 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+mod application;
 pub mod settings;
 pub mod telemetry;
+
+pub use application::Application;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,14 +71,19 @@ fn secret(s: &SecretString) -> Option<SecretString> {
     (!s.expose_secret().is_empty()).then(|| s.clone())
 }
 
-/// The notifier: SMTP and the SMS webhook when configured, the log otherwise.
+/// The notifier: SMTP and the SMS webhook when configured; no sender for a channel that is
+/// switched off; the log sender only in the dev profile, for a channel with no settings.
 ///
 /// # Errors
-/// Bad SMTP or webhook settings.
+/// Bad SMTP or webhook settings; outside the dev profile, a switched-on channel without a
+/// sender.
 pub fn notifier(s: &Settings) -> anyhow::Result<Arc<dyn Notifier>> {
-    let log: Arc<dyn Notifier> = Arc::new(LogSender::new());
-    let email: Arc<dyn Notifier> = if s.mail.smtp_host.is_empty() {
-        log.clone()
+    s.check_channels()?;
+    let log = || -> Arc<dyn Notifier> { Arc::new(LogSender::new()) };
+    let email: Option<Arc<dyn Notifier>> = if !s.mail.enabled {
+        None
+    } else if s.mail.smtp_host.is_empty() {
+        Some(log())
     } else {
         let tls = match s.mail.tls.as_str() {
             "none" => TlsMode::None,
@@ -87,16 +95,18 @@ pub fn notifier(s: &Settings) -> anyhow::Result<Arc<dyn Notifier>> {
         c.tls = tls;
         c.username = secret(&s.mail.username);
         c.password = secret(&s.mail.password);
-        Arc::new(SmtpSender::new(c).context("mail settings")?)
+        Some(Arc::new(SmtpSender::new(c).context("mail settings")?))
     };
-    let sms: Arc<dyn Notifier> = if s.sms.webhook_url.is_empty() {
-        log
+    let sms: Option<Arc<dyn Notifier>> = if !s.sms.enabled {
+        None
+    } else if s.sms.webhook_url.is_empty() {
+        Some(log())
     } else {
         let mut c = WebhookConfig::new(&s.sms.webhook_url);
         c.bearer_token = secret(&s.sms.bearer_token);
-        Arc::new(WebhookSmsSender::new(c).context("sms settings")?)
+        Some(Arc::new(WebhookSmsSender::new(c).context("sms settings")?))
     };
-    Ok(Arc::new(ChannelNotifier::new(Some(email), Some(sms))))
+    Ok(Arc::new(ChannelNotifier::new(email, sms)))
 }
 
 /// The use-case settings from the configuration.
@@ -117,6 +127,8 @@ pub fn app_settings(s: &Settings) -> anyhow::Result<resetd_app::Settings> {
     a.login_per_ip = RateLimit::new(s.limits.login_per_ip_per_minute, 60);
     a.reset_per_caller = RateLimit::new(s.limits.reset_tokens_per_caller_per_minute, 60);
     a.default_policy = s.policy.default.clone();
+    a.email_enabled = s.mail.enabled;
+    a.sms_enabled = s.sms.enabled;
     a.presets = s.policy.presets.clone();
     let o = &s.otp;
     a.otp = OtpSettings {
@@ -137,8 +149,11 @@ pub fn app_settings(s: &Settings) -> anyhow::Result<resetd_app::Settings> {
 /// otherwise) and builds the use cases.
 ///
 /// # Errors
-/// A backend that cannot be reached, bad settings.
+/// The production profile's requirements, a backend that cannot be reached, bad settings.
 pub async fn build(s: &Settings, clock: Arc<dyn Clock>, notifier: Arc<dyn Notifier>) -> anyhow::Result<Built> {
+    if s.profile == Profile::Production {
+        s.check_production()?;
+    }
     let memory = Arc::new(MemoryStore::new(clock.clone()));
     let mut probes: Vec<Arc<dyn Probe>> = Vec::new();
     let params = Argon2Params {
@@ -203,7 +218,8 @@ pub async fn build(s: &Settings, clock: Arc<dyn Clock>, notifier: Arc<dyn Notifi
     Ok(Built { app: App::new(ports, app_settings(s)?), probes })
 }
 
-/// Builds everything for `settings` with the system clock.
+/// Builds everything for `settings` with the system clock and the configured senders (the
+/// operator commands; `serve` goes through [`Application`]).
 ///
 /// # Errors
 /// See [`build`].
@@ -262,34 +278,4 @@ pub fn prometheus() -> Option<PrometheusHandle> {
             }
         })
         .clone()
-}
-
-/// Serves until SIGTERM or Ctrl-C, then drains in-flight requests.
-///
-/// # Errors
-/// The address cannot be bound.
-pub async fn serve(s: &Settings, built: Built) -> anyhow::Result<()> {
-    let listener =
-        tokio::net::TcpListener::bind(&s.server.bind).await.with_context(|| format!("binding {}", s.server.bind))?;
-    tracing::info!(addr = %listener.local_addr()?, "resetd listening");
-    axum::serve(listener, router(s, built).into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown())
-        .await
-        .context("serving")
-}
-
-async fn shutdown() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            s.recv().await;
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { () = ctrl_c => {}, () = term => {} }
-    tracing::info!("shutting down");
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use resetd_app::bootstrap::{ClientPolicy, ClientSwitches};
-use resetd_server::{Profile, Settings};
+use resetd_server::{Application, Profile, Settings};
 use secrecy::ExposeSecret as _;
 use serde_json::json;
 
@@ -99,14 +99,8 @@ async fn run() -> anyhow::Result<()> {
     let profile = Profile::parse(&cli.profile)?;
     let settings = Settings::load(&cli.config_dir, profile)?;
     resetd_server::telemetry::init(&settings.log.filter, settings.log.json);
-    if profile == Profile::Production {
-        settings.check_production()?;
-    }
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => {
-            let built = resetd_server::build_default(&settings).await?;
-            resetd_server::serve(&settings, built).await
-        }
+        Command::Serve => Application::build(settings).await?.run_until_stopped().await,
         Command::Migrate => {
             let url = settings.database.url.expose_secret();
             anyhow::ensure!(!url.is_empty(), "migrate needs RESETD__DATABASE__URL");

@@ -8,6 +8,10 @@ use resetd_domain::policy::PasswordPolicy;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+fn dev() -> Profile {
+    Profile::Dev
+}
+
 /// Where resetd runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Profile {
@@ -37,6 +41,9 @@ impl Profile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
+    /// The profile the settings were loaded for (not a key of the files).
+    #[serde(skip, default = "dev")]
+    pub profile: Profile,
     pub server: Server,
     pub database: Database,
     pub redis: Redis,
@@ -95,6 +102,9 @@ pub struct Argon2 {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Mail {
+    /// `false` switches email off: nothing is sent by email, and `/otp/send` to an address
+    /// answers `insufficient_email_quota`.
+    pub enabled: bool,
     pub smtp_host: String,
     pub smtp_port: u16,
     pub from: String,
@@ -106,6 +116,8 @@ pub struct Mail {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Sms {
+    /// `false` switches SMS off: `/otp/send` to a phone answers `insufficient_sms_quota`.
+    pub enabled: bool,
     pub webhook_url: String,
     pub bearer_token: SecretString,
 }
@@ -164,7 +176,8 @@ impl Settings {
             )
             .build()
             .context("reading the configuration")?;
-        let settings: Self = built.try_deserialize().context("parsing the configuration")?;
+        let mut settings: Self = built.try_deserialize().context("parsing the configuration")?;
+        settings.profile = profile;
         settings.policy.default.validate(1).map_err(|e| anyhow::anyhow!("policy.default: {e:?}"))?;
         Ok(settings)
     }
@@ -183,6 +196,30 @@ impl Settings {
         let key = self.security.token_key.expose_secret();
         if DEFAULT_KEYS.contains(&key) || key.len() < 32 {
             bail!("the production profile requires RESETD__SECURITY__TOKEN_KEY: at least 32 bytes, not a default");
+        }
+        self.check_channels()
+    }
+
+    /// Outside the dev profile every channel has a real sender or is switched off: nothing
+    /// falls back to writing messages (codes, links) to the log.
+    ///
+    /// # Errors
+    /// A switched-on channel without a sender, as a one-line reason.
+    pub fn check_channels(&self) -> anyhow::Result<()> {
+        if self.profile == Profile::Dev {
+            return Ok(());
+        }
+        if self.mail.enabled && self.mail.smtp_host.is_empty() {
+            bail!(
+                "email is switched on but has no sender: set RESETD__MAIL__SMTP_HOST, or RESETD__MAIL__ENABLED=false \
+                 to switch email off (the log sender exists only in the dev profile)"
+            );
+        }
+        if self.sms.enabled && self.sms.webhook_url.is_empty() {
+            bail!(
+                "SMS is switched on but has no sender: set RESETD__SMS__WEBHOOK_URL, or RESETD__SMS__ENABLED=false \
+                 to switch SMS off (the log sender exists only in the dev profile)"
+            );
         }
         Ok(())
     }

@@ -113,6 +113,23 @@ impl From<CiamError> for CiamReply {
                 "unauthorized_client",
                 Some("This application type may not reset passwords.".into()),
             ),
+            CiamError::PublicClientMayNotSend => Self::new(
+                StatusCode::BAD_REQUEST,
+                "unauthorized_client",
+                Some("This application type may not send OTPs.".into()),
+            ),
+            CiamError::ChannelOff(channel) => match channel {
+                Channel::Sms => Self::new(
+                    StatusCode::BAD_REQUEST,
+                    "insufficient_sms_quota",
+                    Some("SMS delivery is not available for this tenant.".into()),
+                ),
+                Channel::Email => Self::new(
+                    StatusCode::BAD_REQUEST,
+                    "insufficient_email_quota",
+                    Some("Email delivery is not available for this tenant.".into()),
+                ),
+            },
             CiamError::Misconfigured => Self::new(
                 StatusCode::BAD_REQUEST,
                 "misconfigured",

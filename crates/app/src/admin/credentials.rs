@@ -176,9 +176,14 @@ impl AdminService {
     /// (an account-setup link for a user who never set a password).
     ///
     /// # Errors
-    /// 403, 404, 429; a delivery failure is [`AdminError::Unexpected`].
+    /// 403, 404, 429; 409 when email is switched off (`mail.enabled = false`); a delivery
+    /// failure is [`AdminError::Unexpected`].
     #[tracing::instrument(name = "admin.send_password_reset", skip_all, fields(user_id = %id), err(level = "info", Display))]
     pub async fn send_password_reset(&self, caller: Principal, id: UserId) -> Result<CredentialView, AdminError> {
+        if !self.ctx.settings.email_enabled {
+            self.user(caller, id).await?;
+            return Err(AdminError::Conflict("Email delivery is switched off on this server."));
+        }
         let lifetime = TokenLifetime::LOOKER_EXPIRING;
         let (user, view, url, kind) = self.issue(caller, id, None, lifetime).await?;
         let expires_in = match lifetime {

@@ -1,0 +1,112 @@
+//! The one boot path: settings in, a bound server out. `resetd serve` and the end-to-end
+//! harness both go through [`Application::build`] (zero2prod's `Application`), so what the
+//! tests start is what production runs.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use resetd_app::App;
+use resetd_ports::clock::{Clock, SystemClock};
+use resetd_ports::notify::Notifier;
+
+use crate::{build, notifier, router, Settings};
+
+/// A bound, ready-to-run resetd.
+pub struct Application {
+    listener: tokio::net::TcpListener,
+    addr: SocketAddr,
+    router: axum::Router,
+    app: App,
+    base_url: String,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application").field("addr", &self.addr).finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    /// Binds `server.bind`, connects the configured backends and builds the service, with
+    /// the system clock and the configured senders. An empty `server.public_base_url` becomes
+    /// `http://<bound address>` (port 0 picks a free port).
+    ///
+    /// # Errors
+    /// The production profile's requirements, bad settings, a backend that cannot be reached,
+    /// an address that cannot be bound.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let notifier = notifier(&settings)?;
+        Self::build_with(settings, Arc::new(SystemClock), notifier).await
+    }
+
+    /// [`Self::build`] with an injected clock and notifier (tests).
+    ///
+    /// # Errors
+    /// See [`Self::build`].
+    pub async fn build_with(
+        mut settings: Settings,
+        clock: Arc<dyn Clock>,
+        notifier: Arc<dyn Notifier>,
+    ) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(&settings.server.bind)
+            .await
+            .with_context(|| format!("binding {}", settings.server.bind))?;
+        let addr = listener.local_addr()?;
+        if settings.server.public_base_url.is_empty() {
+            settings.server.public_base_url = format!("http://{addr}");
+        }
+        let built = build(&settings, clock, notifier).await?;
+        let app = built.app.clone();
+        let base_url = settings.server.public_base_url.trim_end_matches('/').to_owned();
+        Ok(Self { listener, addr, router: router(&settings, built), app, base_url })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The public base URL the service uses in links.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The use cases, for tests and operator commands that share the process.
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then drains in-flight requests.
+    ///
+    /// # Errors
+    /// The server loop failed.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        tracing::info!(addr = %self.addr, "resetd listening");
+        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown())
+            .await
+            .context("serving")
+    }
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    tracing::info!("shutting down");
+}
