@@ -12,3 +12,4 @@ mod looker;
 mod metrics;
 mod openapi;
 mod sdk;
+mod status;

@@ -217,11 +217,14 @@ impl BootstrapService {
         let id = UserId::parse(user_id).map_err(|e| BootstrapError::Invalid(e.to_string()))?;
         let status = UserStatus::parse(status).map_err(|e| BootstrapError::Invalid(e.to_string()))?;
         let patch = UserPatch { status: Some(status), ..UserPatch::default() };
+        let before = self.ctx.ports.users.find(id).await.map_err(unexpected("loading a user"))?;
+        let before = before.ok_or(BootstrapError::UserNotFound)?;
         let updated = self.ctx.ports.users.update(id, patch).await.map_err(|e| match e {
             UserWriteError::PhoneTaken => BootstrapError::PhoneTaken,
             UserWriteError::Store(e) => Unexpected::new("updating a user", e).into(),
         })?;
         updated.ok_or(BootstrapError::UserNotFound)?;
+        self.ctx.after_status_change(&before, status).await?;
         self.ctx.ports.audit(AuditKind::UserStatusChanged, Some(id), "cli".into(), status.as_str().into()).await;
         Ok(())
     }

@@ -88,6 +88,23 @@ impl Context {
         }
     }
 
+    /// After a status change: a user who may no longer sign in (disabled, locked, frozen)
+    /// loses every session, in every process (sessions live in the shared store).
+    pub(crate) async fn after_status_change(
+        &self,
+        before: &User,
+        now: resetd_domain::user::UserStatus,
+    ) -> Result<(), Unexpected> {
+        if now != resetd_domain::user::UserStatus::Active && before.status != now {
+            self.ports
+                .access_tokens
+                .revoke_all(before.id)
+                .await
+                .map_err(unexpected("ending the sessions of a user"))?;
+        }
+        Ok(())
+    }
+
     /// After any successful change: end API sessions, tell the user. Failures are logged.
     pub(crate) async fn after_password_change(&self, user: &User, to: resetd_domain::otp::Recipient, actor: String) {
         use resetd_ports::notify::{Notice, Notification};

@@ -65,8 +65,9 @@ impl AdminService {
     /// # Errors
     /// 403, 404.
     pub async fn update_user(&self, caller: Principal, id: UserId, body: WriteUser) -> Result<User, AdminError> {
-        self.user(caller, id).await?;
-        if body.is_disabled.is_some() && caller.role != Role::Admin {
+        let before = self.user(caller, id).await?;
+        // Nobody switches their own account on or off (a disabled admin re-enabling itself).
+        if body.is_disabled.is_some() && (caller.role != Role::Admin || caller.user_id == id) {
             return Err(AdminError::Forbidden);
         }
         let patch = UserPatch {
@@ -80,7 +81,9 @@ impl AdminService {
             UserWriteError::PhoneTaken => AdminError::Conflict("The phone number is already in use."),
             UserWriteError::Store(e) => Unexpected::new("updating a user", e).into(),
         })?;
-        updated.ok_or(AdminError::NotFound)
+        let updated = updated.ok_or(AdminError::NotFound)?;
+        self.ctx.after_status_change(&before, updated.status).await?;
+        Ok(updated)
     }
 
     /// `DELETE /users/{id}` (admins).
