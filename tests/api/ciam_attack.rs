@@ -182,7 +182,7 @@ async fn brute_force_stops_at_the_cap_and_at_the_account_budget(pool: PgPool) {
 
 #[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
 async fn user_not_found_and_abnormal_status_come_after_the_otp(pool: PgPool) {
-    let app = TestApp::spawn(&pool).await;
+    let app = TestApp::spawn_with(&pool, |s| s.otp.destination_cooldown_secs = 1).await;
     let web = client(&app, "web").await;
     let gone = unique_email("gone");
     user(&app, &gone, None).await;
@@ -203,13 +203,19 @@ async fn user_not_found_and_abnormal_status_come_after_the_otp(pool: PgPool) {
     {
         let email = unique_email(status);
         user(&app, &email, None).await;
-        let (token, code) = send_email_otp(&app, &web, &email).await;
         let id: i64 = sqlx::query_scalar("select user_id from credentials_email where email = $1")
             .bind(&email)
             .fetch_one(&pool)
             .await
             .unwrap();
+        // A code sent before the status changed died with the change.
+        let (before, before_code) = send_email_otp(&app, &web, &email).await;
         app.app.bootstrap.set_user_status(&id.to_string(), status).await.unwrap();
+        let body = reset_body(&email, &before, &before_code, "Tr4vel-by-Zeppelin");
+        assert_eq!(post(&app, "/reset_user_password", &web, body).await.1["error"], "bad_email_otp_token", "{status}");
+        // A code sent to the account in this status is answered with the status, after the code.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let (token, code) = send_email_otp(&app, &web, &email).await;
         let (code_status, body) =
             post(&app, "/reset_user_password", &web, reset_body(&email, &token, &code, "Tr4vel-by-Zeppelin")).await;
         assert_eq!(

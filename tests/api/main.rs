@@ -11,5 +11,6 @@ mod limits;
 mod looker;
 mod metrics;
 mod openapi;
+mod outstanding;
 mod sdk;
 mod status;

@@ -32,6 +32,7 @@ impl State {
             status: row.status,
             email: self.credentials.get(&id).map(|c| c.email.clone()),
             has_password: row.password.is_some(),
+            generation: row.generation,
             created_at: row.created_at,
         })
     }
@@ -81,6 +82,7 @@ impl UserStore for MemoryStore {
             status,
             password: None,
             version: 0,
+            generation: 0,
             created_at: now,
         };
         s.users.insert(id, row);
@@ -130,8 +132,18 @@ impl UserStore for MemoryStore {
         if let Some(v) = patch.phone {
             row.phone = v;
         }
+        let mut ends_links = false;
         if let Some(v) = patch.status {
+            if v != row.status {
+                row.generation += 1;
+            }
+            ends_links = v != UserStatus::Active;
             row.status = v;
+        }
+        if ends_links {
+            if let Some(cred) = s.credentials.get_mut(&key) {
+                cred.token = None;
+            }
         }
         Ok(s.user(key))
     }
@@ -190,6 +202,9 @@ impl CredentialStore for MemoryStore {
         }
         if let Some(row) = s.credentials.get_mut(&key) {
             if let Some(e) = email {
+                if e != row.email {
+                    row.token = None;
+                }
                 row.email = e;
             }
             if let Some(f) = forced_reset {
@@ -248,12 +263,12 @@ impl CredentialStore for MemoryStore {
         if let Some(row) = s.users.get_mut(&key) {
             row.password = Some(change.new_hash.clone());
             row.version += 1;
+            row.generation += 1;
         }
         if let Some(cred) = s.credentials.get_mut(&key) {
+            // The used link, or any other outstanding one: a changed password ends them all.
             cred.forced_reset = false;
-            if change.consume.is_some() {
-                cred.token = None;
-            }
+            cred.token = None;
         }
         let history = s.history.entry(key).or_default();
         history.insert(0, change.new_hash);

@@ -71,6 +71,7 @@ struct UserRow {
     status: UserStatus,
     password: Option<PasswordHash>,
     version: i64,
+    generation: i64,
     created_at: DateTime<Utc>,
 }
 

@@ -122,7 +122,11 @@ impl CredentialStore for PgStore {
         forced_reset: Option<bool>,
     ) -> Result<EmailCredential, CredentialWriteError> {
         let sql = format!(
-            "UPDATE credentials_email SET email = COALESCE($2, email), forced_reset = COALESCE($3, forced_reset) \
+            "UPDATE credentials_email SET email = COALESCE($2, email), forced_reset = COALESCE($3, forced_reset), \
+                 reset_token_hash = CASE WHEN {MOVED} THEN NULL ELSE reset_token_hash END, \
+                 reset_token_kind = CASE WHEN {MOVED} THEN NULL ELSE reset_token_kind END, \
+                 reset_token_issued_at = CASE WHEN {MOVED} THEN NULL ELSE reset_token_issued_at END, \
+                 reset_token_expires_at = CASE WHEN {MOVED} THEN NULL ELSE reset_token_expires_at END \
              WHERE user_id = $1 RETURNING {COLUMNS}"
         );
         let row = sqlx::query_as::<_, CredentialRow>(&sql)
@@ -200,4 +204,21 @@ impl CredentialStore for PgStore {
             .map_err(error::store)?;
         Ok(done.rows_affected())
     }
+}
+
+/// The address moves (an outstanding link was mailed to the old one, so it dies).
+const MOVED: &str = "$2 IS NOT NULL AND $2 <> email";
+
+/// Ends the user's outstanding reset or setup link, inside the caller's transaction.
+pub(crate) async fn clear_reset_token(conn: &mut sqlx::PgConnection, user: UserId) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE credentials_email SET reset_token_hash = NULL, reset_token_kind = NULL, \
+             reset_token_issued_at = NULL, reset_token_expires_at = NULL \
+         WHERE user_id = $1 AND reset_token_hash IS NOT NULL",
+    )
+    .bind(user.as_i64())
+    .execute(conn)
+    .await
+    .map_err(error::store)?;
+    Ok(())
 }

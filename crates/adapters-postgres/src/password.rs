@@ -77,7 +77,8 @@ async fn change_in(conn: &mut PgConnection, change: &ChangePassword) -> Result<(
 
     // 1. Version check and new hash: locks the user's row, so changes of one user queue here.
     let set = sqlx::query(
-        "UPDATE users SET password_hash = $2, password_version = password_version + 1 \
+        "UPDATE users SET password_hash = $2, password_version = password_version + 1, \
+                          generation = generation + 1 \
          WHERE id = $1 AND password_version = $3",
     )
     .bind(user)
@@ -95,8 +96,8 @@ async fn change_in(conn: &mut PgConnection, change: &ChangePassword) -> Result<(
         return Err(if exists { ChangePasswordError::VersionMoved } else { ChangePasswordError::UserNotFound });
     }
 
-    // 2. Consume the token (it must be this user's and live at `now`) and clear the
-    //    forced-reset flag in the same statement.
+    // 2. Consume the token (it must be this user's and live at `now`), or end any other
+    //    outstanding link, and clear the forced-reset flag in the same statement.
     if let Some(token) = &change.consume {
         let consumed = sqlx::query(
             "UPDATE credentials_email SET reset_token_hash = NULL, reset_token_kind = NULL, \
@@ -114,11 +115,16 @@ async fn change_in(conn: &mut PgConnection, change: &ChangePassword) -> Result<(
             return Err(ChangePasswordError::TokenGone);
         }
     } else {
-        sqlx::query("UPDATE credentials_email SET forced_reset = false WHERE user_id = $1 AND forced_reset")
-            .bind(user)
-            .execute(&mut *conn)
-            .await
-            .map_err(error::store)?;
+        // Any other outstanding link dies with the change too.
+        sqlx::query(
+            "UPDATE credentials_email SET reset_token_hash = NULL, reset_token_kind = NULL, \
+                 reset_token_issued_at = NULL, reset_token_expires_at = NULL, forced_reset = false \
+             WHERE user_id = $1 AND (forced_reset OR reset_token_hash IS NOT NULL)",
+        )
+        .bind(user)
+        .execute(&mut *conn)
+        .await
+        .map_err(error::store)?;
     }
 
     // 3. Append to the history and keep only the newest `history_limit` entries.

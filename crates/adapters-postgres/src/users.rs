@@ -13,7 +13,7 @@ use crate::PgStore;
 macro_rules! user_columns {
     () => {
         "u.id, u.first_name, u.last_name, u.locale, u.phone, u.status, c.email, \
-         u.password_hash IS NOT NULL AS has_password, u.created_at"
+         u.password_hash IS NOT NULL AS has_password, u.generation, u.created_at"
     };
 }
 
@@ -34,6 +34,7 @@ struct UserRow {
     status: String,
     email: Option<String>,
     has_password: bool,
+    generation: i64,
     created_at: DateTime<Utc>,
 }
 
@@ -58,6 +59,7 @@ impl TryFrom<UserRow> for User {
                 .transpose()
                 .map_err(|_| StoreError::corrupt("credentials_email.email"))?,
             has_password: row.has_password,
+            generation: row.generation,
             created_at: row.created_at,
         })
     }
@@ -100,7 +102,7 @@ impl UserStore for PgStore {
             "INSERT INTO users (first_name, last_name, locale, phone, status, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6) \
              RETURNING id, first_name, last_name, locale, phone, status, NULL::text AS email, \
-                       password_hash IS NOT NULL AS has_password, created_at",
+                       password_hash IS NOT NULL AS has_password, generation, created_at",
         )
         .bind(new.first_name)
         .bind(new.last_name)
@@ -138,26 +140,25 @@ impl UserStore for PgStore {
             .collect()
     }
 
+    /// One transaction: the user's row first (the lock order of every password change), and
+    /// when the status becomes one that may not sign in, the outstanding link in the same
+    /// commit. A status change bumps the credential generation.
     async fn update(&self, id: UserId, patch: UserPatch) -> Result<Option<User>, UserWriteError> {
         // Each optional field is a (set?, value) pair, so `Some(None)` can clear a column.
-        const SQL: &str = concat!(
-            "WITH u AS ( \
-                 UPDATE users SET \
-                     first_name = CASE WHEN $2 THEN $3 ELSE first_name END, \
-                     last_name = CASE WHEN $4 THEN $5 ELSE last_name END, \
-                     locale = CASE WHEN $6 THEN $7 ELSE locale END, \
-                     phone = CASE WHEN $8 THEN $9 ELSE phone END, \
-                     status = COALESCE($10, status) \
-                 WHERE id = $1 RETURNING * \
-             ) SELECT ",
-            user_columns!(),
-            " FROM u LEFT JOIN credentials_email c ON c.user_id = u.id"
-        );
+        const SQL: &str = "UPDATE users SET \
+                 first_name = CASE WHEN $2 THEN $3 ELSE first_name END, \
+                 last_name = CASE WHEN $4 THEN $5 ELSE last_name END, \
+                 locale = CASE WHEN $6 THEN $7 ELSE locale END, \
+                 phone = CASE WHEN $8 THEN $9 ELSE phone END, \
+                 status = COALESCE($10, status), \
+                 generation = generation + CASE WHEN $10 IS NOT NULL AND $10 <> status THEN 1 ELSE 0 END \
+             WHERE id = $1";
         let (first_name_set, first_name) = split(patch.first_name);
         let (last_name_set, last_name) = split(patch.last_name);
         let (locale_set, locale) = split(patch.locale);
         let (phone_set, phone) = split(patch.phone);
-        let row = sqlx::query_as::<_, UserRow>(SQL)
+        let mut tx = self.pool.begin().await.map_err(error::store)?;
+        let done = sqlx::query(SQL)
             .bind(id.as_i64())
             .bind(first_name_set)
             .bind(first_name)
@@ -168,9 +169,21 @@ impl UserStore for PgStore {
             .bind(phone_set)
             .bind(phone.as_ref().map(PhoneNumber::as_str))
             .bind(patch.status.map(UserStatus::as_str))
-            .fetch_optional(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(write_error)?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        if patch.status.is_some_and(|s| s != UserStatus::Active) {
+            crate::credentials::clear_reset_token(&mut tx, id).await?;
+        }
+        let row = sqlx::query_as::<_, UserRow>(select_users!("WHERE u.id = $1"))
+            .bind(id.as_i64())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(error::store)?;
+        tx.commit().await.map_err(error::store)?;
         Ok(row.map(User::try_from).transpose()?)
     }
 

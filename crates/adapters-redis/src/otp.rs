@@ -64,6 +64,7 @@ impl OtpStore for RedisStore {
             ("usage", b.usage.as_str().to_owned()),
             ("channel", b.recipient.channel().as_str().to_owned()),
             ("addr", b.recipient.address().to_owned()),
+            ("gen", b.generation.unwrap_or(0).to_string()),
             ("attempts", challenge.attempts_left.to_string()),
             ("code_exp", challenge.code_expires_at.timestamp_millis().to_string()),
             ("exp", challenge.expires_at.timestamp_millis().to_string()),
@@ -91,7 +92,8 @@ impl OtpStore for RedisStore {
             .arg(binding.usage.as_str())
             .arg(binding.recipient.channel().as_str())
             .arg(binding.recipient.address())
-            .arg(&id);
+            .arg(&id)
+            .arg(binding.generation.map_or_else(|| "*".to_owned(), |g| g.to_string()));
         let mut conn = self.conn();
         let (outcome, attempts_left): (String, i64) = deadline(call.invoke_async(&mut conn)).await?;
         match outcome.as_str() {

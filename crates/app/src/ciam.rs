@@ -218,6 +218,7 @@ impl CiamService {
                 client_id: client.id.clone(),
                 usage: OtpUsage::ResetPassword,
                 recipient: recipient.clone(),
+                generation: Some(user.as_ref().map_or(0, |u| u.generation)),
             },
             attempts_left: o.max_attempts,
             code_expires_at: now + span(o.code_ttl),
@@ -345,8 +346,15 @@ impl CiamService {
         let ports = &self.ctx.ports;
         let key = &self.ctx.settings.token_key;
         let token_digest = token.digest(key);
-        let binding =
-            OtpBinding { client_id: client.id.clone(), usage: OtpUsage::ResetPassword, recipient: recipient.clone() };
+        // The user now: its generation must be the one the code was sent under (a password or
+        // status change since kills the code); its absence and status are answered after the code.
+        let user = self.find_user(&recipient).await?;
+        let binding = OtpBinding {
+            client_id: client.id.clone(),
+            usage: OtpUsage::ResetPassword,
+            recipient: recipient.clone(),
+            generation: user.as_ref().map(|u| u.generation),
+        };
         let outcome = ports
             .otps
             .verify_and_claim(&token_digest, &code.digest(key, &token_digest), &binding, ports.clock.now())
@@ -361,7 +369,7 @@ impl CiamService {
             ClaimOutcome::CodeExpired => return Err(CiamError::BadOtp(channel)),
             ClaimOutcome::Mismatch | ClaimOutcome::Gone => return Err(CiamError::BadOtpToken(channel)),
         };
-        let result = self.reset_claimed(&client, &recipient, password).await;
+        let result = self.reset_claimed(&client, &recipient, user, password).await;
         match &result {
             Ok(user) => {
                 if let Err(e) = ports.otps.consume(&claim).await {
@@ -378,8 +386,14 @@ impl CiamService {
         result.map(|_| ())
     }
 
-    async fn reset_claimed(&self, client: &Client, recipient: &Recipient, password: String) -> Result<User, CiamError> {
-        let user = self.find_user(recipient).await?.ok_or(CiamError::UserNotFound)?;
+    async fn reset_claimed(
+        &self,
+        client: &Client,
+        recipient: &Recipient,
+        user: Option<User>,
+        password: String,
+    ) -> Result<User, CiamError> {
+        let user = user.ok_or(CiamError::UserNotFound)?;
         match user.status {
             UserStatus::Active => {}
             UserStatus::Frozen => return Err(CiamError::AbnormalUserStatus("User is frozen.")),

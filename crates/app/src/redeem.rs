@@ -100,6 +100,8 @@ impl RedeemService {
             .map_err(unexpected("looking up a reset token"))?
             .ok_or(RedeemError::InvalidToken)?;
         let user = ports.users.find(owner.user_id).await.map_err(unexpected("loading the user"))?;
+        // The status at the moment of use: only an active account redeems.
+        let user = user.filter(|u| u.status == resetd_domain::user::UserStatus::Active);
         Ok((owner, user.ok_or(RedeemError::InvalidToken)?))
     }
 }

@@ -25,6 +25,7 @@ fn benches(c: &mut Criterion) {
         client_id: ClientId::parse("bench").unwrap_or_else(|_| unreachable!()),
         usage: OtpUsage::ResetPassword,
         recipient: Recipient::Email(Email::parse("ada@example.com").unwrap_or_else(|_| unreachable!())),
+        generation: Some(0),
     };
     let challenge = OtpChallenge {
         token: token_digest,

@@ -155,6 +155,21 @@ pub struct OtpBinding {
     pub client_id: ClientId,
     pub usage: OtpUsage,
     pub recipient: Recipient,
+    /// The user's credential generation when the code was sent (0 for an unknown account): a
+    /// password or status change since then kills the challenge. A guess presents the user's
+    /// current one, or `None` when the account is gone (any generation is admitted, so the
+    /// documented `user_not_found` still follows a right code).
+    pub generation: Option<i64>,
+}
+
+impl OtpBinding {
+    /// Whether a guess presented with `presented` is for this challenge.
+    pub fn admits(&self, presented: &Self) -> bool {
+        self.client_id == presented.client_id
+            && self.usage == presented.usage
+            && self.recipient == presented.recipient
+            && (presented.generation.is_none() || presented.generation == self.generation)
+    }
 }
 
 /// A sent code, as stored: digests only.
@@ -192,7 +207,7 @@ impl OtpChallenge {
     pub fn judge(&self, guess: &Digest, binding: &OtpBinding, now: DateTime<Utc>) -> Verdict {
         if now >= self.expires_at || self.attempts_left == 0 {
             Verdict::Expired
-        } else if &self.binding != binding {
+        } else if !self.binding.admits(binding) {
             Verdict::Mismatch
         } else if now >= self.code_expires_at {
             Verdict::CodeExpired
@@ -233,6 +248,7 @@ mod tests {
             client_id: ClientId::parse("app").unwrap(),
             usage: OtpUsage::ResetPassword,
             recipient: Recipient::Email(Email::parse(email).unwrap()),
+            generation: Some(7),
         }
     }
 
@@ -258,6 +274,10 @@ mod tests {
         let (key, _, code, c, now) = fixture();
         let guess = code.digest(&key, &c.token);
         assert_eq!(c.judge(&guess, &binding("eve@example.com"), now), Verdict::Mismatch);
+        let later = OtpBinding { generation: Some(8), ..c.binding.clone() };
+        assert_eq!(c.judge(&guess, &later, now), Verdict::Mismatch, "a newer generation kills the challenge");
+        let gone = OtpBinding { generation: None, ..c.binding.clone() };
+        assert_ne!(c.judge(&guess, &gone, now), Verdict::Mismatch, "an account that is gone admits any");
         let mut other_client = c.binding.clone();
         other_client.client_id = ClientId::parse("other").unwrap();
         assert_eq!(c.judge(&guess, &other_client, now), Verdict::Mismatch);

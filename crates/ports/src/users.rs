@@ -19,6 +19,9 @@ pub struct User {
     /// The email of the user's email credential, if it has one.
     pub email: Option<Email>,
     pub has_password: bool,
+    /// The credential generation: bumped in the same transaction as every password change and
+    /// every status change, so what was issued under an older one (an OTP challenge) is dead.
+    pub generation: i64,
     pub created_at: DateTime<Utc>,
 }
 

@@ -53,6 +53,7 @@ pub struct Settings {
     pub sms: Sms,
     pub otp: Otp,
     pub limits: Limits,
+    pub links: Links,
     pub log: Log,
     pub policy: Policies,
 }
@@ -142,6 +143,13 @@ pub struct Limits {
     pub login_failures_per_client_ip_per_minute: u32,
     pub login_per_ip_per_minute: u32,
     pub reset_tokens_per_caller_per_minute: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Links {
+    /// The longest a reset or setup link lives, Looker's `expires=false` ones included.
+    pub max_lifetime_days: u32,
 }
 
 #[derive(Debug, Deserialize)]

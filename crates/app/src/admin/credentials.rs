@@ -138,7 +138,7 @@ impl AdminService {
         // The answer is the credential as stored with its new token: no read before or after.
         let credential = ports
             .credentials
-            .issue_reset_token(id, &token.digest(&s.token_key), kind, lifetime.expires_at(now), now)
+            .issue_reset_token(id, &token.digest(&s.token_key), kind, Some(self.link_expiry(lifetime, now)), now)
             .await
             .map_err(unexpected("issuing a reset token"))?
             .ok_or(AdminError::NotFound)?;
@@ -153,6 +153,18 @@ impl AdminService {
         let url = SecretString::from(format!("{}{}/{}", s.public_base_url, kind.path(), token.expose()));
         let view = self.view(credential, &user, Some((kind, url.clone())));
         Ok((user, view, url, kind))
+    }
+
+    /// When a link issued now dies: its lifetime, and a `NonExpiring` one (Looker's
+    /// `expires=false`) at the server's maximum (`links.max_lifetime_days`).
+    fn link_expiry(
+        &self,
+        lifetime: TokenLifetime,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> chrono::DateTime<chrono::Utc> {
+        let max =
+            now + chrono::Duration::from_std(self.ctx.settings.link_max_lifetime).unwrap_or(chrono::Duration::MAX);
+        lifetime.expires_at(now).map_or(max, |at| at.min(max))
     }
 
     /// `POST /users/{id}/credentials_email/password_reset?expires=`: a new reset token

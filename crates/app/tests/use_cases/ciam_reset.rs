@@ -153,6 +153,7 @@ async fn every_claim_outcome_maps_to_its_error() {
         let case = Case::new();
         let mut m = case.mocks(ClientType::Web);
         m.allow_rate();
+        m.users.expect_find_by_email().returning(|_| Ok(Some(user(UserStatus::Active))));
         let o = outcome.clone();
         m.otps.expect_verify_and_claim().returning(move |_, _, _, _| Ok(o.clone()));
         let r = run(m, &case, "x").await;
@@ -275,4 +276,20 @@ async fn a_caller_that_goes_away_after_the_claim_does_not_strand_it() {
         .await
         .expect("the reset ran to its end without its caller")
         .unwrap();
+}
+
+#[tokio::test]
+async fn the_claim_presents_the_users_current_generation_or_any_when_gone() {
+    for (found, presented) in [(Some(5), Some(5)), (None, None)] {
+        let case = Case::new();
+        let mut m = case.mocks(ClientType::Web);
+        m.allow_rate();
+        let account = found.map(|generation| resetd_ports::users::User { generation, ..user(UserStatus::Active) });
+        m.users.expect_find_by_email().returning(move |_| Ok(account.clone()));
+        m.otps
+            .expect_verify_and_claim()
+            .withf(move |_, _, binding, _| binding.generation == presented)
+            .returning(|_, _, _, _| Ok(ClaimOutcome::Mismatch));
+        assert!(matches!(run(m, &case, "x").await, Err(CiamError::BadOtpToken(Channel::Email))), "{found:?}");
+    }
 }

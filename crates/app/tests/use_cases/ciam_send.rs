@@ -109,6 +109,6 @@ async fn public_clients_may_not_send_and_nothing_is_counted() {
         // No rate limiter, user store or OTP store expectation: touching one fails the test.
         let creds = ClientCredentials { client_id: "app".into(), client_secret: None };
         let r = m.app().ciam.send_otp(&creds, email(Some("reset_password"), "ada@example.com")).await;
-        assert!(matches!(r, Err(CiamError::UnauthorizedClient)), "{kind:?}: {r:?}");
+        assert!(matches!(r, Err(CiamError::PublicClientMayNotSend)), "{kind:?}: {r:?}");
     }
 }

@@ -113,6 +113,7 @@ pub fn user(status: UserStatus) -> User {
         status,
         email: Some(Email::parse("ada@example.com").unwrap()),
         has_password: true,
+        generation: 0,
         created_at: resetd_ports::testkit::t0(),
     }
 }

@@ -27,6 +27,7 @@ fn send(key: &TokenKey, recipient: Recipient, attempts: u32) -> Sent {
             client_id: ClientId::parse("web-app").unwrap(),
             usage: OtpUsage::ResetPassword,
             recipient,
+            generation: Some(3),
         },
         attempts_left: attempts,
         code_expires_at: t0() + Span::seconds(60),
@@ -73,6 +74,12 @@ pub async fn otp_store(store: Arc<dyn OtpStore>) {
     assert_eq!(
         store.verify_and_claim(&s.challenge.token, &s.right, &other_usage, now).await.unwrap(),
         ClaimOutcome::Mismatch
+    );
+    let changed_since = OtpBinding { generation: Some(4), ..b.clone() };
+    assert_eq!(
+        store.verify_and_claim(&s.challenge.token, &s.right, &changed_since, now).await.unwrap(),
+        ClaimOutcome::Mismatch,
+        "a password or status change since the send kills the challenge"
     );
     assert_eq!(
         store.verify_and_claim(&s.challenge.token, &s.wrong, b, now).await.unwrap(),

@@ -176,6 +176,8 @@ pub async fn credential_store(users: Arc<dyn UserStore>, creds: Arc<dyn Credenti
     assert_eq!((s1.current.as_ref(), s1.history.clone()), (Some(&h[0]), vec![h[0].clone()]));
     assert!(users.find(ada.id).await.unwrap().unwrap().has_password);
     assert!(!creds.get(ada.id).await.unwrap().unwrap().forced_reset, "a change clears the forced-reset flag");
+    assert_eq!(creds.find_reset_token(&second, now).await.unwrap(), None, "a change ends the outstanding link");
+    creds.issue_reset_token(ada.id, &second, ResetTokenKind::AccountSetup, Some(expiry), now).await.unwrap();
 
     // Consuming a token: someone else's or an expired one writes nothing.
     let bobs = ResetToken::generate(&mut rand::rngs::OsRng).digest(&key);
@@ -228,6 +230,8 @@ pub async fn credential_store(users: Arc<dyn UserStore>, creds: Arc<dyn Credenti
     assert_eq!(creds.find_reset_token(&bobs, now).await.unwrap(), None, "the token goes with the credential");
     assert_eq!(users.find_by_email(&e).await.unwrap(), None);
     creds.create(bob.id, &e, now).await.unwrap();
+
+    super::outstanding_links_die(users, creds).await;
 }
 
 /// [`ClientRegistry`]: create, find, duplicate ids.
