@@ -1,5 +1,6 @@
-# resetd — common tasks. `make run` needs nothing; `make test` needs PostgreSQL on
-# 127.0.0.1:5432 (user postgres, trust), Redis on 127.0.0.1:6379 and Python's aiosmtpd (the
+# resetd — common tasks. `make run` needs nothing. `make test` uses PostgreSQL and Redis at the
+# URLs below when they answer, else starts throwaway ones from the installed binaries (Debian
+# packages postgresql and redis-server), and its Python packages live in target/venv (the
 # tests start their own SMTP sink, scripts/smtp_sink.py, on a free port). `make smtp-sink`
 # starts one on port 2525 for trying the service by hand.
 
@@ -9,33 +10,35 @@ export RESETD_TEST_REDIS_URL ?= redis://127.0.0.1:6379
 SMTP_SINK_PORT ?= 2525
 SMTP_SINK_DIR ?= $(CURDIR)/target/smtp-sink
 
-LOOKER_SDK_VERSION = 26.22.0
-AIOSMTPD_VERSION = 1.4.6
+CARGO_TARGET_DIR ?= $(CURDIR)/target
 VENV = $(CURDIR)/target/venv
-export RESETD_TEST_PYTHON = $(VENV)/bin/python
 
 .PHONY: run test lint fmt bench migrate up smtp-sink venv
 
 run:
 	cargo run --bin resetd -- serve
 
-smtp-sink:
+smtp-sink: venv
 	@mkdir -p $(SMTP_SINK_DIR)
 	@if ! (exec 3<>/dev/tcp/127.0.0.1/$(SMTP_SINK_PORT)) 2>/dev/null; then \
-		nohup python3 scripts/smtp_sink.py --host 127.0.0.1 --port $(SMTP_SINK_PORT) --dir $(SMTP_SINK_DIR) >target/smtp-sink.log 2>&1 & \
+		nohup $(VENV)/bin/python scripts/smtp_sink.py --host 127.0.0.1 --port $(SMTP_SINK_PORT) --dir $(SMTP_SINK_DIR) >target/smtp-sink.log 2>&1 & \
 		for i in $$(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$(SMTP_SINK_PORT)) 2>/dev/null && break; sleep 0.1; done; \
 	fi
 
-# The tests' one Python: the SMTP sink (aiosmtpd) and the official Looker Python SDK, pinned,
-# in a virtual environment under target/ (the machine's python3 needs no extra package).
-venv: $(VENV)/.ready-$(LOOKER_SDK_VERSION)-$(AIOSMTPD_VERSION)
-$(VENV)/.ready-$(LOOKER_SDK_VERSION)-$(AIOSMTPD_VERSION):
+# The tests' one Python: the packages of tests/requirements.txt (the SMTP sink's aiosmtpd, the
+# official Looker SDK, pinned) in a virtual environment under target/; the machine's python3
+# needs no extra package. resetd-test-support makes the same one when a test needs it first.
+venv: $(VENV)/.requirements
+$(VENV)/.requirements: tests/requirements.txt
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install -q looker_sdk==$(LOOKER_SDK_VERSION) aiosmtpd==$(AIOSMTPD_VERSION)
-	touch $@
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r tests/requirements.txt
+	cp tests/requirements.txt $@
 
+# The suite runs through with-test-servers: the PostgreSQL and Redis at the URLs above when
+# they answer, else throwaway ones from the installed binaries (stopped afterwards).
 test: venv
-	cargo test --workspace --all-targets
+	cargo build -q -p resetd-test-support --bin with-test-servers
+	$(CARGO_TARGET_DIR)/debug/with-test-servers cargo test --workspace --all-targets
 	cargo test --workspace --doc
 
 lint:

@@ -31,22 +31,19 @@ fn sink() -> &'static Sink {
         use std::io::BufRead as _;
         let dir = std::env::temp_dir().join(resetd_ports::testkit::unique("resetd-mail-"));
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/smtp_sink.py");
-        let python = std::env::var("RESETD_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-        let mut child = std::process::Command::new(python)
+        let mut child = std::process::Command::new(resetd_test_support::python())
             .args([script, "--host", "127.0.0.1", "--port", "0", "--exit-with-parent", "--dir"])
             .arg(&dir)
             .stdout(std::process::Stdio::piped())
             .spawn()
-            .expect("python3 must be installed");
+            .expect("the test virtualenv's python runs");
         let mut line = String::new();
         let stdout = child.stdout.take().expect("piped");
         std::io::BufReader::new(stdout).read_line(&mut line).expect("the sink prints its address");
         let port = line
             .split_whitespace()
             .find_map(|w| w.strip_prefix("127.0.0.1:").and_then(|p| p.trim_end_matches(',').parse().ok()))
-            .unwrap_or_else(|| {
-                panic!("the SMTP sink did not start (is aiosmtpd installed? pip install aiosmtpd): {line:?}")
-            });
+            .unwrap_or_else(|| panic!("the SMTP sink did not start (the test virtualenv lacks aiosmtpd?): {line:?}"));
         Sink { port, dir, _process: std::sync::Mutex::new(child) }
     })
 }
@@ -101,7 +98,7 @@ impl TestApp {
         let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config");
         let mut s = Settings::load(&config, Profile::Dev).unwrap();
         s.database.url = database_url(pool).into();
-        s.redis.url = env("RESETD_TEST_REDIS_URL", "redis://127.0.0.1:6379").into();
+        s.redis.url = resetd_test_support::shared_redis_url().into();
         s.redis.key_prefix = resetd_ports::testkit::unique("test:") + ":";
         s.security.token_key = "an-end-to-end-test-key-of-32-bytes-or-more".to_owned().into();
         s.mail.smtp_host = "127.0.0.1".into();

@@ -7,8 +7,7 @@ use sqlx::PgPool;
 use crate::helpers::TestApp;
 
 fn python() -> String {
-    std::env::var("RESETD_TEST_PYTHON")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../target/venv/bin/python").to_owned())
+    resetd_test_support::python().display().to_string()
 }
 
 #[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]

@@ -1,7 +1,8 @@
 //! `SmtpSender` against the real SMTP sink process (`scripts/smtp_sink.py`, aiosmtpd).
 //!
 //! The test starts the sink on a free port with a fresh directory, sends through it, and reads
-//! back the raw `.eml` files. If the sink cannot start (no python3, no aiosmtpd) the test fails
+//! back the raw `.eml` files. The sink runs on the tests' one virtualenv (target/venv, made
+//! by resetd-test-support when missing). If the sink cannot start the test fails
 //! and says so: it never skips.
 
 use std::net::{TcpListener, TcpStream};
@@ -32,7 +33,7 @@ impl Sink {
         let dir = std::env::temp_dir().join(format!("resetd-smtp-sink-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new("python3")
+        let child = Command::new(resetd_test_support::python())
             .arg(&script)
             .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--dir"])
             .arg(&dir)
@@ -57,7 +58,7 @@ impl Sink {
                 }
                 panic!(
                     "the SMTP sink (scripts/smtp_sink.py) exited with {status} before listening; \
-                     it needs python3 with aiosmtpd (`pip install aiosmtpd`). Its stderr:\n{stderr}"
+                     it runs on the test virtualenv (resetd_test_support::python()). Its stderr:\n{stderr}"
                 );
             }
             if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {

@@ -1,5 +1,5 @@
-//! The ports' contract suite against a real Redis (`RESETD_TEST_REDIS_URL`, default
-//! `redis://127.0.0.1:6379`), one unique key prefix per test.
+//! The ports' contract suite against a real Redis (`RESETD_TEST_REDIS_URL` when it answers,
+//! else a throwaway one from resetd-test-support), one unique key prefix per test.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,7 +9,7 @@ use resetd_ports::testkit;
 use resetd_ports::StoreError;
 
 fn url() -> String {
-    std::env::var("RESETD_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+    resetd_test_support::shared_redis_url()
 }
 
 async fn store() -> Arc<RedisStore> {

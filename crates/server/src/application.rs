@@ -36,6 +36,9 @@ impl Application {
     /// The production profile's requirements, bad settings, a backend that cannot be reached,
     /// an address that cannot be bound.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        if settings.profile == crate::Profile::Production {
+            settings.check_production()?;
+        }
         let notifier = notifier(&settings)?;
         Self::build_with(settings, Arc::new(SystemClock), notifier).await
     }

@@ -1,4 +1,5 @@
-//! The tests' Python: one virtualenv in the target directory, with `aiosmtpd`.
+//! The tests' Python: one virtualenv in the target directory, with the packages of
+//! `tests/requirements.txt` (the SMTP sink's `aiosmtpd`, the pinned Looker SDK).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -7,11 +8,12 @@ use std::sync::OnceLock;
 use crate::process::{find_program, FileLock};
 use crate::target_dir;
 
-/// `<target>/venv/bin/python`, a virtualenv's Python that can import `aiosmtpd`.
+/// `<target>/venv/bin/python`, a virtualenv's Python with `tests/requirements.txt` installed.
 ///
-/// An existing virtualenv with `aiosmtpd` is used as it is (the Makefile creates it with more
-/// packages). Otherwise it is created (`python3 -m venv`) and `aiosmtpd` installed with pip,
-/// under a file lock so that parallel test binaries do it once.
+/// A virtualenv whose stamp (`.requirements`, a copy of the file it was made from) matches
+/// the file is used as it is; `make test` makes the same one. Otherwise it is created
+/// (`python3 -m venv`) and the requirements installed with pip, under a file lock so that
+/// parallel test binaries do it once.
 ///
 /// # Panics
 ///
@@ -26,12 +28,17 @@ fn ensure_venv() -> PathBuf {
     let target = target_dir();
     let venv = target.join("venv");
     let python = venv.join("bin").join("python");
-    if has_aiosmtpd(&python) {
+    let requirements = crate::workspace_root().join("tests").join("requirements.txt");
+    let wanted =
+        std::fs::read_to_string(&requirements).unwrap_or_else(|e| panic!("reading {}: {e}", requirements.display()));
+    let stamp = venv.join(".requirements");
+    let ready = || python.is_file() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted);
+    if ready() {
         return python;
     }
     std::fs::create_dir_all(&target).unwrap_or_else(|e| panic!("creating {}: {e}", target.display()));
     let _lock = FileLock::acquire(&target.join("venv.lock"));
-    if has_aiosmtpd(&python) {
+    if ready() {
         return python; // another test binary made it while we waited
     }
     if !python.is_file() {
@@ -41,9 +48,10 @@ fn ensure_venv() -> PathBuf {
         run(create.args(["-m", "venv"]).arg(&venv), "creating the test virtualenv");
     }
     let mut pip = Command::new(&python);
-    pip.args(["-m", "pip", "install", "-q", "--disable-pip-version-check", "aiosmtpd"]);
-    run(&mut pip, "installing aiosmtpd into the test virtualenv");
+    pip.args(["-m", "pip", "install", "-q", "--disable-pip-version-check", "-r"]).arg(&requirements);
+    run(&mut pip, "installing tests/requirements.txt into the test virtualenv");
     assert!(has_aiosmtpd(&python), "{} still cannot import aiosmtpd", python.display());
+    std::fs::write(&stamp, wanted).unwrap_or_else(|e| panic!("writing {}: {e}", stamp.display()));
     python
 }
 

@@ -164,30 +164,27 @@ impl Drop for ResetdProcess {
 }
 
 /// The `resetd` binary next to the running test (`target/<profile>/deps/<test>` →
-/// `target/<profile>/resetd`), built once with `cargo build --bin resetd` if it is missing.
+/// `target/<profile>/resetd`), brought up to date once per test process with `cargo build
+/// --bin resetd` (a no-op when it is current): `cargo test -p <one crate>` does not rebuild
+/// another package's binary, and a stale one would test old code.
 fn resetd_binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
         let profile_dir = profile_dir();
         let binary = profile_dir.join("resetd");
-        if binary.is_file() {
-            return binary;
-        }
         let _lock = FileLock::acquire(&target_dir().join("resetd-build.lock"));
-        if binary.is_file() {
-            return binary; // another test binary built it while we waited
-        }
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
         let mut build = Command::new(cargo);
-        build.args(["build", "--bin", "resetd", "--manifest-path"]).arg(workspace_root().join("Cargo.toml"));
+        build.args(["build", "-q", "--bin", "resetd", "--manifest-path"]).arg(workspace_root().join("Cargo.toml"));
         if profile_dir.file_name().is_some_and(|name| name == "release") {
             build.arg("--release");
         }
-        eprintln!("resetd-test-support: {} is missing; running {build:?}", binary.display());
         let started = Instant::now();
         let status = build.stdin(Stdio::null()).status().unwrap_or_else(|e| panic!("running {build:?}: {e}"));
         assert!(status.success(), "{build:?} failed ({status})");
-        eprintln!("resetd-test-support: built resetd in {:?}", started.elapsed());
+        if started.elapsed() > Duration::from_secs(5) {
+            eprintln!("resetd-test-support: built resetd in {:?}", started.elapsed());
+        }
         assert!(binary.is_file(), "{build:?} succeeded but {} is missing", binary.display());
         binary
     })

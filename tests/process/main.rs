@@ -1,0 +1,6 @@
+//! The resetd binary as production runs it, in its own process, on throwaway (or the
+//! configured) PostgreSQL and Redis servers from resetd-test-support.
+
+mod backends;
+mod leaks;
+mod startup;
