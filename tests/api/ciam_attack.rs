@@ -70,7 +70,15 @@ async fn a_phone_otp_travels_by_the_sms_webhook_and_resets(pool: PgPool) {
         json!({"error": "sms_rate_limit_exceeded", "error_description": "SMS rate limit exceeded for same phone number"}),
         "one SMS per number per 30 s, whatever its spelling"
     );
-    let notices = gateway.received.lock().unwrap().len();
+    // The notice is owed by the change's outbox row, delivered within a poll interval.
+    let mut notices = 0;
+    for _ in 0..100 {
+        notices = gateway.received.lock().unwrap().len();
+        if notices >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     assert_eq!(notices, 2, "the code, then the password-changed notice on the same channel");
 }
 

@@ -47,3 +47,47 @@ pub async fn operator(database: &str, redis: &str, prefix: &str) -> resetd_app::
     s.argon2.memory_kib = 19_456;
     resetd_server::build_default(&s).await.unwrap().app
 }
+
+/// Serves resetd in this process over `database` and `redis` (dev profile, so the test may set
+/// what it likes), with `tweak` applied; the base URL and the use cases.
+pub async fn serve(database: &str, redis: &str, tweak: impl FnOnce(&mut Settings)) -> (String, resetd_app::App) {
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config");
+    let mut s = Settings::load(&config, Profile::Dev).unwrap();
+    s.database.url = database.to_owned().into();
+    s.redis.url = redis.to_owned().into();
+    s.redis.key_prefix = resetd_ports::testkit::unique("proc:") + ":";
+    s.security.token_key = TOKEN_KEY.to_owned().into();
+    s.argon2.memory_kib = 19_456;
+    s.mail.enabled = false;
+    s.sms.enabled = false;
+    s.server.bind = "127.0.0.1:0".into();
+    s.server.public_base_url = String::new();
+    tweak(&mut s);
+    let server = resetd_server::Application::build(s).await.unwrap();
+    let (base, app) = (server.base_url().to_owned(), server.app().clone());
+    tokio::spawn(server.run_until_stopped());
+    (base, app)
+}
+
+/// Logs in over HTTP with an API credential; the access token.
+pub async fn login(base: &str, id: &str, secret: &str) -> String {
+    let form = [("client_id", id), ("client_secret", secret)];
+    let r = reqwest::Client::new().post(format!("{base}/api/4.0/login")).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    r.json::<serde_json::Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned()
+}
+
+/// The status of `GET /api/4.0/user` as `token`.
+pub async fn me(base: &str, token: &str) -> u16 {
+    let r = reqwest::Client::new().get(format!("{base}/api/4.0/user")).bearer_auth(token).send().await;
+    r.unwrap().status().as_u16()
+}
+
+/// A fresh reset link of user `id`, issued by the admin session `admin`; its token.
+pub async fn link(base: &str, admin: &str, id: &str) -> String {
+    let url = format!("{base}/api/4.0/users/{id}/credentials_email/password_reset?expires=true");
+    let r = reqwest::Client::new().post(url).bearer_auth(admin).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let body: serde_json::Value = r.json().await.unwrap();
+    body["password_reset_url"].as_str().unwrap().rsplit('/').next().unwrap().to_owned()
+}

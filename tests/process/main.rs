@@ -2,5 +2,6 @@
 //! configured) PostgreSQL and Redis servers from resetd-test-support.
 
 mod backends;
+mod crash;
 mod leaks;
 mod startup;

@@ -133,9 +133,11 @@ impl UserStore for MemoryStore {
             row.phone = v;
         }
         let mut ends_links = false;
+        let mut bumped = None;
         if let Some(v) = patch.status {
             if v != row.status {
                 row.generation += 1;
+                bumped = Some(row.generation);
             }
             ends_links = v != UserStatus::Active;
             row.status = v;
@@ -144,6 +146,10 @@ impl UserStore for MemoryStore {
             if let Some(cred) = s.credentials.get_mut(&key) {
                 cred.token = None;
             }
+        }
+        if let Some(generation) = bumped {
+            let now = self.clock.now();
+            s.owe(id, Some(generation), None, now);
         }
         Ok(s.user(key))
     }
@@ -154,7 +160,12 @@ impl UserStore for MemoryStore {
         s.credentials.remove(&key);
         s.history.remove(&key);
         s.api_credentials.retain(|_, c| c.user_id != id);
-        Ok(s.users.remove(&key).is_some())
+        let gone = s.users.remove(&key).is_some();
+        if gone {
+            let now = self.clock.now();
+            s.owe(id, Some(i64::MAX), None, now);
+        }
+        Ok(gone)
     }
 }
 
@@ -247,7 +258,7 @@ impl CredentialStore for MemoryStore {
         Ok(Some(PasswordState { current: row.password.clone(), history, version: row.version }))
     }
 
-    async fn change_password(&self, change: ChangePassword) -> Result<(), ChangePasswordError> {
+    async fn change_password(&self, change: ChangePassword) -> Result<i64, ChangePasswordError> {
         let mut s = self.lock();
         let key = change.user_id.as_i64();
         let Some(row) = s.users.get(&key) else { return Err(ChangePasswordError::UserNotFound) };
@@ -260,10 +271,12 @@ impl CredentialStore for MemoryStore {
             }
         }
         // Every check passed: apply all writes under the same lock.
+        let mut generation = 0;
         if let Some(row) = s.users.get_mut(&key) {
             row.password = Some(change.new_hash.clone());
             row.version += 1;
             row.generation += 1;
+            generation = row.generation;
         }
         if let Some(cred) = s.credentials.get_mut(&key) {
             // The used link, or any other outstanding one: a changed password ends them all.
@@ -273,7 +286,9 @@ impl CredentialStore for MemoryStore {
         let history = s.history.entry(key).or_default();
         history.insert(0, change.new_hash);
         history.truncate(usize::try_from(change.history_limit.max(1)).unwrap_or(usize::MAX));
-        Ok(())
+        s.audit.push(change.audit);
+        s.owe(change.user_id, Some(generation), change.notice, change.now);
+        Ok(generation)
     }
 
     async fn force_reset_all(&self) -> Result<u64, StoreError> {

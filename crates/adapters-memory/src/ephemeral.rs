@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use resetd_domain::access::Principal;
+use resetd_domain::access::{Principal, Role};
 use resetd_domain::keyed::Digest;
 use resetd_domain::otp::{OtpBinding, OtpChallenge, Verdict};
 use resetd_domain::user::UserId;
-use resetd_ports::access::AccessTokenStore;
+use resetd_ports::access::{AccessTokenStore, SessionKey};
 use resetd_ports::otp::{Claim, ClaimOutcome, OtpStore};
 use resetd_ports::rate_limit::{RateDecision, RateLimiter};
 use resetd_ports::StoreError;
@@ -114,26 +114,37 @@ impl RateLimiter for MemoryStore {
 
 #[async_trait]
 impl AccessTokenStore for MemoryStore {
-    async fn issue(&self, token: &Digest, principal: Principal, ttl: Duration) -> Result<(), StoreError> {
+    async fn issue(&self, session: &SessionKey, role: Role, generation: i64, ttl: Duration) -> Result<(), StoreError> {
         let expires = self.clock.now() + span(ttl);
-        self.lock().sessions.insert(*token, (principal, expires));
+        let mut s = self.lock();
+        let published = s.generations.entry(session.user_id).or_insert(generation);
+        *published = (*published).max(generation);
+        s.sessions.insert((session.user_id, session.token), (role, generation, expires));
         Ok(())
     }
 
-    async fn resolve(&self, token: &Digest) -> Result<Option<Principal>, StoreError> {
+    async fn resolve(&self, session: &SessionKey) -> Result<Option<Principal>, StoreError> {
         let now = self.clock.now();
         let mut s = self.lock();
-        s.sessions.retain(|_, (_, expires)| *expires > now);
-        Ok(s.sessions.get(token).map(|(p, _)| *p))
+        s.sessions.retain(|_, (_, _, expires)| *expires > now);
+        let key = (session.user_id, session.token);
+        let Some((role, generation, _)) = s.sessions.get(&key).copied() else { return Ok(None) };
+        if s.generations.get(&session.user_id) == Some(&generation) {
+            return Ok(Some(Principal { user_id: session.user_id, role }));
+        }
+        s.sessions.remove(&key);
+        Ok(None)
     }
 
-    async fn revoke(&self, token: &Digest) -> Result<(), StoreError> {
-        self.lock().sessions.remove(token);
+    async fn revoke(&self, session: &SessionKey) -> Result<(), StoreError> {
+        self.lock().sessions.remove(&(session.user_id, session.token));
         Ok(())
     }
 
-    async fn revoke_all(&self, user: UserId) -> Result<(), StoreError> {
-        self.lock().sessions.retain(|_, (p, _)| p.user_id != user);
+    async fn publish_generation(&self, user: UserId, generation: i64, _ttl: Duration) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        let published = s.generations.entry(user).or_insert(generation);
+        *published = (*published).max(generation);
         Ok(())
     }
 }

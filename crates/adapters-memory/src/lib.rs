@@ -10,6 +10,7 @@
 mod cache;
 mod durable;
 mod ephemeral;
+mod outbox;
 
 pub use cache::CachedClients;
 
@@ -17,12 +18,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
-use resetd_domain::access::Principal;
+use resetd_domain::access::Role;
 use resetd_domain::keyed::Digest;
 use resetd_domain::otp::OtpChallenge;
 use resetd_domain::password::PasswordHash;
 use resetd_domain::reset_token::ResetTokenKind;
-use resetd_domain::user::{Email, PhoneNumber, UserStatus};
+use resetd_domain::user::{Email, PhoneNumber, UserId, UserStatus};
 use resetd_ports::access::ApiCredential;
 use resetd_ports::audit::AuditEvent;
 use resetd_ports::clients::Client;
@@ -59,7 +60,12 @@ struct State {
     audit: Vec<AuditEvent>,
     otps: HashMap<Digest, OtpEntry>,
     windows: HashMap<String, (u32, DateTime<Utc>)>,
-    sessions: HashMap<Digest, (Principal, DateTime<Utc>)>,
+    /// API sessions by user and token digest: role, generation at issue, expiry.
+    sessions: HashMap<(UserId, Digest), (Role, i64, DateTime<Utc>)>,
+    /// Each user's published credential generation.
+    generations: HashMap<UserId, i64>,
+    outbox: Vec<outbox::OutboxRow>,
+    next_outbox: i64,
 }
 
 #[derive(Debug, Clone)]

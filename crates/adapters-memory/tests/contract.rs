@@ -42,6 +42,12 @@ async fn credentials_follow_the_contract() {
 }
 
 #[tokio::test]
+async fn changes_write_their_audit_and_outbox_rows() {
+    let (s, _) = store();
+    testkit::changes_write_their_records(s.clone(), s.clone(), s.clone(), s).await;
+}
+
+#[tokio::test]
 async fn the_small_stores_follow_the_contract() {
     let (s, _) = store();
     testkit::client_registry(s.clone()).await;
@@ -133,7 +139,7 @@ impl CredentialStore for TokenNotConsumed {
     async fn password_state(&self, u: UserId, l: u32) -> Result<Option<PasswordState>, StoreError> {
         self.0.password_state(u, l).await
     }
-    async fn change_password(&self, c: ChangePassword) -> Result<(), ChangePasswordError> {
+    async fn change_password(&self, c: ChangePassword) -> Result<i64, ChangePasswordError> {
         self.0
             .change_password(ChangePassword { consume: None, expected_version: self.version(c.user_id).await, ..c })
             .await

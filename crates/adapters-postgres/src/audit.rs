@@ -55,19 +55,27 @@ impl TryFrom<EventRow> for AuditEvent {
     }
 }
 
+/// Appends `event` on `conn` (the pool, or inside the caller's transaction).
+pub(crate) async fn insert<'c, E>(conn: E, event: &AuditEvent) -> Result<(), StoreError>
+where
+    E: sqlx::PgExecutor<'c>,
+{
+    sqlx::query("INSERT INTO audit_events (at, kind, user_id, actor, detail) VALUES ($1, $2, $3, $4, $5)")
+        .bind(event.at)
+        .bind(event.kind.as_str())
+        .bind(event.user_id.map(UserId::as_i64))
+        .bind(&event.actor)
+        .bind(&event.detail)
+        .execute(conn)
+        .await
+        .map_err(error::store)?;
+    Ok(())
+}
+
 #[async_trait]
 impl AuditLog for PgStore {
     async fn record(&self, event: AuditEvent) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO audit_events (at, kind, user_id, actor, detail) VALUES ($1, $2, $3, $4, $5)")
-            .bind(event.at)
-            .bind(event.kind.as_str())
-            .bind(event.user_id.map(UserId::as_i64))
-            .bind(event.actor)
-            .bind(event.detail)
-            .execute(&self.pool)
-            .await
-            .map_err(error::store)?;
-        Ok(())
+        insert(&self.pool, &event).await
     }
 
     async fn for_user(&self, user: UserId, limit: u32) -> Result<Vec<AuditEvent>, StoreError> {

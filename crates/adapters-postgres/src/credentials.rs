@@ -193,7 +193,7 @@ impl CredentialStore for PgStore {
         self.read_password_state(user, history_limit).await
     }
 
-    async fn change_password(&self, change: ChangePassword) -> Result<(), ChangePasswordError> {
+    async fn change_password(&self, change: ChangePassword) -> Result<i64, ChangePasswordError> {
         self.apply_password_change(change).await
     }
 

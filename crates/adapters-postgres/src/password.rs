@@ -56,11 +56,15 @@ impl PgStore {
         }))
     }
 
-    /// Runs [`change`] in one transaction, committed only if every step succeeds.
-    pub(crate) async fn apply_password_change(&self, change: ChangePassword) -> Result<(), ChangePasswordError> {
+    /// Runs [`change`] in one transaction, committed only if every step succeeds; answers the
+    /// new credential generation.
+    pub(crate) async fn apply_password_change(&self, change: ChangePassword) -> Result<i64, ChangePasswordError> {
         let mut tx = self.pool.begin().await.map_err(error::store)?;
         match change_in(&mut tx, &change).await {
-            Ok(()) => tx.commit().await.map_err(|e| error::store(e).into()),
+            Ok(generation) => {
+                tx.commit().await.map_err(error::store)?;
+                Ok(generation)
+            }
             Err(e) => {
                 // Release the row locks now rather than when the connection is next used; a
                 // failed rollback leaves the connection to the pool, which discards it.
@@ -72,29 +76,30 @@ impl PgStore {
 }
 
 /// The steps of one password change; the caller commits or rolls back.
-async fn change_in(conn: &mut PgConnection, change: &ChangePassword) -> Result<(), ChangePasswordError> {
+async fn change_in(conn: &mut PgConnection, change: &ChangePassword) -> Result<i64, ChangePasswordError> {
     let user = change.user_id.as_i64();
 
-    // 1. Version check and new hash: locks the user's row, so changes of one user queue here.
-    let set = sqlx::query(
+    // 1. Version check, new hash, new generation: locks the user's row, so changes of one
+    //    user queue here.
+    let generation: Option<i64> = sqlx::query_scalar(
         "UPDATE users SET password_hash = $2, password_version = password_version + 1, \
                           generation = generation + 1 \
-         WHERE id = $1 AND password_version = $3",
+         WHERE id = $1 AND password_version = $3 RETURNING generation",
     )
     .bind(user)
     .bind(change.new_hash.as_str())
     .bind(change.expected_version)
-    .execute(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await
     .map_err(error::store)?;
-    if set.rows_affected() == 0 {
+    let Some(generation) = generation else {
         let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)")
             .bind(user)
             .fetch_one(&mut *conn)
             .await
             .map_err(error::store)?;
         return Err(if exists { ChangePasswordError::VersionMoved } else { ChangePasswordError::UserNotFound });
-    }
+    };
 
     // 2. Consume the token (it must be this user's and live at `now`), or end any other
     //    outstanding link, and clear the forced-reset flag in the same statement.
@@ -129,7 +134,12 @@ async fn change_in(conn: &mut PgConnection, change: &ChangePassword) -> Result<(
 
     // 3. Append to the history and keep only the newest `history_limit` entries.
     append_history(conn, user, &change.new_hash, change.now, change.history_limit).await?;
-    Ok(())
+
+    // 4. The audit event, and what the change owes: publishing the new generation (which ends
+    //    older sessions) and the notice.
+    crate::audit::insert(&mut *conn, &change.audit).await?;
+    crate::outbox::owe(conn, change.user_id, Some(generation), change.notice.as_ref(), change.now).await?;
+    Ok(generation)
 }
 
 async fn append_history(

@@ -145,20 +145,22 @@ impl UserStore for PgStore {
     /// commit. A status change bumps the credential generation.
     async fn update(&self, id: UserId, patch: UserPatch) -> Result<Option<User>, UserWriteError> {
         // Each optional field is a (set?, value) pair, so `Some(None)` can clear a column.
-        const SQL: &str = "UPDATE users SET \
-                 first_name = CASE WHEN $2 THEN $3 ELSE first_name END, \
-                 last_name = CASE WHEN $4 THEN $5 ELSE last_name END, \
-                 locale = CASE WHEN $6 THEN $7 ELSE locale END, \
-                 phone = CASE WHEN $8 THEN $9 ELSE phone END, \
-                 status = COALESCE($10, status), \
-                 generation = generation + CASE WHEN $10 IS NOT NULL AND $10 <> status THEN 1 ELSE 0 END \
-             WHERE id = $1";
+        // Answers the generation before and after: a bump owes its publication.
+        const SQL: &str = "UPDATE users u SET \
+                 first_name = CASE WHEN $2 THEN $3 ELSE u.first_name END, \
+                 last_name = CASE WHEN $4 THEN $5 ELSE u.last_name END, \
+                 locale = CASE WHEN $6 THEN $7 ELSE u.locale END, \
+                 phone = CASE WHEN $8 THEN $9 ELSE u.phone END, \
+                 status = COALESCE($10, u.status), \
+                 generation = u.generation + CASE WHEN $10 IS NOT NULL AND $10 <> u.status THEN 1 ELSE 0 END \
+             FROM (SELECT generation FROM users WHERE id = $1 FOR UPDATE) old \
+             WHERE u.id = $1 RETURNING old.generation AS before, u.generation AS after";
         let (first_name_set, first_name) = split(patch.first_name);
         let (last_name_set, last_name) = split(patch.last_name);
         let (locale_set, locale) = split(patch.locale);
         let (phone_set, phone) = split(patch.phone);
         let mut tx = self.pool.begin().await.map_err(error::store)?;
-        let done = sqlx::query(SQL)
+        let generations: Option<(i64, i64)> = sqlx::query_as(SQL)
             .bind(id.as_i64())
             .bind(first_name_set)
             .bind(first_name)
@@ -169,11 +171,12 @@ impl UserStore for PgStore {
             .bind(phone_set)
             .bind(phone.as_ref().map(PhoneNumber::as_str))
             .bind(patch.status.map(UserStatus::as_str))
-            .execute(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await
             .map_err(write_error)?;
-        if done.rows_affected() == 0 {
-            return Ok(None);
+        let Some((before, after)) = generations else { return Ok(None) };
+        if after != before {
+            crate::outbox::owe(&mut tx, id, Some(after), None, chrono::Utc::now()).await?;
         }
         if patch.status.is_some_and(|s| s != UserStatus::Active) {
             crate::credentials::clear_reset_token(&mut tx, id).await?;
@@ -188,12 +191,19 @@ impl UserStore for PgStore {
     }
 
     async fn delete(&self, id: UserId) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(error::store)?;
         let done = sqlx::query("DELETE FROM users WHERE id = $1")
             .bind(id.as_i64())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(error::store)?;
-        Ok(done.rows_affected() > 0)
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        // Its sessions end for good, whatever happens to this process after the commit.
+        crate::outbox::owe(&mut tx, id, Some(i64::MAX), None, chrono::Utc::now()).await?;
+        tx.commit().await.map_err(error::store)?;
+        Ok(true)
     }
 }
 

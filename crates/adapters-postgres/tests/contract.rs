@@ -25,6 +25,12 @@ async fn credentials_follow_the_contract(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
+async fn changes_write_their_audit_and_outbox_rows(pool: PgPool) {
+    let s = store(pool);
+    testkit::changes_write_their_records(s.clone(), s.clone(), s.clone(), s).await;
+}
+
+#[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
 async fn api_credentials_follow_the_contract(pool: PgPool) {
     let s = store(pool);
     testkit::api_credential_store(s.clone(), s).await;
@@ -141,6 +147,14 @@ async fn password_changes_racing_a_user_deletion_neither_deadlock_nor_fail(pool:
                     history_limit: 3,
                     consume: Some(token),
                     now,
+                    audit: resetd_ports::audit::AuditEvent {
+                        at: now,
+                        kind: resetd_ports::audit::AuditKind::PasswordChanged,
+                        user_id: Some(user.id),
+                        actor: "test".into(),
+                        detail: String::new(),
+                    },
+                    notice: None,
                 };
                 tokio::spawn(async move { s.change_password(change).await })
             })
@@ -149,7 +163,7 @@ async fn password_changes_racing_a_user_deletion_neither_deadlock_nor_fail(pool:
         assert!(matches!(deleted, Ok(true)), "{deleted:?}");
         for t in changes {
             match t.await.unwrap() {
-                Ok(())
+                Ok(_)
                 | Err(
                     ChangePasswordError::TokenGone
                     | ChangePasswordError::VersionMoved

@@ -7,13 +7,14 @@
 //! |------------------------------|-------------|----------------------------------------------|
 //! | `P{otp:<token hex>}:c`       | hash        | one OTP challenge (see [`crate::otp`])       |
 //! | `Prl:{<key>}`                | string      | the hit count of one rate-limit window       |
-//! | `Pat:<digest hex>`           | string      | one access-token session: `<user id>:<role>` |
-//! | `Patu:{<user id>}`           | sorted set  | a user's session digests, scored by expiry   |
+//! | `P{u:<user id>}:s:<digest>`  | string      | one API session: `<role>:<generation>`       |
+//! | `P{u:<user id>}:g`           | string      | the user's published credential generation   |
 //!
 //! Redis Cluster hashes only the part between the first `{` and the next `}` (the hash tag),
 //! so every key one Lua script touches must share it. The OTP and rate-limit scripts each
-//! touch one key, whose tag names the challenge or the window; the access-token keys are
-//! touched one by one (see [`crate::access`]).
+//! touch one key, whose tag names the challenge or the window; a user's sessions and its
+//! generation share the user's tag, so checking a session against the generation is one
+//! script on one slot (see [`crate::access`]).
 
 use resetd_domain::keyed::Digest;
 use resetd_domain::user::UserId;
@@ -41,21 +42,22 @@ pub fn rate_limit(prefix: &str, key: &str) -> String {
     format!("{prefix}rl:{{{key}}}")
 }
 
-/// One access-token session.
+/// The hash tag of everything one user's sessions are checked against.
 #[doc(hidden)]
-pub fn access_token(prefix: &str, token: &Digest) -> String {
-    access_token_hex(prefix, &token.to_hex())
+pub fn user_tag(user: UserId) -> String {
+    format!("{{u:{user}}}")
 }
 
-/// One access-token session, by the digest's hex as the user's index holds it.
-pub(crate) fn access_token_hex(prefix: &str, hex: &str) -> String {
-    format!("{prefix}at:{hex}")
+/// One API session of `user`.
+#[doc(hidden)]
+pub fn session(prefix: &str, user: UserId, token: &Digest) -> String {
+    format!("{prefix}{}:s:{}", user_tag(user), token.to_hex())
 }
 
-/// The sorted set of a user's access-token digests.
+/// The published credential generation of `user`.
 #[doc(hidden)]
-pub fn user_tokens(prefix: &str, user: UserId) -> String {
-    format!("{prefix}atu:{{{user}}}")
+pub fn generation(prefix: &str, user: UserId) -> String {
+    format!("{prefix}{}:g", user_tag(user))
 }
 
 /// The part of `key` Redis Cluster hashes: the content of its first non-empty `{…}`, or the
@@ -126,7 +128,8 @@ mod tests {
     fn other_keys_are_tagged_by_what_their_script_touches() {
         assert_eq!(hash_tag(&rate_limit("p:", "otp:ip:1.2.3.4")), "otp:ip:1.2.3.4");
         let user = UserId::from_i64(42).unwrap();
-        assert_eq!(user_tokens("p:", user), "p:atu:{42}");
-        assert_eq!(access_token("p:", &digest(1)), format!("p:at:{}", digest(1).to_hex()));
+        assert_eq!(generation("p:", user), "p:{u:42}:g");
+        assert_eq!(session("p:", user, &digest(1)), format!("p:{{u:42}}:s:{}", digest(1).to_hex()));
+        assert_eq!(hash_slot(&session("p:", user, &digest(1))), hash_slot(&generation("p:", user)), "one slot");
     }
 }

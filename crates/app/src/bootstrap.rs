@@ -182,7 +182,7 @@ impl BootstrapService {
         }
         let user = self.user_with_email(&email, locale, phone).await?;
         if let Some(p) = password {
-            self.ctx.set_password(&user, p, &policy, None).await.map_err(|e| match e {
+            self.ctx.set_password(&user, p, &policy, None, "cli".into(), None).await.map_err(|e| match e {
                 SetPasswordError::Policy(v) => BootstrapError::Policy(v),
                 SetPasswordError::Recurrent | SetPasswordError::Conflict => {
                     BootstrapError::Invalid("the password changed concurrently".into())
@@ -223,8 +223,8 @@ impl BootstrapService {
             UserWriteError::PhoneTaken => BootstrapError::PhoneTaken,
             UserWriteError::Store(e) => Unexpected::new("updating a user", e).into(),
         })?;
-        updated.ok_or(BootstrapError::UserNotFound)?;
-        self.ctx.after_status_change(&before, status).await?;
+        let updated = updated.ok_or(BootstrapError::UserNotFound)?;
+        self.ctx.after_status_change(&before, &updated).await;
         self.ctx.ports.audit(AuditKind::UserStatusChanged, Some(id), "cli".into(), status.as_str().into()).await;
         Ok(())
     }

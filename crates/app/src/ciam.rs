@@ -371,11 +371,11 @@ impl CiamService {
         };
         let result = self.reset_claimed(&client, &recipient, user, password).await;
         match &result {
-            Ok(user) => {
+            Ok(_) => {
+                // The new generation already killed the code; consuming it also frees the key.
                 if let Err(e) = ports.otps.consume(&claim).await {
                     tracing::warn!(error = %e, "could not consume a used OTP; it stays claimed until it expires");
                 }
-                self.ctx.after_password_change(user, recipient, format!("ciam:{}", client.id)).await;
             }
             Err(_) => {
                 if let Err(e) = ports.otps.release(&claim).await {
@@ -402,7 +402,8 @@ impl CiamService {
         }
         let password = Password::new(password).map_err(|_| CiamError::InvalidNewPassword(Vec::new()))?;
         let policy = self.ctx.client_policy(&client.policy).await?;
-        match self.ctx.set_password(&user, password, &policy, None).await {
+        let actor = format!("ciam:{}", client.id);
+        match self.ctx.set_password(&user, password, &policy, None, actor, Some(recipient.clone())).await {
             Ok(()) => Ok(user),
             Err(SetPasswordError::Policy(v)) => Err(CiamError::InvalidNewPassword(v)),
             Err(SetPasswordError::Recurrent) => Err(CiamError::RecurrentPassword),

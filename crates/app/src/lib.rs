@@ -8,6 +8,7 @@ pub mod admin;
 pub mod bootstrap;
 pub mod ciam;
 pub mod hashing;
+pub mod outbox;
 pub mod password;
 pub mod redeem;
 mod settings;
@@ -24,6 +25,7 @@ use resetd_ports::credentials::CredentialStore;
 use resetd_ports::hasher::PasswordHasher;
 use resetd_ports::notify::Notifier;
 use resetd_ports::otp::OtpStore;
+use resetd_ports::outbox::Outbox;
 use resetd_ports::policy::PolicyStore;
 use resetd_ports::rate_limit::RateLimiter;
 use resetd_ports::users::UserStore;
@@ -39,6 +41,7 @@ pub struct Ports {
     pub policies: Arc<dyn PolicyStore>,
     pub audit: Arc<dyn AuditLog>,
     pub otps: Arc<dyn OtpStore>,
+    pub outbox: Arc<dyn Outbox>,
     pub rate_limiter: Arc<dyn RateLimiter>,
     pub notifier: Arc<dyn Notifier>,
     pub hasher: Arc<dyn PasswordHasher>,
@@ -74,6 +77,7 @@ pub struct App {
     pub redeem: redeem::RedeemService,
     pub ciam: ciam::CiamService,
     pub bootstrap: bootstrap::BootstrapService,
+    pub outbox: outbox::OutboxWorker,
 }
 
 impl App {
@@ -88,7 +92,8 @@ impl App {
             admin: admin::AdminService::new(ctx.clone()),
             redeem: redeem::RedeemService::new(ctx.clone()),
             ciam: ciam::CiamService::new(ctx.clone()),
-            bootstrap: bootstrap::BootstrapService::new(ctx),
+            bootstrap: bootstrap::BootstrapService::new(ctx.clone()),
+            outbox: outbox::OutboxWorker::new(ctx),
         }
     }
 }

@@ -2,10 +2,15 @@
 //! → one atomic change that may consume a reset token.
 
 use resetd_domain::keyed::Digest;
+use resetd_domain::locale::Language;
+use resetd_domain::otp::Recipient;
 use resetd_domain::password::Password;
 use resetd_domain::policy::{PasswordPolicy, PolicyContext, PolicyViolation};
+use resetd_domain::user::UserId;
+use resetd_ports::audit::{AuditEvent, AuditKind};
 use resetd_ports::clients::ClientPolicy;
 use resetd_ports::credentials::{ChangePassword, ChangePasswordError};
+use resetd_ports::outbox::PendingNotice;
 use resetd_ports::users::User;
 
 use crate::{unexpected, Context, Unexpected};
@@ -48,13 +53,18 @@ impl Context {
         }
     }
 
-    /// Checks `password` and, if it passes, sets it in one transaction (consuming `consume`).
+    /// Checks `password` and, if it passes, sets it in one transaction (consuming `consume`)
+    /// together with its audit event (by `actor`) and the outbox row that publishes the new
+    /// credential generation and sends the "password changed" notice to `notify`. Then
+    /// publishes the generation at once, ending the user's older sessions.
     pub(crate) async fn set_password(
         &self,
         user: &User,
         password: Password,
         policy: &PasswordPolicy,
         consume: Option<Digest>,
+        actor: String,
+        notify: Option<Recipient>,
     ) -> Result<(), SetPasswordError> {
         policy.check(&password, &PolicyContext { email: user.email.as_ref() }).map_err(SetPasswordError::Policy)?;
         let ports = &self.ports;
@@ -72,57 +82,54 @@ impl Context {
             }
         }
         let new_hash = ports.hasher.hash(password).await.map_err(unexpected("hashing the password"))?;
+        let now = ports.clock.now();
+        let notice = notify.filter(|to| self.settings.delivers(to.channel())).map(|to| PendingNotice {
+            to,
+            language: Language::from_locale(user.locale.as_deref()),
+            name: user.first_name.clone(),
+        });
         let change = ChangePassword {
             user_id: user.id,
             new_hash,
             expected_version: state.version,
             history_limit: policy.history_count.max(1),
             consume,
-            now: ports.clock.now(),
+            now,
+            audit: AuditEvent {
+                at: now,
+                kind: AuditKind::PasswordChanged,
+                user_id: Some(user.id),
+                actor,
+                detail: String::new(),
+            },
+            notice,
         };
-        match ports.credentials.change_password(change).await {
-            Ok(()) => Ok(()),
-            Err(ChangePasswordError::VersionMoved | ChangePasswordError::TokenGone) => Err(SetPasswordError::Conflict),
-            Err(ChangePasswordError::UserNotFound) => Err(SetPasswordError::UserGone),
-            Err(ChangePasswordError::Store(e)) => Err(Unexpected::new("changing the password", e).into()),
-        }
-    }
-
-    /// After a status change: a user who may no longer sign in (disabled, locked, frozen)
-    /// loses every session, in every process (sessions live in the shared store).
-    pub(crate) async fn after_status_change(
-        &self,
-        before: &User,
-        now: resetd_domain::user::UserStatus,
-    ) -> Result<(), Unexpected> {
-        if now != resetd_domain::user::UserStatus::Active && before.status != now {
-            self.ports
-                .access_tokens
-                .revoke_all(before.id)
-                .await
-                .map_err(unexpected("ending the sessions of a user"))?;
-        }
+        let generation = match ports.credentials.change_password(change).await {
+            Ok(generation) => generation,
+            Err(ChangePasswordError::VersionMoved | ChangePasswordError::TokenGone) => {
+                return Err(SetPasswordError::Conflict)
+            }
+            Err(ChangePasswordError::UserNotFound) => return Err(SetPasswordError::UserGone),
+            Err(ChangePasswordError::Store(e)) => return Err(Unexpected::new("changing the password", e).into()),
+        };
+        self.publish_generation(user.id, generation).await;
         Ok(())
     }
 
-    /// After any successful change: end API sessions, tell the user. Failures are logged.
-    pub(crate) async fn after_password_change(&self, user: &User, to: resetd_domain::otp::Recipient, actor: String) {
-        use resetd_ports::notify::{Notice, Notification};
-        if let Err(e) = self.ports.access_tokens.revoke_all(user.id).await {
-            tracing::error!(error = %e, user_id = %user.id, "could not revoke the sessions of a user whose password changed");
+    /// Publishes a committed generation to the session store, ending older sessions. A
+    /// failure is not lost: the change's outbox row publishes it again until it lands (the
+    /// window this leaves is documented in docs/operations.md).
+    pub(crate) async fn publish_generation(&self, user: UserId, generation: i64) {
+        let ttl = self.settings.access_token_ttl;
+        if let Err(e) = self.ports.access_tokens.publish_generation(user, generation, ttl).await {
+            tracing::warn!(error = %e, user_id = %user, "publishing a credential generation failed; the outbox retries");
         }
-        self.ports.audit(resetd_ports::audit::AuditKind::PasswordChanged, Some(user.id), actor, String::new()).await;
-        if !self.settings.delivers(to.channel()) {
-            return;
-        }
-        let notification = Notification {
-            to,
-            language: resetd_domain::locale::Language::from_locale(user.locale.as_deref()),
-            name: user.first_name.clone(),
-            notice: Notice::PasswordChanged,
-        };
-        if let Err(e) = self.ports.notifier.send(notification).await {
-            tracing::warn!(error = %e, user_id = %user.id, "could not send the password-changed notice");
+    }
+
+    /// After a committed status change: its new generation ends the user's sessions.
+    pub(crate) async fn after_status_change(&self, before: &User, after: &User) {
+        if after.generation != before.generation {
+            self.publish_generation(after.id, after.generation).await;
         }
     }
 }

@@ -76,15 +76,13 @@ impl RedeemService {
         let digest =
             ResetToken::parse(token).map_err(|_| RedeemError::InvalidToken)?.digest(&self.ctx.settings.token_key);
         let policy = self.ctx.default_policy().await?;
-        match self.ctx.set_password(&user, password, &policy, Some(digest)).await {
+        let notify = user.email.clone().map(Recipient::Email);
+        match self.ctx.set_password(&user, password, &policy, Some(digest), "link".to_owned(), notify).await {
             Ok(()) => {}
             Err(SetPasswordError::Policy(v)) => return Err(RedeemError::Policy(v)),
             Err(SetPasswordError::Recurrent) => return Err(RedeemError::Recurrent),
             Err(SetPasswordError::Conflict | SetPasswordError::UserGone) => return Err(RedeemError::InvalidToken),
             Err(SetPasswordError::Unexpected(e)) => return Err(e.into()),
-        }
-        if let Some(email) = user.email.clone() {
-            self.ctx.after_password_change(&user, Recipient::Email(email), "link".to_owned()).await;
         }
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! Looker API credentials and the sessions they open.
 
-use crate::keyed::Purpose;
-use crate::opaque::opaque_secret;
+use crate::keyed::{Digest, Purpose, TokenKey};
+use crate::opaque::{opaque_secret, OpaqueSecretError};
 use crate::user::UserId;
 
 /// What an API session may do.
@@ -58,9 +58,73 @@ opaque_secret!(
     Purpose::AccessToken
 );
 
+/// A Looker API session token as presented: `<user id>.<secret>`, the secret an
+/// [`AccessToken`]. The user id names where the session lives (next to the user's credential
+/// generation, in one Redis hash slot), so a session check is one round trip. Only the keyed
+/// digest of the whole text is stored: a token whose id was altered digests differently and
+/// names a session that does not exist.
+#[derive(Clone)]
+pub struct SessionToken {
+    user_id: UserId,
+    secret: AccessToken,
+}
+
+impl SessionToken {
+    /// A new session token of `user_id`, 256 fresh bits from `rng`.
+    pub fn generate(user_id: UserId, rng: &mut (impl rand::RngCore + rand::CryptoRng)) -> Self {
+        Self { user_id, secret: AccessToken::generate(rng) }
+    }
+
+    /// # Errors
+    /// [`OpaqueSecretError::Malformed`] unless `raw` has the generated shape.
+    pub fn parse(raw: &str) -> Result<Self, OpaqueSecretError> {
+        let (user, secret) = raw.split_once('.').ok_or(OpaqueSecretError::Malformed)?;
+        let user_id = UserId::parse(user).map_err(|_| OpaqueSecretError::Malformed)?;
+        Ok(Self { user_id, secret: AccessToken::parse(secret)? })
+    }
+
+    pub fn user_id(&self) -> UserId {
+        self.user_id
+    }
+
+    /// The token text, for the one answer that shows it.
+    pub fn expose(&self) -> String {
+        format!("{}.{}", self.user_id, self.secret.expose())
+    }
+
+    /// The keyed hash of the whole token, the only form that is stored.
+    pub fn digest(&self, key: &TokenKey) -> Digest {
+        key.digest(Purpose::AccessToken, &[self.user_id.to_string().as_bytes(), b".", self.secret.expose().as_bytes()])
+    }
+}
+
+impl std::fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionToken").field("user_id", &self.user_id).finish_non_exhaustive()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn session_tokens_round_trip_and_bind_their_user() {
+        let key = TokenKey::generate(&mut rand::rngs::OsRng);
+        let ada = UserId::from_i64(42).unwrap();
+        let t = SessionToken::generate(ada, &mut rand::rngs::OsRng);
+        let text = t.expose();
+        assert!(text.starts_with("42."), "{text}");
+        let back = SessionToken::parse(&text).unwrap();
+        assert_eq!((back.user_id(), back.digest(&key)), (ada, t.digest(&key)));
+        let (_, secret) = text.split_once('.').unwrap();
+        let moved = SessionToken::parse(&format!("43.{secret}")).unwrap();
+        assert_ne!(moved.digest(&key), t.digest(&key), "another user's id names another session");
+        for bad in ["", "42", "42.", ".abc", "x.y", secret] {
+            assert!(SessionToken::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(!format!("{t:?}").contains(secret), "Debug leaves the secret out");
+    }
 
     #[test]
     fn admins_manage_everyone_users_only_themselves() {

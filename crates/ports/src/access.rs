@@ -43,31 +43,46 @@ pub trait ApiCredentialStore: Send + Sync {
     async fn find(&self, client_id: &ClientId) -> Result<Option<ApiCredential>, StoreError>;
 }
 
-/// Access tokens of API sessions, kept by digest with a time to live.
+/// Where a session lives: its user (the Redis hash tag it shares with the user's credential
+/// generation) and the digest of its token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionKey {
+    pub user_id: UserId,
+    pub token: Digest,
+}
+
+/// API sessions, kept by digest with a time to live, each under the credential generation of
+/// its user at issue. A session resolves only while its generation is the user's published
+/// one: publishing a newer generation (after a password or status change) ends every older
+/// session of that user, in every process, in the same step.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait AccessTokenStore: Send + Sync {
-    /// Stores a new session for `ttl`.
+    /// Stores a new session for `ttl` under `generation` (read from the user store with the
+    /// user). A `generation` newer than the published one is published with it.
     ///
     /// # Errors
     /// [`StoreError`] only.
-    async fn issue(&self, token: &Digest, principal: Principal, ttl: Duration) -> Result<(), StoreError>;
+    async fn issue(&self, session: &SessionKey, role: Role, generation: i64, ttl: Duration) -> Result<(), StoreError>;
 
-    /// The session's principal, `None` when unknown, revoked or expired.
+    /// The session's principal, `None` when unknown, revoked, expired, or issued under an
+    /// older generation than the published one. One round trip.
     ///
     /// # Errors
     /// [`StoreError`] only.
-    async fn resolve(&self, token: &Digest) -> Result<Option<Principal>, StoreError>;
+    async fn resolve(&self, session: &SessionKey) -> Result<Option<Principal>, StoreError>;
 
     /// Ends one session (idempotent).
     ///
     /// # Errors
     /// [`StoreError`] only.
-    async fn revoke(&self, token: &Digest) -> Result<(), StoreError>;
+    async fn revoke(&self, session: &SessionKey) -> Result<(), StoreError>;
 
-    /// Ends every session of `user` (after a password change).
+    /// Publishes `generation` as the user's current one, unless a newer one is published
+    /// (idempotent; never goes back), and keeps it at least `ttl` (the longest a session
+    /// lives). [`i64::MAX`] ends every session of the user for good (a deleted user).
     ///
     /// # Errors
     /// [`StoreError`] only.
-    async fn revoke_all(&self, user: UserId) -> Result<(), StoreError>;
+    async fn publish_generation(&self, user: UserId, generation: i64, ttl: Duration) -> Result<(), StoreError>;
 }

@@ -57,6 +57,11 @@ pub struct ChangePassword {
     /// The reset token to consume in the same transaction; it must be this user's and live.
     pub consume: Option<Digest>,
     pub now: DateTime<Utc>,
+    /// Written in the same transaction: the audit event of the change.
+    pub audit: crate::audit::AuditEvent,
+    /// The "password changed" notice, delivered through the outbox row written with the
+    /// change (which also publishes the new credential generation).
+    pub notice: Option<crate::outbox::PendingNotice>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -146,13 +151,16 @@ pub trait CredentialStore: Send + Sync {
     /// [`StoreError`] only.
     async fn password_state(&self, user: UserId, history_limit: u32) -> Result<Option<PasswordState>, StoreError>;
 
-    /// In one transaction: checks the version, consumes the token if given, sets the hash,
-    /// appends it to the history and trims the history, clears the forced-reset flag.
+    /// In one transaction: checks the version, consumes the token if given (any other
+    /// outstanding link dies too), sets the hash, bumps the credential generation, appends the
+    /// hash to the history and trims it, clears the forced-reset flag, records the audit event
+    /// and writes the outbox row (the generation to publish, the notice). Answers the new
+    /// generation.
     ///
     /// # Errors
     /// [`ChangePasswordError::UserNotFound`], [`ChangePasswordError::VersionMoved`],
     /// [`ChangePasswordError::TokenGone`]; nothing is written on any error.
-    async fn change_password(&self, change: ChangePassword) -> Result<(), ChangePasswordError>;
+    async fn change_password(&self, change: ChangePassword) -> Result<i64, ChangePasswordError>;
 
     /// Sets the forced-reset flag on every credential; returns how many.
     ///

@@ -17,6 +17,7 @@ pub mod error;
 pub mod hasher;
 pub mod notify;
 pub mod otp;
+pub mod outbox;
 pub mod policy;
 pub mod rate_limit;
 pub mod users;

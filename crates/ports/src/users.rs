@@ -82,13 +82,16 @@ pub trait UserStore: Send + Sync {
     /// [`StoreError`] only.
     async fn list(&self, offset: u64, limit: u64) -> Result<Vec<User>, StoreError>;
 
-    /// Applies `patch`; `Ok(None)` when there is no such user.
+    /// Applies `patch`; `Ok(None)` when there is no such user. A new status bumps the
+    /// credential generation and writes an outbox row to publish it, in the same transaction;
+    /// a status that may not sign in also ends the outstanding link.
     ///
     /// # Errors
     /// [`UserWriteError::PhoneTaken`] when the new phone belongs to another user.
     async fn update(&self, id: UserId, patch: UserPatch) -> Result<Option<User>, UserWriteError>;
 
-    /// Deletes the user with its credentials, history and API credentials; `false` when absent.
+    /// Deletes the user with its credentials, history and API credentials, and writes an
+    /// outbox row that ends its sessions for good; `false` when absent.
     ///
     /// # Errors
     /// [`StoreError`] only.

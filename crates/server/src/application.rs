@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use resetd_app::App;
@@ -19,6 +20,7 @@ pub struct Application {
     router: axum::Router,
     app: App,
     base_url: String,
+    outbox_every: Duration,
 }
 
 impl std::fmt::Debug for Application {
@@ -62,7 +64,8 @@ impl Application {
         let built = build(&settings, clock, notifier).await?;
         let app = built.app.clone();
         let base_url = settings.server.public_base_url.trim_end_matches('/').to_owned();
-        Ok(Self { listener, addr, router: router(&settings, built), app, base_url })
+        let outbox_every = Duration::from_millis(settings.outbox.poll_interval_ms.max(10));
+        Ok(Self { listener, addr, router: router(&settings, built), app, base_url, outbox_every })
     }
 
     /// The bound address.
@@ -86,10 +89,33 @@ impl Application {
     /// The server loop failed.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         tracing::info!(addr = %self.addr, "resetd listening");
+        let outbox = tokio::spawn(deliver_outbox(self.app.outbox.clone(), self.outbox_every));
+        let _abort_on_exit = AbortOnDrop(outbox);
         axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown())
             .await
             .context("serving")
+    }
+}
+
+/// Delivers the outbox every `every`, for as long as the server runs.
+async fn deliver_outbox(worker: resetd_app::outbox::OutboxWorker, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = worker.run_once().await {
+            tracing::warn!(error = %e, "the outbox could not be read; trying again");
+        }
+    }
+}
+
+/// Stops a background task when the server loop ends.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -177,6 +177,7 @@ pub async fn build(s: &Settings, clock: Arc<dyn Clock>, notifier: Arc<dyn Notifi
         policies: memory.clone(),
         audit: memory.clone(),
         otps: memory.clone(),
+        outbox: memory.clone(),
         rate_limiter: memory.clone(),
         notifier,
         hasher,
@@ -200,6 +201,7 @@ pub async fn build(s: &Settings, clock: Arc<dyn Clock>, notifier: Arc<dyn Notifi
             10_000,
         ));
         ports.policies = pg.clone();
+        ports.outbox = pg.clone();
         ports.audit = pg;
     }
     let redis_url = s.redis.url.expose_secret();

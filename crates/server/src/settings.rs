@@ -54,6 +54,7 @@ pub struct Settings {
     pub otp: Otp,
     pub limits: Limits,
     pub links: Links,
+    pub outbox: OutboxSettings,
     pub log: Log,
     pub policy: Policies,
 }
@@ -150,6 +151,14 @@ pub struct Limits {
 pub struct Links {
     /// The longest a reset or setup link lives, Looker's `expires=false` ones included.
     pub max_lifetime_days: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxSettings {
+    /// How often each process delivers what committed changes owe (generations to publish,
+    /// notices to send).
+    pub poll_interval_ms: u64,
 }
 
 #[derive(Debug, Deserialize)]

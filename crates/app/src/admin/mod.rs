@@ -12,7 +12,7 @@ mod users;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use resetd_domain::access::{AccessToken, Principal, Role};
+use resetd_domain::access::{Principal, Role, SessionToken};
 use resetd_domain::policy::PasswordPolicy;
 use resetd_domain::user::UserId;
 use resetd_ports::credentials::EmailCredential;
@@ -59,7 +59,7 @@ pub struct FieldError {
 /// A new access token, shown once.
 #[derive(Debug)]
 pub struct Session {
-    pub access_token: AccessToken,
+    pub access_token: SessionToken,
     pub expires_in: std::time::Duration,
 }
 

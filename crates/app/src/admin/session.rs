@@ -1,8 +1,9 @@
 //! `POST /login`, session checks and `DELETE /logout`.
 
-use resetd_domain::access::{AccessToken, ApiSecret, Principal};
+use resetd_domain::access::{ApiSecret, Principal, SessionToken};
 use resetd_domain::client::ClientId;
 use resetd_domain::user::UserStatus;
+use resetd_ports::access::SessionKey;
 use resetd_ports::audit::AuditKind;
 
 use super::{AdminError, AdminService, Session};
@@ -42,7 +43,7 @@ impl AdminService {
             Some(c) => ports.users.find(c.user_id).await.map_err(unexpected("loading a user"))?,
             None => None,
         };
-        let (Some(cred), Some(_)) = (cred, owner.filter(|u| u.status == UserStatus::Active)) else {
+        let (Some(cred), Some(owner)) = (cred, owner.filter(|u| u.status == UserStatus::Active)) else {
             ports
                 .rate_limiter
                 .hit(&failures, s.login_failures.limit, s.login_failures.window)
@@ -51,11 +52,13 @@ impl AdminService {
             ports.audit(AuditKind::ApiLoginFailed, None, format!("api:{id}"), String::new()).await;
             return Err(AdminError::NotFound);
         };
-        let token = AccessToken::generate(&mut rand::rngs::OsRng);
-        let principal = Principal { user_id: cred.user_id, role: cred.role };
+        // The session lives under the user's credential generation as read with its status: a
+        // password or status change committed since ends it.
+        let token = SessionToken::generate(cred.user_id, &mut rand::rngs::OsRng);
+        let session = SessionKey { user_id: cred.user_id, token: token.digest(&s.token_key) };
         ports
             .access_tokens
-            .issue(&token.digest(&s.token_key), principal, s.access_token_ttl)
+            .issue(&session, cred.role, owner.generation, s.access_token_ttl)
             .await
             .map_err(unexpected("storing a session"))?;
         ports.audit(AuditKind::ApiLogin, Some(cred.user_id), format!("api:{id}"), String::new()).await;
@@ -67,12 +70,11 @@ impl AdminService {
     /// # Errors
     /// [`AdminError::Unauthenticated`] for unknown, revoked or expired tokens.
     pub async fn authenticate(&self, token: &str) -> Result<Principal, AdminError> {
-        let token = AccessToken::parse(token).map_err(|_| AdminError::Unauthenticated)?;
-        let digest = token.digest(&self.ctx.settings.token_key);
+        let session = self.session_key(token)?;
         self.ctx
             .ports
             .access_tokens
-            .resolve(&digest)
+            .resolve(&session)
             .await
             .map_err(unexpected("resolving a session"))?
             .ok_or(AdminError::Unauthenticated)
@@ -84,9 +86,13 @@ impl AdminService {
     /// [`AdminError::Unauthenticated`] when it is not a live session.
     pub async fn logout(&self, token: &str) -> Result<(), AdminError> {
         self.authenticate(token).await?;
-        let digest =
-            AccessToken::parse(token).map_err(|_| AdminError::Unauthenticated)?.digest(&self.ctx.settings.token_key);
-        self.ctx.ports.access_tokens.revoke(&digest).await.map_err(unexpected("revoking a session"))?;
+        let session = self.session_key(token)?;
+        self.ctx.ports.access_tokens.revoke(&session).await.map_err(unexpected("revoking a session"))?;
         Ok(())
+    }
+
+    fn session_key(&self, token: &str) -> Result<SessionKey, AdminError> {
+        let token = SessionToken::parse(token).map_err(|_| AdminError::Unauthenticated)?;
+        Ok(SessionKey { user_id: token.user_id(), token: token.digest(&self.ctx.settings.token_key) })
     }
 }

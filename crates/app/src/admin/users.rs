@@ -82,7 +82,7 @@ impl AdminService {
             UserWriteError::Store(e) => Unexpected::new("updating a user", e).into(),
         })?;
         let updated = updated.ok_or(AdminError::NotFound)?;
-        self.ctx.after_status_change(&before, updated.status).await?;
+        self.ctx.after_status_change(&before, &updated).await;
         Ok(updated)
     }
 
@@ -96,7 +96,8 @@ impl AdminService {
         if !ports.users.delete(id).await.map_err(unexpected("deleting a user"))? {
             return Err(AdminError::NotFound);
         }
-        let _ = ports.access_tokens.revoke_all(id).await;
+        // Its sessions end for good (the delete's outbox row retries this if it fails).
+        self.ctx.publish_generation(id, i64::MAX).await;
         ports.audit(AuditKind::UserDeleted, Some(id), format!("api-user:{}", caller.user_id), String::new()).await;
         Ok(())
     }

@@ -3,6 +3,7 @@ use resetd_app::ciam::{CiamError, ClientCredentials, ResetWithOtp};
 use resetd_domain::client::{ClientSecret, ClientType};
 use resetd_domain::otp::{Channel, OtpToken};
 use resetd_domain::user::UserStatus;
+use resetd_ports::audit::AuditKind;
 use resetd_ports::credentials::ChangePasswordError;
 use resetd_ports::otp::{Claim, ClaimOutcome};
 use resetd_ports::StoreError;
@@ -217,21 +218,32 @@ async fn a_recurrent_password_releases_the_claim() {
 }
 
 #[tokio::test]
-async fn success_changes_once_then_consumes_revokes_audits_and_notifies() {
+async fn success_changes_once_with_its_audit_and_notice_then_publishes_and_consumes() {
     let case = Case::new();
     let mut m = accepted(&case);
     m.credentials.expect_change_password().times(1).returning(|c| {
         assert_eq!((c.expected_version, c.consume, c.history_limit), (3, None, 5));
-        Ok(())
+        assert_eq!((c.audit.kind, c.audit.actor.as_str()), (AuditKind::PasswordChanged, "ciam:app"), "in the change");
+        let notice = c.notice.expect("the notice travels in the change's outbox row");
+        assert_eq!(notice.language, resetd_domain::locale::Language::Spanish, "in the user's locale");
+        Ok(8)
     });
+    m.access_tokens
+        .expect_publish_generation()
+        .withf(|_, generation, _| *generation == 8)
+        .times(1)
+        .returning(|_, _, _| Ok(()));
     m.otps.expect_consume().with(eq(claim())).times(1).returning(|_| Ok(()));
-    m.access_tokens.expect_revoke_all().times(1).returning(|_| Ok(()));
-    m.audit.expect_record().times(1).returning(|_| Ok(()));
-    m.notifier.expect_send().times(1).returning(|n| {
-        assert_eq!(n.notice.name(), "password_changed");
-        assert_eq!(n.language, resetd_domain::locale::Language::Spanish, "in the user's locale");
-        Ok(())
-    });
+    run(m, &case, "Tr4vel-by-Zeppelin").await.unwrap();
+}
+
+#[tokio::test]
+async fn a_failed_publication_after_the_commit_still_succeeds_the_outbox_retries_it() {
+    let case = Case::new();
+    let mut m = accepted(&case);
+    m.credentials.expect_change_password().times(1).returning(|_| Ok(8));
+    m.access_tokens.expect_publish_generation().times(1).returning(|_, _, _| Err(StoreError::unavailable("down")));
+    m.otps.expect_consume().with(eq(claim())).times(1).returning(|_| Ok(()));
     run(m, &case, "Tr4vel-by-Zeppelin").await.unwrap();
 }
 
@@ -250,13 +262,11 @@ async fn a_storage_failure_after_the_claim_releases_it() {
 async fn a_caller_that_goes_away_after_the_claim_does_not_strand_it() {
     let case = Case::new();
     let mut m = accepted(&case);
-    m.credentials.expect_change_password().times(1).returning(|_| Ok(()));
-    m.otps.expect_consume().with(eq(claim())).times(1).returning(|_| Ok(()));
-    m.access_tokens.expect_revoke_all().times(1).returning(|_| Ok(()));
-    m.audit.expect_record().times(1).returning(|_| Ok(()));
+    m.credentials.expect_change_password().times(1).returning(|_| Ok(8));
+    m.access_tokens.expect_publish_generation().times(1).returning(|_, _, _| Ok(()));
     let (done, finished) = tokio::sync::oneshot::channel();
     let done = std::sync::Mutex::new(Some(done));
-    m.notifier.expect_send().times(1).returning(move |_| {
+    m.otps.expect_consume().with(eq(claim())).times(1).returning(move |_| {
         if let Some(done) = done.lock().unwrap().take() {
             let _ = done.send(());
         }
@@ -271,7 +281,7 @@ async fn a_caller_that_goes_away_after_the_claim_does_not_strand_it() {
         r = app.ciam.reset_password(&creds, body) => panic!("the call did not wait on its task: {r:?}"),
         () = std::future::ready(()) => {}
     }
-    // The change still happens whole: consumed, sessions revoked, audited, notified.
+    // The change still happens whole: committed, published, consumed.
     tokio::time::timeout(std::time::Duration::from_secs(10), finished)
         .await
         .expect("the reset ran to its end without its caller")

@@ -3,5 +3,6 @@
 
 mod ciam_reset;
 mod ciam_send;
+mod outbox;
 mod redeem;
 mod support;

@@ -75,10 +75,14 @@ async fn success_consumes_the_token_and_ends_sessions() {
     let digest = t.digest(&crate::support::key());
     m.credentials.expect_change_password().times(1).returning(move |c| {
         assert_eq!(c.consume, Some(digest), "the token is consumed in the same change");
-        Ok(())
+        assert_eq!(c.audit.actor, "link", "the audit event is part of the change");
+        assert!(c.notice.is_some(), "the notice is owed by the change");
+        Ok(4)
     });
-    m.access_tokens.expect_revoke_all().times(1).returning(|_| Ok(()));
-    m.quiet_audit();
-    m.notifier.expect_send().times(1).returning(|_| Ok(()));
+    m.access_tokens
+        .expect_publish_generation()
+        .withf(|_, generation, _| *generation == 4)
+        .times(1)
+        .returning(|_, _, _| Ok(()));
     m.app().redeem.redeem(t.expose(), pw("Tr4vel-by-Zeppelin")).await.unwrap();
 }

@@ -14,6 +14,7 @@ use resetd_ports::credentials::{MockCredentialStore, PasswordState};
 use resetd_ports::hasher::MockPasswordHasher;
 use resetd_ports::notify::MockNotifier;
 use resetd_ports::otp::MockOtpStore;
+use resetd_ports::outbox::MockOutbox;
 use resetd_ports::policy::MockPolicyStore;
 use resetd_ports::rate_limit::{MockRateLimiter, RateDecision};
 use resetd_ports::users::{MockUserStore, User};
@@ -38,6 +39,7 @@ pub struct Mocks {
     pub policies: MockPolicyStore,
     pub audit: MockAuditLog,
     pub otps: MockOtpStore,
+    pub outbox: MockOutbox,
     pub rate_limiter: MockRateLimiter,
     pub notifier: MockNotifier,
     pub hasher: MockPasswordHasher,
@@ -58,6 +60,7 @@ impl Mocks {
             policies: Arc::new(self.policies),
             audit: Arc::new(self.audit),
             otps: Arc::new(self.otps),
+            outbox: Arc::new(self.outbox),
             rate_limiter: Arc::new(self.rate_limiter),
             notifier: Arc::new(self.notifier),
             hasher: Arc::new(self.hasher),

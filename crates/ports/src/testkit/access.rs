@@ -7,7 +7,7 @@ use resetd_domain::access::{AccessToken, ApiSecret, Principal, Role};
 use resetd_domain::client::ClientId;
 
 use super::{key, t0, unique, Advance};
-use crate::access::{AccessTokenStore, ApiCredential, ApiCredentialStore, ApiCredentialWriteError};
+use crate::access::{AccessTokenStore, ApiCredential, ApiCredentialStore, ApiCredentialWriteError, SessionKey};
 use crate::rate_limit::{RateDecision, RateLimiter};
 use crate::users::{NewUser, UserStore};
 
@@ -35,32 +35,57 @@ pub async fn api_credential_store(store: Arc<dyn ApiCredentialStore>, users: Arc
     assert_eq!(store.find(&second.client_id).await.unwrap(), None, "credentials go with their user");
 }
 
-/// [`AccessTokenStore`]: issue, resolve, revoke one, revoke all of a user, expiry.
+/// [`AccessTokenStore`]: issue, resolve, revoke one, generations that end older sessions
+/// (and never go back), expiry.
 pub async fn access_token_store(store: Arc<dyn AccessTokenStore>, advance: Advance) {
+    use rand::Rng as _;
     let key = key();
-    let token = || AccessToken::generate(&mut rand::rngs::OsRng).digest(&key);
-    let ada = Principal { user_id: resetd_domain::user::UserId::from_i64(1_000_001).unwrap(), role: Role::Admin };
-    let bob = Principal { user_id: resetd_domain::user::UserId::from_i64(1_000_002).unwrap(), role: Role::User };
-    let (a1, a2, b1, short) = (token(), token(), token(), token());
+    // Unique users, so suites sharing a backend (one Redis) never meet.
+    let id = || resetd_domain::user::UserId::from_i64(rand::rngs::OsRng.gen_range(1..i64::MAX / 2)).unwrap();
+    let (ada, bob) = (Principal { user_id: id(), role: Role::Admin }, Principal { user_id: id(), role: Role::User });
+    let session = |p: Principal| SessionKey {
+        user_id: p.user_id,
+        token: AccessToken::generate(&mut rand::rngs::OsRng).digest(&key),
+    };
+    let (a1, a2, b1, short) = (session(ada), session(ada), session(bob), session(bob));
     let hour = Duration::from_secs(3600);
-    store.issue(&a1, ada, hour).await.unwrap();
-    store.issue(&a2, ada, hour).await.unwrap();
-    store.issue(&b1, bob, hour).await.unwrap();
+    store.issue(&a1, ada.role, 4, hour).await.unwrap();
+    store.issue(&a2, ada.role, 4, hour).await.unwrap();
+    store.issue(&b1, bob.role, 0, hour).await.unwrap();
     assert_eq!(store.resolve(&a1).await.unwrap(), Some(ada));
     assert_eq!(store.resolve(&b1).await.unwrap(), Some(bob));
-    assert_eq!(store.resolve(&token()).await.unwrap(), None);
+    assert_eq!(store.resolve(&session(ada)).await.unwrap(), None, "an unknown token");
+    let elsewhere = SessionKey { user_id: bob.user_id, ..a2 };
+    assert_eq!(store.resolve(&elsewhere).await.unwrap(), None, "a token is its user's only");
     store.revoke(&a1).await.unwrap();
     store.revoke(&a1).await.unwrap();
     assert_eq!(store.resolve(&a1).await.unwrap(), None);
     assert_eq!(store.resolve(&a2).await.unwrap(), Some(ada));
-    store.revoke_all(ada.user_id).await.unwrap();
-    assert_eq!(store.resolve(&a2).await.unwrap(), None, "revoke_all ends every session of the user");
+
+    // A published generation ends every older session of its user, and no one else's.
+    store.publish_generation(ada.user_id, 5, hour).await.unwrap();
+    assert_eq!(store.resolve(&a2).await.unwrap(), None, "a newer generation ends older sessions");
     assert_eq!(store.resolve(&b1).await.unwrap(), Some(bob), "and no one else's");
-    store.issue(&short, bob, Duration::from_secs(1)).await.unwrap();
+    store.publish_generation(ada.user_id, 4, hour).await.unwrap();
+    assert_eq!(store.resolve(&a2).await.unwrap(), None, "publishing never goes back");
+    let a3 = session(ada);
+    store.issue(&a3, ada.role, 5, hour).await.unwrap();
+    assert_eq!(store.resolve(&a3).await.unwrap(), Some(ada), "a session of the published generation lives");
+    let stale = session(ada);
+    store.issue(&stale, ada.role, 4, hour).await.unwrap();
+    assert_eq!(store.resolve(&stale).await.unwrap(), None, "one issued under an older generation is born dead");
+    let newer = session(ada);
+    store.issue(&newer, ada.role, 6, hour).await.unwrap();
+    assert_eq!(store.resolve(&newer).await.unwrap(), Some(ada), "a newer generation at issue is published");
+    assert_eq!(store.resolve(&a3).await.unwrap(), None, "which ends the older ones");
+    store.publish_generation(ada.user_id, i64::MAX, hour).await.unwrap();
+    assert_eq!(store.resolve(&newer).await.unwrap(), None, "the last generation ends everything");
+
+    store.issue(&short, bob.role, 0, Duration::from_secs(1)).await.unwrap();
     assert_eq!(store.resolve(&short).await.unwrap(), Some(bob));
     advance(Duration::from_millis(1500)).await;
     assert_eq!(store.resolve(&short).await.unwrap(), None, "sessions expire with their TTL");
-    assert_eq!(store.resolve(&b1).await.unwrap(), Some(bob));
+    assert_eq!(store.resolve(&b1).await.unwrap(), Some(bob), "the generation outlives the short session");
 }
 
 /// [`RateLimiter`]: limits per key, windows that end, concurrency-safe counting.

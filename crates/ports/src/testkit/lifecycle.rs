@@ -5,11 +5,28 @@
 use std::sync::Arc;
 
 use resetd_domain::reset_token::{ResetToken, ResetTokenKind};
-use resetd_domain::user::{Email, UserStatus};
+use resetd_domain::user::{Email, UserId, UserStatus};
+
+use chrono::{DateTime, Utc};
+use resetd_domain::locale::Language;
+use resetd_domain::otp::Recipient;
 
 use super::{key, stores::hashes, t0, unique};
-use crate::credentials::{ChangePassword, CredentialStore};
+use crate::audit::{AuditEvent, AuditKind, AuditLog};
+use crate::credentials::{ChangePassword, ChangePasswordError, CredentialStore};
+use crate::outbox::{Outbox, OutboxItem, PendingNotice};
 use crate::users::{NewUser, UserPatch, UserStore};
+
+/// The audit event of a password change of `user`.
+pub(crate) fn audit_of(user: UserId, at: DateTime<Utc>) -> AuditEvent {
+    AuditEvent {
+        at,
+        kind: AuditKind::PasswordChanged,
+        user_id: Some(user),
+        actor: "test".into(),
+        detail: String::new(),
+    }
+}
 
 /// [`CredentialStore`] and [`UserStore`] together: every change that ends credentials.
 pub async fn outstanding_links_die(users: Arc<dyn UserStore>, creds: Arc<dyn CredentialStore>) {
@@ -39,6 +56,8 @@ pub async fn outstanding_links_die(users: Arc<dyn UserStore>, creds: Arc<dyn Cre
         history_limit: 1,
         consume: None,
         now,
+        audit: audit_of(user.id, now),
+        notice: None,
     };
     creds.change_password(change).await.unwrap();
     assert_eq!(creds.find_reset_token(&link, now).await.unwrap(), None, "a changed password ends the link");
@@ -67,4 +86,70 @@ pub async fn outstanding_links_die(users: Arc<dyn UserStore>, creds: Arc<dyn Cre
     assert!(creds.find_reset_token(&link, now).await.unwrap().is_some(), "the same address ends nothing");
     creds.update(user.id, Some(email()), None).await.unwrap();
     assert_eq!(creds.find_reset_token(&link, now).await.unwrap(), None, "a new address ends the link");
+}
+
+/// The rows of `user` due at `now` (claiming them).
+async fn claim_of(outbox: &Arc<dyn Outbox>, user: UserId, now: DateTime<Utc>) -> Vec<OutboxItem> {
+    let lease = std::time::Duration::from_secs(30);
+    outbox.claim_due(now, lease, 1000).await.unwrap().into_iter().filter(|i| i.user_id == user).collect()
+}
+
+/// What a change writes with itself: its audit event and its outbox row (the generation to
+/// publish, the notice), in the same step or not at all; the outbox leases, retries and
+/// clears rows.
+pub async fn changes_write_their_records(
+    users: Arc<dyn UserStore>,
+    creds: Arc<dyn CredentialStore>,
+    audit: Arc<dyn AuditLog>,
+    outbox: Arc<dyn Outbox>,
+) {
+    let now = t0();
+    let user = users.create(NewUser::default(), now).await.unwrap();
+    let email = Email::parse(&format!("{}@example.com", unique("owed"))).unwrap();
+    creds.create(user.id, &email, now).await.unwrap();
+    let notice = PendingNotice { to: Recipient::Email(email), language: Language::default(), name: Some("Ada".into()) };
+    let h = hashes(2);
+    let version = creds.password_state(user.id, 1).await.unwrap().unwrap().version;
+    let change = |hash: usize, version| ChangePassword {
+        user_id: user.id,
+        new_hash: h[hash].clone(),
+        expected_version: version,
+        history_limit: 1,
+        consume: None,
+        now,
+        audit: audit_of(user.id, now),
+        notice: Some(notice.clone()),
+    };
+    let generation = creds.change_password(change(0, version)).await.unwrap();
+    assert_eq!(generation, users.find(user.id).await.unwrap().unwrap().generation, "the answer is the new generation");
+    let stale = creds.change_password(change(1, version)).await;
+    assert!(matches!(stale, Err(ChangePasswordError::VersionMoved)), "{stale:?}");
+    let events = audit.for_user(user.id, 10).await.unwrap();
+    assert_eq!(events.iter().filter(|e| e.kind == AuditKind::PasswordChanged).count(), 1, "one change, one event");
+
+    let owed = claim_of(&outbox, user.id, now).await;
+    assert_eq!(owed.len(), 1, "one change, one row: {owed:?}");
+    assert_eq!((owed[0].generation, owed[0].notice.as_ref(), owed[0].attempts), (Some(generation), Some(&notice), 0));
+    assert!(claim_of(&outbox, user.id, now).await.is_empty(), "a claimed row is leased");
+    outbox.retry(owed[0].id, now).await.unwrap();
+    let again = claim_of(&outbox, user.id, now).await;
+    assert_eq!((again.len(), again[0].attempts), (1, 1), "a retried row comes back, one attempt older");
+    outbox.done(owed[0].id).await.unwrap();
+    let later = now + chrono::Duration::minutes(5);
+    assert!(claim_of(&outbox, user.id, later).await.is_empty(), "a delivered row is gone");
+
+    users.update(user.id, UserPatch { status: Some(UserStatus::Locked), ..UserPatch::default() }).await.unwrap();
+    let locked = users.find(user.id).await.unwrap().unwrap().generation;
+    let owed = claim_of(&outbox, user.id, later).await;
+    assert_eq!(owed.iter().map(|i| (i.generation, i.notice.is_some())).collect::<Vec<_>>(), [(Some(locked), false)]);
+    outbox.done(owed[0].id).await.unwrap();
+    users.update(user.id, UserPatch { last_name: Some(Some("L".into())), ..UserPatch::default() }).await.unwrap();
+    assert!(claim_of(&outbox, user.id, later).await.is_empty(), "a change of name owes nothing");
+    assert!(users.delete(user.id).await.unwrap());
+    let owed = claim_of(&outbox, user.id, later).await;
+    assert_eq!(
+        owed.iter().map(|i| i.generation).collect::<Vec<_>>(),
+        [Some(i64::MAX)],
+        "a deleted user's sessions end"
+    );
 }

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 pub use access::{access_token_store, api_credential_store, rate_limiter};
 pub use clock::ManualClock;
-pub use lifecycle::outstanding_links_die;
+pub use lifecycle::{changes_write_their_records, outstanding_links_die};
 pub use otp::otp_store;
 pub use stores::{audit_log, client_registry, credential_store, policy_store, user_store};
 

@@ -168,6 +168,8 @@ pub async fn credential_store(users: Arc<dyn UserStore>, creds: Arc<dyn Credenti
         history_limit: 2,
         consume,
         now,
+        audit: super::lifecycle::audit_of(ada.id, now),
+        notice: None,
     };
     creds.change_password(change(&h[0], state.version, None)).await.unwrap();
     let stale = creds.change_password(change(&h[1], state.version, None)).await;
@@ -199,7 +201,7 @@ pub async fn credential_store(users: Arc<dyn UserStore>, creds: Arc<dyn Credenti
     let mut wins = 0;
     for t in tasks {
         match t.await.unwrap() {
-            Ok(()) => wins += 1,
+            Ok(_) => wins += 1,
             Err(ChangePasswordError::TokenGone | ChangePasswordError::VersionMoved) => {}
             Err(other) => panic!("unexpected error under concurrency: {other:?}"),
         }
