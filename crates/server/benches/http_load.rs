@@ -4,7 +4,7 @@
 //! 1. An empty axum handler (the HTTP floor) at the same concurrency.
 //! 2. `POST …/credentials_email/password_reset` at 64 connections, and `pgbench` running the
 //!    same SQL statements at the same concurrency.
-//! 3. `POST /otp/send` (log sender) to known accounts and to unknown ones, beside `pgbench`
+//! 3. `POST /otp/send` (the SMS webhook into the bench's gateway) to known accounts and to unknown ones, beside `pgbench`
 //!    running its user lookup: no handler that looks a user up can beat one `SELECT`.
 //! 4. `POST /reset_user_password`, beside the argon2 bound `cores / ((history + 2) × one hash)`.
 //!
@@ -23,6 +23,10 @@ const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const ADDR: &str = "127.0.0.1:18181";
 const CONNECTIONS: usize = 64;
 const SECONDS: u64 = 10;
+/// Known accounts' phones are `+1` and this plus their id (ten digits).
+const KNOWN_PHONES: i64 = 2_000_000_000;
+/// Unknown destinations are `+44` and this plus a per-run offset and the call's number.
+const UNKNOWN_PHONES: u64 = 7_000_000_000;
 
 struct Stats {
     name: String,
@@ -181,7 +185,7 @@ fn pgbench_password_reset(mode: &str, clients: usize, first: i64, last: i64) -> 
         clients,
         &format!(
             "\\set user_id random({first}, {last})\n\
-             select u.id, u.first_name, u.last_name, u.locale, u.phone, u.status, u.password_hash is not null, u.created_at, c.email \
+             select u.id, u.first_name, u.last_name, u.locale, u.phone, u.status, u.password_hash is not null, u.generation, u.created_at, c.email \
                from users u left join credentials_email c on c.user_id = u.id where u.id = :user_id;\n\
              update credentials_email set reset_token_hash = sha256(random()::text::bytea), reset_token_kind = 'password_reset', reset_token_issued_at = now(), reset_token_expires_at = now() + interval '1 hour' where user_id = :user_id \
                returning user_id, email, created_at, logged_in_at, forced_reset, reset_token_hash is not null, reset_token_kind, reset_token_issued_at, reset_token_expires_at;\n\
@@ -191,15 +195,15 @@ fn pgbench_password_reset(mode: &str, clients: usize, first: i64, last: i64) -> 
 }
 
 /// pgbench running the one statement `/otp/send` sends to PostgreSQL for an unknown account
-/// (the user lookup by email, prepared as sqlx prepares it), at `clients` connections.
+/// (the user lookup by phone, prepared as sqlx prepares it), at `clients` connections.
 fn pgbench_user_lookup(clients: usize) -> Option<f64> {
     pgbench(
         "user-lookup",
         "prepared",
         clients,
         "\\set n random(1, 1000000000)\n\
-         select u.id, u.first_name, u.last_name, u.locale, u.phone, u.status, c.email, u.password_hash is not null, u.created_at \
-           from users u left join credentials_email c on c.user_id = u.id where c.email = 'nobody-' || :n || '@example.com';\n",
+         select u.id, u.first_name, u.last_name, u.locale, u.phone, u.status, c.email, u.password_hash is not null, u.generation, u.created_at \
+           from users u left join credentials_email c on c.user_id = u.id where u.phone = '+44' || (7000000000 + :n)::text;\n",
     )
 }
 
@@ -362,6 +366,9 @@ async fn main() {
         "with u as (insert into users (first_name, created_at) select 'Known', now() from generate_series(1, {known}) returning id) \
          insert into credentials_email (user_id, email, created_at) select id, 'known-' || id || '@example.com', now() from u"
     ));
+    // Known accounts get phones: their codes go by the SMS webhook into the bench's gateway
+    // (production has no log sender to stand in for a channel).
+    psql(DB, &format!("update users set phone = '+1' || ({KNOWN_PHONES} + id)::text where first_name = 'Known'"));
     psql(DB, "analyze");
     let first_known: i64 = psql_value(DB, "select min(user_id) from credentials_email where email like 'known-%'")
         .parse()
@@ -386,8 +393,8 @@ async fn main() {
     };
     let (c, f) = (http.clone(), send.clone());
     let stats = load("POST /otp/send (known accounts)", CONNECTIONS, SECONDS, known as usize, move |n| {
-        let email = format!("known-{}@example.com", first_known + n as i64);
-        f(c.clone(), json!({"usage": "reset_password", "email": email}))
+        let phone = format!("+1{}", KNOWN_PHONES + first_known + n as i64);
+        f(c.clone(), json!({"usage": "reset_password", "phone_number": phone}))
     })
     .await;
     let otp_known_rps = stats.rps();
@@ -395,7 +402,8 @@ async fn main() {
     let (c, f) = (http.clone(), send.clone());
     let run = std::process::id();
     let stats = load("POST /otp/send (unknown accounts)", CONNECTIONS, SECONDS, usize::MAX, move |n| {
-        f(c.clone(), json!({"usage": "reset_password", "email": format!("nobody-{run}-{n}@example.com")}))
+        let phone = format!("+44{}", UNKNOWN_PHONES + u64::from(run % 1000) * 1_000_000 + n as u64);
+        f(c.clone(), json!({"usage": "reset_password", "phone_number": phone}))
     })
     .await;
     let otp_rps = stats.rps();

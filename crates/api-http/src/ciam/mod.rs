@@ -266,7 +266,7 @@ pub(crate) struct OtpTokenBody {
     request_body = SendBody,
     responses(
         (status = 200, description = "Sent (or, for an unknown account, pretended)", body = OtpTokenBody),
-        (status = 400, description = "`invalid_request`, `malformed_email`, `malformed_phone_number`, `sms_rate_limit_exceeded`, `email_rate_limit_exceeded` (extension)", body = CiamErrorBody),
+        (status = 400, description = "`invalid_request`, `unauthorized_client` (a public client no operator opted in), `insufficient_sms_quota` / `insufficient_email_quota` (the channel is switched off), `malformed_email`, `malformed_phone_number`, `sms_rate_limit_exceeded`, `email_rate_limit_exceeded` (extension)", body = CiamErrorBody),
         (status = 401, description = "`invalid_client`", body = CiamErrorBody),
         (status = 413, description = "`invalid_request`: a body over 64 KiB", body = CiamErrorBody),
         (status = 415, description = "`invalid_request`: a body that is not JSON", body = CiamErrorBody),

@@ -169,6 +169,7 @@ pub(in crate::looker) async fn password_reset(
         (status = 200, description = "The credential; the link went by email", body = CredentialsEmail),
         Denied,
         (status = 404, description = "No such user (or credential)", body = ErrorBody),
+        (status = 409, description = "Email is switched off on this server (`mail.enabled = false`)", body = ErrorBody),
         (status = 429, description = "Too many tokens issued by this caller (`Retry-After`)", body = ErrorBody)
     ),
     security(("looker_token" = []))
