@@ -80,3 +80,39 @@ fn outside_dev_a_channel_without_a_sender_refuses_to_start() {
     no_mail.mail.enabled = false;
     assert!(no_mail.check_production().is_ok());
 }
+
+/// Fails on the main of before Hardening II: while SMTP was down a known address got 503 and
+/// an unknown one 200. The failing mark is shared in Redis, so two processes agree.
+#[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
+async fn while_delivery_fails_unknown_addresses_answer_like_known_ones_across_processes(pool: PgPool) {
+    let mut sink = resetd_test_support::SmtpSink::start();
+    let (prefix, port) = (resetd_ports::testkit::unique("shared:") + ":", sink.port());
+    let shared = |s: &mut Settings| {
+        s.redis.key_prefix.clone_from(&prefix);
+        s.mail.smtp_port = port;
+    };
+    let (a, b) = (TestApp::spawn_with(&pool, shared).await, TestApp::spawn_with(&pool, shared).await);
+    let web = client(&a, "web").await;
+    let known = |tag: &str| format!("{}@example.com", resetd_ports::testkit::unique(tag));
+    let (first, second) = (known("known"), known("known"));
+    for email in [&first, &second] {
+        a.app.bootstrap.create_user(email, None, None, None).await.unwrap();
+    }
+    async fn send(app: &TestApp, web: &crate::helpers::Creds, email: String) -> (StatusCode, serde_json::Value) {
+        post(app, "/otp/send", web, json!({"usage": "reset_password", "email": email})).await
+    }
+
+    sink.stop();
+    let (status, failed) = send(&a, &web, first.clone()).await;
+    assert_eq!((status, failed["error"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("temporarily_unavailable")));
+    let (status, unknown) = send(&b, &web, known("nobody")).await;
+    assert_eq!(
+        (status, unknown["error"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("temporarily_unavailable")),
+        "the other process answers an unknown address the same way"
+    );
+
+    sink.restart();
+    assert_eq!(send(&a, &web, second).await.0, StatusCode::OK, "a good delivery clears the mark");
+    assert_eq!(send(&b, &web, known("nobody")).await.0, StatusCode::OK, "and every process sees it");
+}

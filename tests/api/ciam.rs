@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
-use crate::helpers::{ciam_post as post, client, digits_after, mail_to, TestApp};
+use crate::helpers::{ciam_post as post, client, code_to, TestApp};
 
 #[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
 async fn an_email_otp_resets_a_password_once(pool: PgPool) {
@@ -17,7 +17,7 @@ async fn an_email_otp_resets_a_password_once(pool: PgPool) {
     assert_eq!(status, StatusCode::OK, "{sent}");
     assert_eq!(sent.as_object().unwrap().len(), 1, "exactly {{otp_token}}");
     let otp_token = sent["otp_token"].as_str().unwrap().to_owned();
-    let code = digits_after(&mail_to(&email).await, "code is", 6);
+    let code = code_to(&email).await;
     assert_eq!(code.len(), 6);
 
     let wrong = if code == "000000" { "111111" } else { "000000" };

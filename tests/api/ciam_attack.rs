@@ -6,7 +6,7 @@ use resetd_app::bootstrap::ClientSwitches;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
-use crate::helpers::{ciam_post as post, client, digits_after, mail_to, Creds, SmsGateway, TestApp};
+use crate::helpers::{ciam_post as post, client, code_to, Creds, SmsGateway, TestApp};
 
 fn unique_email(tag: &str) -> String {
     format!("{}@example.com", resetd_ports::testkit::unique(tag))
@@ -19,7 +19,7 @@ async fn user(app: &TestApp, email: &str, phone: Option<&str>) {
 async fn send_email_otp(app: &TestApp, c: &Creds, email: &str) -> (String, String) {
     let (status, sent) = post(app, "/otp/send", c, json!({"usage": "reset_password", "email": email})).await;
     assert_eq!(status, StatusCode::OK, "{sent}");
-    let code = digits_after(&mail_to(email).await, "code is", 6);
+    let code = code_to(email).await;
     (sent["otp_token"].as_str().unwrap().to_owned(), code)
 }
 
@@ -151,7 +151,7 @@ async fn a_hundred_concurrent_resets_with_one_otp_succeed_once(pool: PgPool) {
 async fn brute_force_stops_at_the_cap_and_at_the_account_budget(pool: PgPool) {
     let app = TestApp::spawn_with(&pool, |s| {
         s.otp.destination_cooldown_secs = 0;
-        s.otp.account_guesses_per_hour = 8;
+        s.otp.account_guesses_per_day = 8;
     })
     .await;
     let web = client(&app, "web").await;
@@ -260,6 +260,9 @@ async fn a_switched_off_flow_is_misconfigured_and_a_disabled_client_invalid(pool
     let (status, body) = post(&app, "/reset_user_password", &web, reset_body(&email, "t", "1", "x")).await;
     assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("misconfigured")));
     assert_eq!(body["error_description"], "Reset password flow of the application is not enabled.");
+    // Hardening II: no code is sent for a flow that is off (before, /otp/send answered 200).
+    let (status, body) = post(&app, "/otp/send", &web, json!({"usage": "reset_password", "email": email})).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("misconfigured")));
     app.app
         .bootstrap
         .set_client_switches(&web.id, ClientSwitches { enabled: Some(false), ..Default::default() })

@@ -202,23 +202,36 @@ pub async fn ciam_post(app: &TestApp, path: &str, c: &Creds, body: Value) -> (re
 /// The newest message to `to` in the sink, waiting up to 5 s; its raw text with
 /// quoted-printable soft breaks removed.
 pub async fn mail_to(to: &str) -> String {
+    mail_to_with(to, "").await
+}
+
+/// The newest message to `to` that contains `needle`, waiting up to 5 s for one (notices go
+/// out through the outbox, so they may land after a later code).
+pub async fn mail_to_with(to: &str, needle: &str) -> String {
     for _ in 0..100 {
         if let Ok(entries) = std::fs::read_dir(mail_dir()) {
             let mut found: Vec<(PathBuf, String)> = entries
                 .filter_map(Result::ok)
                 .map(|e| e.path())
                 .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-                .filter_map(|p| std::fs::read_to_string(&p).ok().map(|t| (p, t)))
-                .filter(|(_, t)| t.lines().any(|l| l.starts_with("To:") && l.contains(to)))
+                .filter_map(|p| {
+                    std::fs::read_to_string(&p).ok().map(|t| (p, t.replace("=\r\n", "").replace("=\n", "")))
+                })
+                .filter(|(_, t)| t.lines().any(|l| l.starts_with("To:") && l.contains(to)) && t.contains(needle))
                 .collect();
             found.sort();
             if let Some((_, text)) = found.pop() {
-                return text.replace("=\r\n", "").replace("=\n", "");
+                return text;
             }
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("no mail to {to} in {}: is the SMTP sink running (make test starts it)?", mail_dir().display());
+    panic!("no mail to {to} with {needle:?} in {}: is the SMTP sink running?", mail_dir().display());
+}
+
+/// The code of the newest code mail to `to`.
+pub async fn code_to(to: &str) -> String {
+    digits_after(&mail_to_with(to, "code is").await, "code is", 6)
 }
 
 /// The first run of `len` digits after `marker` in `text`.

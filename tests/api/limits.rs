@@ -104,3 +104,68 @@ async fn failed_logins_count_per_client_and_address(pool: PgPool) {
     let body: Value = r.send().await.unwrap().json().await.unwrap();
     assert!(body["access_token"].is_string(), "{body}");
 }
+
+/// Fails on the main of before Hardening II: rate-limit and budget keys held raw addresses.
+#[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
+async fn no_key_in_redis_holds_an_address(pool: PgPool) {
+    let app = TestApp::spawn(&pool).await;
+    let web = client(&app, "web").await;
+    let local = resetd_ports::testkit::unique("pii");
+    let email = format!("{local}@example.com");
+    app.app.bootstrap.create_user(&email, Some("+8613612300077"), Some("Old-Zeppelin-42".into()), None).await.unwrap();
+    for body in [
+        json!({"usage": "reset_password", "email": email}),
+        json!({"usage": "reset_password", "phone_number": "+8613612300077"}),
+    ] {
+        let (status, sent) = post(&app, "/otp/send", &web, body.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{sent}");
+        let mut wrong = body;
+        let key = if wrong.get("email").is_some() { "email" } else { "phone_number" };
+        wrong[format!("{key}_otp_token")] = sent["otp_token"].clone();
+        wrong[format!("{key}_otp")] = json!("000000");
+        wrong["password"] = json!("New-Zeppelin-77");
+        wrong.as_object_mut().unwrap().remove("usage");
+        post(&app, "/reset_user_password", &web, wrong).await; // a guess: the budget's key exists too
+    }
+    let mut redis = redis::Client::open(resetd_test_support::shared_redis_url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    for needle in [local.as_str(), "13612300077"] {
+        let keys: Vec<String> = redis::cmd("KEYS").arg(format!("*{needle}*")).query_async(&mut redis).await.unwrap();
+        assert!(keys.is_empty(), "keys naming {needle}: {keys:?}");
+    }
+}
+
+fn reset_body(email: &str, token: &str, code: &str, password: &str) -> serde_json::Value {
+    json!({"password": password, "email": email, "email_otp_token": token, "email_otp": code})
+}
+
+/// Fails on the main of before Hardening II: a successful reset left the account's spent
+/// guesses in place, so its owner started the next day's resets already short.
+#[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
+async fn a_successful_reset_clears_the_accounts_guess_budget(pool: PgPool) {
+    let app = TestApp::spawn_with(&pool, |s| {
+        s.otp.destination_cooldown_secs = 0;
+        s.otp.account_guesses_per_day = 3;
+    })
+    .await;
+    let web = client(&app, "web").await;
+    let email = unique_email("budget");
+    app.app.bootstrap.create_user(&email, None, Some("Old-Zeppelin-42".into()), None).await.unwrap();
+    for (round, password) in ["First-Zeppelin-1", "Second-Zeppelin-2"].into_iter().enumerate() {
+        let (status, sent) = post(&app, "/otp/send", &web, json!({"usage": "reset_password", "email": email})).await;
+        assert_eq!(status, StatusCode::OK, "{sent}");
+        let token = sent["otp_token"].as_str().unwrap();
+        let code = crate::helpers::code_to(&email).await;
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        for _ in 0..2 {
+            let (_, refused) =
+                post(&app, "/reset_user_password", &web, reset_body(&email, token, wrong, password)).await;
+            assert_eq!(refused["error"], "bad_email_otp", "round {round}");
+        }
+        let (status, body) = post(&app, "/reset_user_password", &web, reset_body(&email, token, &code, password)).await;
+        assert_eq!(status, StatusCode::OK, "round {round}: two of three spent, the right code is the third: {body}");
+    }
+}

@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
-use crate::helpers::{ciam_post as post, client, create_user, digits_after, mail_to, redeem, reset_url, TestApp};
+use crate::helpers::{ciam_post as post, client, code_to, create_user, redeem, reset_url, TestApp};
 
 fn unique_email(tag: &str) -> String {
     format!("{}@example.com", resetd_ports::testkit::unique(tag))
@@ -22,7 +22,7 @@ async fn link(app: &TestApp, token: &str, id: &str, query: &str) -> String {
 async fn send_code(app: &TestApp, web: &crate::helpers::Creds, email: &str) -> (String, String) {
     let (status, sent) = post(app, "/otp/send", web, json!({"usage": "reset_password", "email": email})).await;
     assert_eq!(status, StatusCode::OK, "{sent}");
-    (sent["otp_token"].as_str().unwrap().to_owned(), digits_after(&mail_to(email).await, "code is", 6))
+    (sent["otp_token"].as_str().unwrap().to_owned(), code_to(email).await)
 }
 
 fn reset_body(email: &str, token: &str, code: &str, password: &str) -> Value {

@@ -7,9 +7,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use resetd_domain::access::{Principal, Role};
 use resetd_domain::keyed::Digest;
-use resetd_domain::otp::{OtpBinding, OtpChallenge, Verdict};
+use resetd_domain::otp::{Channel, OtpBinding, OtpChallenge, Verdict};
 use resetd_domain::user::UserId;
 use resetd_ports::access::{AccessTokenStore, SessionKey};
+use resetd_ports::health::ChannelHealth;
 use resetd_ports::otp::{Claim, ClaimOutcome, OtpStore};
 use resetd_ports::rate_limit::{RateDecision, RateLimiter};
 use resetd_ports::StoreError;
@@ -98,6 +99,11 @@ impl RateLimiter for MemoryStore {
         Ok(RateDecision::Allowed)
     }
 
+    async fn clear(&self, key: &str) -> Result<(), StoreError> {
+        self.lock().windows.remove(key);
+        Ok(())
+    }
+
     async fn undo(&self, key: &str) -> Result<(), StoreError> {
         let now = self.clock.now();
         if let Some((count, _)) = self.lock().windows.get_mut(key).filter(|(_, end)| *end > now) {
@@ -146,5 +152,24 @@ impl AccessTokenStore for MemoryStore {
         let published = s.generations.entry(user).or_insert(generation);
         *published = (*published).max(generation);
         Ok(())
+    }
+}
+
+#[async_trait]
+impl ChannelHealth for MemoryStore {
+    async fn mark_failing(&self, channel: Channel, for_at_most: Duration) -> Result<(), StoreError> {
+        let until = self.clock.now() + span(for_at_most);
+        self.lock().failing.insert(channel, until);
+        Ok(())
+    }
+
+    async fn mark_working(&self, channel: Channel) -> Result<(), StoreError> {
+        self.lock().failing.remove(&channel);
+        Ok(())
+    }
+
+    async fn is_failing(&self, channel: Channel) -> Result<bool, StoreError> {
+        let now = self.clock.now();
+        Ok(self.lock().failing.get(&channel).is_some_and(|until| *until > now))
     }
 }

@@ -65,6 +65,8 @@ struct State {
     /// Each user's published credential generation.
     generations: HashMap<UserId, i64>,
     outbox: Vec<outbox::OutboxRow>,
+    /// Channels marked failing, until when.
+    failing: HashMap<resetd_domain::otp::Channel, DateTime<Utc>>,
     next_outbox: i64,
 }
 

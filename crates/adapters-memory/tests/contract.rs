@@ -68,6 +68,8 @@ async fn sessions_and_rate_limits_follow_the_contract() {
     testkit::access_token_store(s.clone(), advance).await;
     let (s, advance) = store();
     testkit::rate_limiter(s, advance).await;
+    let (s, advance) = store();
+    testkit::channel_health(s, advance).await;
 }
 
 /// An OTP store that forgets to count wrong attempts.

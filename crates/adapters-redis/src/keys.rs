@@ -9,6 +9,7 @@
 //! | `Prl:{<key>}`                | string      | the hit count of one rate-limit window       |
 //! | `P{u:<user id>}:s:<digest>`  | string      | one API session: `<role>:<generation>`       |
 //! | `P{u:<user id>}:g`           | string      | the user's published credential generation   |
+//! | `P{health:<channel>}`        | string      | present, with a TTL, while a channel fails    |
 //!
 //! Redis Cluster hashes only the part between the first `{` and the next `}` (the hash tag),
 //! so every key one Lua script touches must share it. The OTP and rate-limit scripts each
@@ -40,6 +41,12 @@ pub fn otp_challenge(prefix: &str, token: &Digest) -> String {
 #[doc(hidden)]
 pub fn rate_limit(prefix: &str, key: &str) -> String {
     format!("{prefix}rl:{{{key}}}")
+}
+
+/// The failing mark of a delivery channel.
+#[doc(hidden)]
+pub fn channel_health(prefix: &str, channel: &str) -> String {
+    format!("{prefix}{{health:{channel}}}")
 }
 
 /// The hash tag of everything one user's sessions are checked against.

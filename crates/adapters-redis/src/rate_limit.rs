@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use redis::Script;
+use resetd_domain::otp::Channel;
+use resetd_ports::health::ChannelHealth;
 use resetd_ports::rate_limit::{RateCheck, RateDecision, RateLimiter};
 use resetd_ports::StoreError;
 
@@ -79,6 +81,13 @@ impl RateLimiter for RedisStore {
         Ok(decisions)
     }
 
+    async fn clear(&self, key: &str) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let _: () =
+            deadline(redis::cmd("DEL").arg(keys::rate_limit(self.prefix(), key)).query_async(&mut conn)).await?;
+        Ok(())
+    }
+
     async fn undo(&self, key: &str) -> Result<(), StoreError> {
         let mut call = UNDO.prepare_invoke();
         call.key(keys::rate_limit(self.prefix(), key));
@@ -100,5 +109,32 @@ impl RateLimiter for RedisStore {
         let n: Option<i64> =
             deadline(redis::cmd("GET").arg(keys::rate_limit(self.prefix(), key)).query_async(&mut conn)).await?;
         Ok(n.map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)))
+    }
+}
+
+/// [`ChannelHealth`] on Redis: `P{health:<channel>}` exists, with a TTL, while the channel is
+/// marked failing.
+#[async_trait]
+impl ChannelHealth for RedisStore {
+    async fn mark_failing(&self, channel: Channel, for_at_most: Duration) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let key = keys::channel_health(self.prefix(), channel.as_str());
+        let set = redis::cmd("SET").arg(key).arg(1).arg("PX").arg(millis(for_at_most)).to_owned();
+        let _: () = deadline(set.query_async(&mut conn)).await?;
+        Ok(())
+    }
+
+    async fn mark_working(&self, channel: Channel) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let key = keys::channel_health(self.prefix(), channel.as_str());
+        let _: () = deadline(redis::cmd("DEL").arg(key).query_async(&mut conn)).await?;
+        Ok(())
+    }
+
+    async fn is_failing(&self, channel: Channel) -> Result<bool, StoreError> {
+        let mut conn = self.conn();
+        let key = keys::channel_health(self.prefix(), channel.as_str());
+        let n: i64 = deadline(redis::cmd("EXISTS").arg(key).query_async(&mut conn)).await?;
+        Ok(n > 0)
     }
 }

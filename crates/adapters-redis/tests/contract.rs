@@ -91,3 +91,8 @@ async fn rate_limits_count_once_when_redis_forgot_the_script() {
     assert_eq!(store.count("a").await.unwrap(), 2, "a refused hit counts nothing");
     assert_eq!(store.count("b").await.unwrap(), 2, "a request refused by one limit counts on none");
 }
+
+#[tokio::test]
+async fn channel_health_contract() {
+    testkit::channel_health(store().await, testkit::sleeping()).await;
+}

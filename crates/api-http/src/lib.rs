@@ -6,6 +6,7 @@
 
 mod body;
 mod ciam;
+mod client_ip;
 mod guard;
 mod health;
 mod looker;
@@ -16,11 +17,14 @@ mod telemetry;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::http::{header, HeaderValue};
 use axum::Router;
 use resetd_app::App;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+pub use client_ip::ProxyTrust;
 use guard::{Dialect, Guard};
 pub use health::Probe;
 pub use telemetry::RenderMetrics;
@@ -40,6 +44,8 @@ pub struct HttpState {
     pub request_timeout: Duration,
     /// What `GET /metrics` serves; `None`: it is a 404.
     pub metrics: Option<RenderMetrics>,
+    /// Which peers may name the client (`X-Forwarded-For`, `Forwarded`).
+    pub proxies: ProxyTrust,
 }
 
 impl std::fmt::Debug for HttpState {
@@ -67,6 +73,11 @@ pub fn router(state: HttpState) -> Router {
         .merge(guard(Dialect::Ciam).wrap(ciam::router()))
         .with_state(Arc::new(state))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        // Answers carry tokens, links and secrets: no cache keeps them (an answer that may be
+        // cached says so itself); no browser sniffs a type or sends a Referer onward.
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
         .layer(axum::middleware::from_fn(telemetry::track))
         .layer(TraceLayer::new_for_http().make_span_with(span_for))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
@@ -81,5 +92,5 @@ fn span_for(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
     let route =
         req.extensions().get::<axum::extract::MatchedPath>().map_or("unmatched", axum::extract::MatchedPath::as_str);
     let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    tracing::info_span!("request", method = %req.method(), route, request_id)
+    tracing::info_span!("request", method = %req.method(), route, request_id, client_ip = tracing::field::Empty)
 }

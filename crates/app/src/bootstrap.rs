@@ -135,6 +135,13 @@ impl BootstrapService {
                     let text: Vec<_> = errors.iter().map(ToString::to_string).collect();
                     return Err(BootstrapError::Invalid(format!("policy: {}", text.join("; "))));
                 }
+                let keep = self.ctx.settings.history_retention;
+                if p.history_count > keep {
+                    return Err(BootstrapError::Invalid(format!(
+                        "policy: history_count {} is above policy.history_retention ({keep})",
+                        p.history_count
+                    )));
+                }
             }
         }
         let id = ClientId::generate(&mut rand::rngs::OsRng);

@@ -23,6 +23,7 @@ use resetd_ports::clients::ClientRegistry;
 use resetd_ports::clock::Clock;
 use resetd_ports::credentials::CredentialStore;
 use resetd_ports::hasher::PasswordHasher;
+use resetd_ports::health::ChannelHealth;
 use resetd_ports::notify::Notifier;
 use resetd_ports::otp::OtpStore;
 use resetd_ports::outbox::Outbox;
@@ -44,6 +45,7 @@ pub struct Ports {
     pub outbox: Arc<dyn Outbox>,
     pub rate_limiter: Arc<dyn RateLimiter>,
     pub notifier: Arc<dyn Notifier>,
+    pub health: Arc<dyn ChannelHealth>,
     pub hasher: Arc<dyn PasswordHasher>,
     pub clock: Arc<dyn Clock>,
 }

@@ -92,7 +92,9 @@ impl Context {
             user_id: user.id,
             new_hash,
             expected_version: state.version,
-            history_limit: policy.history_count.max(1),
+            // What every policy in force needs, not only this one: a weaker policy's change
+            // must not trim what a stronger one checks.
+            history_limit: self.settings.history_retention.max(policy.history_count).max(1),
             consume,
             now,
             audit: AuditEvent {

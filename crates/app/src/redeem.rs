@@ -11,6 +11,8 @@ use resetd_domain::reset_token::{ResetToken, ResetTokenKind};
 use resetd_ports::credentials::TokenOwner;
 use resetd_ports::users::User;
 
+use tracing::Instrument as _;
+
 use crate::password::SetPasswordError;
 use crate::{unexpected, Context, Unexpected};
 
@@ -77,14 +79,20 @@ impl RedeemService {
             ResetToken::parse(token).map_err(|_| RedeemError::InvalidToken)?.digest(&self.ctx.settings.token_key);
         let policy = self.ctx.default_policy().await?;
         let notify = user.email.clone().map(Recipient::Email);
-        match self.ctx.set_password(&user, password, &policy, Some(digest), "link".to_owned(), notify).await {
-            Ok(()) => {}
-            Err(SetPasswordError::Policy(v)) => return Err(RedeemError::Policy(v)),
-            Err(SetPasswordError::Recurrent) => return Err(RedeemError::Recurrent),
-            Err(SetPasswordError::Conflict | SetPasswordError::UserGone) => return Err(RedeemError::InvalidToken),
-            Err(SetPasswordError::Unexpected(e)) => return Err(e.into()),
+        // From here the change runs in a task of its own: a caller that goes away (a timeout,
+        // a closed connection) cannot stop it between its commit and the publication of the
+        // new generation.
+        let ctx = self.ctx.clone();
+        let change =
+            async move { ctx.set_password(&user, password, &policy, Some(digest), "link".to_owned(), notify).await };
+        let changed = tokio::spawn(change.in_current_span()).await.map_err(unexpected("redeeming a link"))?;
+        match changed {
+            Ok(()) => Ok(()),
+            Err(SetPasswordError::Policy(v)) => Err(RedeemError::Policy(v)),
+            Err(SetPasswordError::Recurrent) => Err(RedeemError::Recurrent),
+            Err(SetPasswordError::Conflict | SetPasswordError::UserGone) => Err(RedeemError::InvalidToken),
+            Err(SetPasswordError::Unexpected(e)) => Err(e.into()),
         }
-        Ok(())
     }
 
     async fn owner(&self, token: &str) -> Result<(TokenOwner, User), RedeemError> {

@@ -42,14 +42,14 @@ impl Default for OtpSettings {
     fn default() -> Self {
         Self {
             code_length: 6,
-            code_ttl: Duration::from_secs(300),
-            token_ttl: Duration::from_secs(600),
+            code_ttl: Duration::from_secs(60),
+            token_ttl: Duration::from_secs(300),
             max_attempts: 5,
             destination_cooldown: RateLimit::new(1, 30),
             destination_daily: RateLimit::new(50, 86_400),
             per_client: RateLimit::new(1_000, 60),
             per_ip: RateLimit::new(100, 60),
-            account_guesses: RateLimit::new(20, 3_600),
+            account_guesses: RateLimit::new(100, 86_400),
         }
     }
 }
@@ -73,6 +73,9 @@ pub struct Settings {
     pub default_policy: PasswordPolicy,
     /// Named policies for CIAM clients.
     pub presets: BTreeMap<String, PasswordPolicy>,
+    /// Past passwords every user keeps, whichever policy changed the password (at least the
+    /// largest `history_count` in force).
+    pub history_retention: u32,
     pub otp: OtpSettings,
     /// Whether email and SMS are delivered at all (`mail.enabled`, `sms.enabled`).
     pub email_enabled: bool,
@@ -92,6 +95,7 @@ impl Settings {
             link_max_lifetime: Duration::from_secs(30 * 86_400),
             default_policy: PasswordPolicy::default(),
             presets: BTreeMap::new(),
+            history_retention: 10,
             otp: OtpSettings::default(),
             email_enabled: true,
             sms_enabled: true,

@@ -19,6 +19,9 @@ pub enum Purpose {
     ClientSecret,
     ApiSecret,
     AccessToken,
+    /// A normalised email address or phone number, where it names a counter (rate-limit and
+    /// budget keys): keys then hold no personal data and no character of the address.
+    Destination,
 }
 
 impl Purpose {
@@ -30,6 +33,7 @@ impl Purpose {
             Self::ClientSecret => b"resetd/client-secret/v1",
             Self::ApiSecret => b"resetd/api-secret/v1",
             Self::AccessToken => b"resetd/access-token/v1",
+            Self::Destination => b"resetd/destination/v1",
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod clock;
 pub mod credentials;
 pub mod error;
 pub mod hasher;
+pub mod health;
 pub mod notify;
 pub mod otp;
 pub mod outbox;

@@ -43,6 +43,12 @@ pub trait RateLimiter: Send + Sync {
     /// [`StoreError`] only.
     async fn undo(&self, key: &str) -> Result<(), StoreError>;
 
+    /// Ends `key`'s current window (a successful reset clears its account's guess budget).
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn clear(&self, key: &str) -> Result<(), StoreError>;
+
     /// The hits counted on `key` in its current window (0 when there is none), without
     /// counting one.
     ///

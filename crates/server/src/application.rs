@@ -65,7 +65,7 @@ impl Application {
         let app = built.app.clone();
         let base_url = settings.server.public_base_url.trim_end_matches('/').to_owned();
         let outbox_every = Duration::from_millis(settings.outbox.poll_interval_ms.max(10));
-        Ok(Self { listener, addr, router: router(&settings, built), app, base_url, outbox_every })
+        Ok(Self { listener, addr, router: router(&settings, built)?, app, base_url, outbox_every })
     }
 
     /// The bound address.

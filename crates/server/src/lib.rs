@@ -131,6 +131,7 @@ pub fn app_settings(s: &Settings) -> anyhow::Result<resetd_app::Settings> {
     a.email_enabled = s.mail.enabled;
     a.sms_enabled = s.sms.enabled;
     a.presets = s.policy.presets.clone();
+    a.history_retention = s.policy.history_retention;
     let o = &s.otp;
     a.otp = OtpSettings {
         code_length: o.code_length,
@@ -141,7 +142,7 @@ pub fn app_settings(s: &Settings) -> anyhow::Result<resetd_app::Settings> {
         destination_daily: RateLimit::new(o.destination_daily_limit, 86_400),
         per_client: RateLimit::new(o.per_client_per_minute, 60),
         per_ip: RateLimit::new(o.per_ip_per_minute, 60),
-        account_guesses: RateLimit::new(o.account_guesses_per_hour, 3_600),
+        account_guesses: RateLimit::new(o.account_guesses_per_day, 86_400),
     };
     Ok(a)
 }
@@ -180,6 +181,7 @@ pub async fn build(s: &Settings, clock: Arc<dyn Clock>, notifier: Arc<dyn Notifi
         outbox: memory.clone(),
         rate_limiter: memory.clone(),
         notifier,
+        health: memory.clone(),
         hasher,
         clock,
     };
@@ -210,6 +212,7 @@ pub async fn build(s: &Settings, clock: Arc<dyn Clock>, notifier: Arc<dyn Notifi
         probes.push(Arc::new(RedisProbe((*redis).clone())));
         ports.otps = redis.clone();
         ports.rate_limiter = redis.clone();
+        ports.health = redis.clone();
         ports.access_tokens = redis;
     }
     match (db_url.is_empty(), redis_url.is_empty()) {
@@ -231,18 +234,22 @@ pub async fn build_default(s: &Settings) -> anyhow::Result<Built> {
 }
 
 /// The HTTP service over `built`, as [`serve`] runs it.
-pub fn router(s: &Settings, built: Built) -> axum::Router {
+///
+/// # Errors
+/// A `server.trusted_proxies` entry that is not a CIDR.
+pub fn router(s: &Settings, built: Built) -> anyhow::Result<axum::Router> {
     let metrics = prometheus().map(|handle| {
         let render: resetd_api_http::RenderMetrics = Arc::new(move || handle.render());
         render
     });
-    resetd_api_http::router(HttpState {
+    Ok(resetd_api_http::router(HttpState {
         app: built.app,
         probes: built.probes,
         docs_base: s.server.docs_base_url.clone(),
         request_timeout: Duration::from_secs(s.server.request_timeout_secs.max(1)),
         metrics,
-    })
+        proxies: s.proxy_trust()?,
+    }))
 }
 
 /// The process's Prometheus recorder, installed as the global `metrics` recorder on first

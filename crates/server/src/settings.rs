@@ -67,6 +67,27 @@ pub struct Server {
     pub docs_base_url: String,
     /// How long one request may take; past it the answer is a 503 in the API's dialect.
     pub request_timeout_secs: u64,
+    /// CIDRs of the proxies whose `X-Forwarded-For` / `Forwarded` name the client; a list, or
+    /// in the environment one comma-separated string.
+    #[serde(deserialize_with = "list")]
+    pub trusted_proxies: Vec<String>,
+    /// Leading bits that name one IPv6 client for per-address limits (64).
+    pub ipv6_prefix_len: u8,
+}
+
+/// A list from the files, or one comma-separated string from the environment (only this key
+/// is split: other strings, such as URLs, stay whole).
+fn list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        List(Vec<String>),
+        Text(String),
+    }
+    Ok(match Raw::deserialize(d)? {
+        Raw::List(items) => items,
+        Raw::Text(text) => text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -135,7 +156,10 @@ pub struct Otp {
     pub destination_daily_limit: u32,
     pub per_client_per_minute: u32,
     pub per_ip_per_minute: u32,
-    pub account_guesses_per_hour: u32,
+    /// Guesses per account per day, across all its channels, codes and clients (NIST SP
+    /// 800-63B's ceiling of 100); a deliberate, bounded exception to "no limit spendable
+    /// against someone else".
+    pub account_guesses_per_day: u32,
 }
 
 #[derive(Debug, Deserialize)]
@@ -171,6 +195,10 @@ pub struct Log {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Policies {
+    /// How many past passwords every user keeps, whichever policy changed the password: at
+    /// least the largest `history_count` in force, so a weaker policy never shortens what a
+    /// stronger one checks. Client policies may not ask for more.
+    pub history_retention: u32,
     pub default: PasswordPolicy,
     #[serde(default)]
     pub presets: BTreeMap<String, PasswordPolicy>,
@@ -195,8 +223,38 @@ impl Settings {
             .context("reading the configuration")?;
         let mut settings: Self = built.try_deserialize().context("parsing the configuration")?;
         settings.profile = profile;
+        settings.proxy_trust()?;
         settings.policy.default.validate(1).map_err(|e| anyhow::anyhow!("policy.default: {e:?}"))?;
+        let keep = settings.policy.history_retention;
+        let wanted = std::iter::once(("default", &settings.policy.default))
+            .chain(settings.policy.presets.iter().map(|(name, p)| (name.as_str(), p)))
+            .find(|(_, p)| p.history_count > keep);
+        if let Some((name, p)) = wanted {
+            bail!(
+                "policy.history_retention ({keep}) is below the history_count of policy {name} ({})",
+                p.history_count
+            );
+        }
         Ok(settings)
+    }
+
+    /// Who may name the client in forwarding headers.
+    ///
+    /// # Errors
+    /// An entry of `server.trusted_proxies` that is not an address or a CIDR.
+    pub fn proxy_trust(&self) -> anyhow::Result<resetd_api_http::ProxyTrust> {
+        let trusted = self
+            .server
+            .trusted_proxies
+            .iter()
+            .map(|raw| {
+                raw.parse::<ipnet::IpNet>()
+                    .or_else(|_| raw.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| anyhow::anyhow!("server.trusted_proxies: {raw:?} is not an address or a CIDR"))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        anyhow::ensure!(self.server.ipv6_prefix_len <= 128, "server.ipv6_prefix_len must be at most 128");
+        Ok(resetd_api_http::ProxyTrust { trusted, ipv6_prefix: self.server.ipv6_prefix_len })
     }
 
     /// The production profile's requirements, as a one-line reason.

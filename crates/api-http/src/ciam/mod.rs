@@ -1,9 +1,7 @@
 //! The Tencent CIAM router: `POST /otp/send` and `POST /reset_user_password`. Errors are
 //! `{"error", "error_description"?}` with `application/json;charset=UTF-8`.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -16,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::body::{self, BodyError};
+use crate::client_ip::ClientIp;
 use crate::guard::Failure;
 use crate::Shared;
 
@@ -277,13 +276,13 @@ pub(crate) struct OtpTokenBody {
 )]
 pub(crate) async fn send(
     State(state): State<Shared>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     req: Request,
 ) -> Result<Response, CiamReply> {
     let (headers, bytes) = body::read(req).await?;
     let b: SendBody = body::json(&headers, &bytes)?;
     let creds = credentials(&headers, b.client_id, b.client_secret)?;
-    let req = SendOtp { usage: b.usage, email: b.email, phone_number: b.phone_number, ip: Some(peer.ip()) };
+    let req = SendOtp { usage: b.usage, email: b.email, phone_number: b.phone_number, ip };
     let token = state.app.ciam.send_otp(&creds, req).await?;
     let body = serde_json::to_string(&OtpTokenBody { otp_token: token.expose().to_owned() }).unwrap_or_default();
     Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response())

@@ -80,7 +80,7 @@ impl AdminService {
         id: UserId,
         email: Option<&str>,
     ) -> Result<CredentialView, AdminError> {
-        let user = self.user(caller, id).await?;
+        let user = self.administered(caller, id).await?;
         let email = Email::parse(email.unwrap_or_default()).map_err(|_| invalid_email())?;
         let c =
             self.write_credential(self.ctx.ports.credentials.create(id, &email, self.ctx.ports.clock.now()).await)?;
@@ -98,7 +98,7 @@ impl AdminService {
         email: Option<&str>,
         forced_reset: Option<bool>,
     ) -> Result<CredentialView, AdminError> {
-        let user = self.user(caller, id).await?;
+        let user = self.administered(caller, id).await?;
         let email = email.map(Email::parse).transpose().map_err(|_| invalid_email())?;
         let c = self.write_credential(self.ctx.ports.credentials.update(id, email, forced_reset).await)?;
         Ok(self.view(c, &user, None))
@@ -109,7 +109,7 @@ impl AdminService {
     /// # Errors
     /// 403, 404.
     pub async fn delete_credential(&self, caller: Principal, id: UserId) -> Result<(), AdminError> {
-        self.user(caller, id).await?;
+        self.administered(caller, id).await?;
         if self.ctx.ports.credentials.delete(id).await.map_err(unexpected("deleting a credential"))? {
             Ok(())
         } else {
@@ -124,7 +124,7 @@ impl AdminService {
         kind: Option<ResetTokenKind>,
         lifetime: TokenLifetime,
     ) -> Result<(User, CredentialView, SecretString, ResetTokenKind), AdminError> {
-        let user = self.user(caller, id).await?;
+        let user = self.administered(caller, id).await?;
         self.limit(format!("reset:caller:{}", caller.user_id), self.ctx.settings.reset_per_caller).await?;
         let kind = kind.unwrap_or(if user.has_password {
             ResetTokenKind::PasswordReset
@@ -193,7 +193,7 @@ impl AdminService {
     #[tracing::instrument(name = "admin.send_password_reset", skip_all, fields(user_id = %id), err(level = "info", Display))]
     pub async fn send_password_reset(&self, caller: Principal, id: UserId) -> Result<CredentialView, AdminError> {
         if !self.ctx.settings.email_enabled {
-            self.user(caller, id).await?;
+            self.administered(caller, id).await?;
             return Err(AdminError::Conflict("Email delivery is switched off on this server."));
         }
         let lifetime = TokenLifetime::LOOKER_EXPIRING;

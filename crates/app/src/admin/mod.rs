@@ -147,6 +147,13 @@ impl AdminService {
         self.ctx.ports.users.find(id).await.map_err(unexpected("loading a user"))?.ok_or(AdminError::NotFound)
     }
 
+    /// A user an administrator acts on: admins only (the `user` role administers nothing,
+    /// itself included), then the user (404).
+    async fn administered(&self, caller: Principal, id: UserId) -> Result<User, AdminError> {
+        Self::admin_only(caller)?;
+        self.user(caller, id).await
+    }
+
     fn admin_only(caller: Principal) -> Result<(), AdminError> {
         if caller.role == Role::Admin {
             Ok(())

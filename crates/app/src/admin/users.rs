@@ -65,9 +65,9 @@ impl AdminService {
     /// # Errors
     /// 403, 404.
     pub async fn update_user(&self, caller: Principal, id: UserId, body: WriteUser) -> Result<User, AdminError> {
-        let before = self.user(caller, id).await?;
+        let before = self.administered(caller, id).await?;
         // Nobody switches their own account on or off (a disabled admin re-enabling itself).
-        if body.is_disabled.is_some() && (caller.role != Role::Admin || caller.user_id == id) {
+        if body.is_disabled.is_some() && caller.user_id == id {
             return Err(AdminError::Forbidden);
         }
         let patch = UserPatch {

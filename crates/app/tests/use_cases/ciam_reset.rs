@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use mockall::predicate::eq;
 use resetd_app::ciam::{CiamError, ClientCredentials, ResetWithOtp};
 use resetd_domain::client::{ClientSecret, ClientType};
@@ -6,6 +8,7 @@ use resetd_domain::user::UserStatus;
 use resetd_ports::audit::AuditKind;
 use resetd_ports::credentials::ChangePasswordError;
 use resetd_ports::otp::{Claim, ClaimOutcome};
+use resetd_ports::rate_limit::RateDecision;
 use resetd_ports::StoreError;
 
 use crate::support::{some_hash, user, Mocks};
@@ -138,8 +141,39 @@ async fn malformed_tokens_and_codes_fail_without_touching_the_store() {
 async fn the_account_budget_stops_guesses_before_verification() {
     let case = Case::new();
     let mut m = case.mocks(ClientType::Web);
-    m.rate_limiter.expect_count().returning(|_| Ok(20));
+    m.users.expect_find_by_email().returning(|_| Ok(Some(user(UserStatus::Active))));
+    // No verify_and_claim expectation: comparing a code would fail the test.
+    m.rate_limiter
+        .expect_hit()
+        .times(1)
+        .returning(|_, _, _| Ok(RateDecision::Limited { retry_after: Duration::from_secs(9) }));
     assert!(matches!(run(m, &case, "x").await, Err(CiamError::BadOtp(Channel::Email))));
+}
+
+/// Fails on the main of before Hardening II: the budget was read, then counted after a wrong
+/// guess, so concurrent guesses all passed the read.
+#[tokio::test]
+async fn a_guess_is_reserved_before_the_code_is_compared_and_refunded_unless_wrong() {
+    for (outcome, refunded) in [
+        (ClaimOutcome::WrongCode { attempts_left: 3 }, false),
+        (ClaimOutcome::Gone, true),
+        (ClaimOutcome::Mismatch, true),
+        (ClaimOutcome::CodeExpired, true),
+    ] {
+        let case = Case::new();
+        let mut m = case.mocks(ClientType::Web);
+        m.users.expect_find_by_email().returning(|_| Ok(Some(user(UserStatus::Active))));
+        let mut seq = mockall::Sequence::new();
+        m.rate_limiter.expect_hit().times(1).in_sequence(&mut seq).returning(|key, limit, window| {
+            assert!(key.starts_with("otp:guess:u:"), "the account's budget: {key}");
+            assert_eq!((limit, window), (100, Duration::from_secs(86_400)), "100 a day");
+            Ok(RateDecision::Allowed)
+        });
+        let o = outcome.clone();
+        m.otps.expect_verify_and_claim().times(1).in_sequence(&mut seq).returning(move |_, _, _, _| Ok(o.clone()));
+        m.rate_limiter.expect_undo().times(usize::from(refunded)).returning(|_| Ok(()));
+        run(m, &case, "x").await.unwrap_err();
+    }
 }
 
 #[tokio::test]
@@ -222,7 +256,8 @@ async fn success_changes_once_with_its_audit_and_notice_then_publishes_and_consu
     let case = Case::new();
     let mut m = accepted(&case);
     m.credentials.expect_change_password().times(1).returning(|c| {
-        assert_eq!((c.expected_version, c.consume, c.history_limit), (3, None, 5));
+        // The history keeps what every policy in force needs (retention 10), not this one's 5.
+        assert_eq!((c.expected_version, c.consume, c.history_limit), (3, None, 10));
         assert_eq!((c.audit.kind, c.audit.actor.as_str()), (AuditKind::PasswordChanged, "ciam:app"), "in the change");
         let notice = c.notice.expect("the notice travels in the change's outbox row");
         assert_eq!(notice.language, resetd_domain::locale::Language::Spanish, "in the user's locale");
@@ -302,4 +337,22 @@ async fn the_claim_presents_the_users_current_generation_or_any_when_gone() {
             .returning(|_, _, _, _| Ok(ClaimOutcome::Mismatch));
         assert!(matches!(run(m, &case, "x").await, Err(CiamError::BadOtpToken(Channel::Email))), "{found:?}");
     }
+}
+
+#[test]
+fn the_reset_input_never_prints_its_password_codes_or_tokens() {
+    let input = ResetWithOtp {
+        password: Some("Hunter-Zeppelin-2".into()),
+        email: Some("ada@example.com".into()),
+        email_otp_token: Some("tok-sEcReT-42".into()),
+        email_otp: Some("731952".into()),
+        phone_number: Some("+8613612345678".into()),
+        phone_number_otp_token: Some("tok-pHoNe-43".into()),
+        phone_number_otp: Some("246810".into()),
+    };
+    let shown = format!("{input:?}");
+    for secret in ["Hunter-Zeppelin-2", "tok-sEcReT-42", "731952", "tok-pHoNe-43", "246810"] {
+        assert!(!shown.contains(secret), "{shown}");
+    }
+    assert!(shown.contains("ada@example.com") && shown.contains("[redacted]"), "{shown}");
 }

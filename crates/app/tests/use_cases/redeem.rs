@@ -86,3 +86,37 @@ async fn success_consumes_the_token_and_ends_sessions() {
         .returning(|_, _, _| Ok(()));
     m.app().redeem.redeem(t.expose(), pw("Tr4vel-by-Zeppelin")).await.unwrap();
 }
+
+/// Fails on the main of before Hardening II: a caller that went away after the commit left the
+/// new generation unpublished (the outbox publishes it later; now the change finishes).
+#[tokio::test]
+async fn a_caller_that_goes_away_does_not_stop_the_change_it_started() {
+    let mut m = Mocks::default();
+    with_owner(&mut m);
+    m.no_default_policy();
+    m.password_state(Some(some_hash()));
+    m.hasher.expect_matches_any().returning(|_, _| Ok(false));
+    m.hasher.expect_hash().times(1).returning(|_| Ok(some_hash()));
+    m.credentials.expect_change_password().times(1).returning(|_| Ok(4));
+    let (done, finished) = tokio::sync::oneshot::channel();
+    let done = std::sync::Mutex::new(Some(done));
+    m.access_tokens.expect_publish_generation().times(1).returning(move |_, _, _| {
+        if let Some(done) = done.lock().unwrap().take() {
+            let _ = done.send(());
+        }
+        Ok(())
+    });
+    let app = m.app();
+    let t = ResetToken::generate(&mut rand::rngs::OsRng);
+    // One poll takes the call as far as handing the change to its task (every port answers at
+    // once); then the caller goes away (the future is dropped).
+    tokio::select! {
+        biased;
+        r = app.redeem.redeem(t.expose(), pw("Tr4vel-by-Zeppelin")) => panic!("the call did not wait on its task: {r:?}"),
+        () = std::future::ready(()) => {}
+    }
+    tokio::time::timeout(std::time::Duration::from_secs(10), finished)
+        .await
+        .expect("the change ran to its end without its caller")
+        .unwrap();
+}

@@ -12,6 +12,7 @@ use resetd_ports::clients::{Client, ClientPolicy, MockClientRegistry};
 use resetd_ports::clock::Clock;
 use resetd_ports::credentials::{MockCredentialStore, PasswordState};
 use resetd_ports::hasher::MockPasswordHasher;
+use resetd_ports::health::MockChannelHealth;
 use resetd_ports::notify::MockNotifier;
 use resetd_ports::otp::MockOtpStore;
 use resetd_ports::outbox::MockOutbox;
@@ -42,6 +43,7 @@ pub struct Mocks {
     pub outbox: MockOutbox,
     pub rate_limiter: MockRateLimiter,
     pub notifier: MockNotifier,
+    pub health: MockChannelHealth,
     pub hasher: MockPasswordHasher,
 }
 
@@ -63,6 +65,7 @@ impl Mocks {
             outbox: Arc::new(self.outbox),
             rate_limiter: Arc::new(self.rate_limiter),
             notifier: Arc::new(self.notifier),
+            health: Arc::new(self.health),
             hasher: Arc::new(self.hasher),
             clock: Arc::new(Fixed),
         };
@@ -72,6 +75,8 @@ impl Mocks {
     pub fn allow_rate(&mut self) {
         self.rate_limiter.expect_hit().returning(|_, _, _| Ok(RateDecision::Allowed));
         self.rate_limiter.expect_count().returning(|_| Ok(0));
+        self.rate_limiter.expect_undo().returning(|_| Ok(()));
+        self.rate_limiter.expect_clear().returning(|_| Ok(()));
         self.rate_limiter.expect_hit_all().returning(|checks| Ok(vec![RateDecision::Allowed; checks.len()]));
     }
 

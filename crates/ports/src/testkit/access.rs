@@ -141,6 +141,9 @@ pub async fn rate_limiter(limiter: Arc<dyn RateLimiter>, advance: Advance) {
         assert!(matches!(refused[1], RateDecision::Limited { .. }), "{refused:?}");
     }
     assert_eq!(limiter.count(&c).await.unwrap(), 0, "a refusal by a later limit undoes the earlier counts");
+    limiter.clear(&b).await.unwrap();
+    assert_eq!(limiter.count(&b).await.unwrap(), 0, "a cleared window counts nothing");
+    assert_eq!(limiter.hit(&b, 1, Duration::from_secs(60)).await.unwrap(), RateDecision::Allowed, "and starts again");
     assert_eq!(limiter.hit_all(&[]).await.unwrap(), []);
 
     let burst = unique("rl:");
@@ -157,4 +160,20 @@ pub async fn rate_limiter(limiter: Arc<dyn RateLimiter>, advance: Advance) {
         }
     }
     assert_eq!(allowed, 10, "exactly the limit is allowed under concurrency");
+}
+
+/// [`crate::health::ChannelHealth`]: marks per channel, cleared by a good delivery, ended by
+/// their time.
+pub async fn channel_health(health: Arc<dyn crate::health::ChannelHealth>, advance: Advance) {
+    use resetd_domain::otp::Channel;
+    assert!(!health.is_failing(Channel::Email).await.unwrap(), "healthy until told otherwise");
+    health.mark_failing(Channel::Email, Duration::from_secs(60)).await.unwrap();
+    assert!(health.is_failing(Channel::Email).await.unwrap());
+    assert!(!health.is_failing(Channel::Sms).await.unwrap(), "channels are apart");
+    health.mark_working(Channel::Email).await.unwrap();
+    assert!(!health.is_failing(Channel::Email).await.unwrap(), "a good delivery clears the mark");
+    health.mark_failing(Channel::Sms, Duration::from_secs(1)).await.unwrap();
+    assert!(health.is_failing(Channel::Sms).await.unwrap());
+    advance(Duration::from_millis(1500)).await;
+    assert!(!health.is_failing(Channel::Sms).await.unwrap(), "a mark ends with its time");
 }

@@ -16,7 +16,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-pub use access::{access_token_store, api_credential_store, rate_limiter};
+pub use access::{access_token_store, api_credential_store, channel_health, rate_limiter};
 pub use clock::ManualClock;
 pub use lifecycle::{changes_write_their_records, outstanding_links_die};
 pub use otp::otp_store;

@@ -1,9 +1,8 @@
 //! Sessions: `POST /login`, `DELETE /logout` (twice), `GET /user`.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use resetd_app::admin::AdminError;
@@ -12,6 +11,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::{user_json, BadBody, FieldsQuery, Params};
+use crate::client_ip::ClientIp;
 use crate::looker::error::ErrorBody;
 use crate::looker::extract::{bearer, Caller, LookerQuery};
 use crate::looker::view::LookerUser;
@@ -53,7 +53,7 @@ pub(crate) struct AccessToken {
 )]
 pub(in crate::looker) async fn login(
     State(state): State<Shared>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     LookerQuery(query): LookerQuery<HashMap<String, String>>,
     req: axum::extract::Request,
 ) -> Outcome {
@@ -65,7 +65,7 @@ pub(in crate::looker) async fn login(
     };
     let id = form.client_id.or_else(|| query.get("client_id").cloned()).unwrap_or_default();
     let secret = form.client_secret.or_else(|| query.get("client_secret").cloned()).unwrap_or_default();
-    let session = state.app.admin.login(&id, &secret, Some(peer.ip())).await.map_err(|e| fail(&state, e))?;
+    let session = state.app.admin.login(&id, &secret, ip).await.map_err(|e| fail(&state, e))?;
     ok_json(json!(AccessToken {
         access_token: session.access_token.expose().to_owned(),
         token_type: "Bearer".into(),

@@ -1,4 +1,7 @@
-//! The Tencent CIAM self-service side: `POST /otp/send` and `POST /reset_user_password`.
+//! The Tencent CIAM self-service side: `POST /otp/send` (here) and `POST /reset_user_password`
+//! (`reset`).
+
+mod reset;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -7,18 +10,17 @@ use std::time::{Duration, Instant};
 use resetd_domain::client::{ClientId, ClientSecret};
 use resetd_domain::locale::Language;
 use resetd_domain::otp::{Channel, OtpBinding, OtpChallenge, OtpCode, OtpToken, OtpUsage, Recipient};
-use resetd_domain::password::Password;
-use resetd_domain::user::{Email, PhoneNumber, UserStatus};
+use resetd_domain::user::{Email, PhoneNumber};
 use resetd_ports::audit::AuditKind;
 use resetd_ports::clients::Client;
 use resetd_ports::notify::{Notice, Notification};
-use resetd_ports::otp::ClaimOutcome;
 use resetd_ports::rate_limit::{RateCheck, RateDecision};
 use resetd_ports::users::User;
-use tracing::Instrument as _;
 
-use crate::password::SetPasswordError;
 use crate::{unexpected, Context, RateLimit, Unexpected};
+
+/// How long a failed delivery marks its channel failing, unless a good one clears it first.
+const CHANNEL_FAILING_FOR: Duration = Duration::from_secs(30);
 
 /// How many recent delivery times are kept.
 const DELIVERY_SAMPLES: usize = 64;
@@ -39,8 +41,9 @@ pub struct SendOtp {
     pub ip: Option<std::net::IpAddr>,
 }
 
-/// `/reset_user_password` input: one complete triple and a password.
-#[derive(Debug, Clone, Default)]
+/// `/reset_user_password` input: one complete triple and a password. `Debug` shows which
+/// fields are present and the addresses, never the password, codes or tokens.
+#[derive(Clone, Default)]
 pub struct ResetWithOtp {
     pub password: Option<String>,
     pub email: Option<String>,
@@ -49,6 +52,21 @@ pub struct ResetWithOtp {
     pub phone_number: Option<String>,
     pub phone_number_otp_token: Option<String>,
     pub phone_number_otp: Option<String>,
+}
+
+impl std::fmt::Debug for ResetWithOtp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |v: &Option<String>| v.as_ref().map(|_| "[redacted]");
+        f.debug_struct("ResetWithOtp")
+            .field("password", &hidden(&self.password))
+            .field("email", &self.email)
+            .field("email_otp_token", &hidden(&self.email_otp_token))
+            .field("email_otp", &hidden(&self.email_otp))
+            .field("phone_number", &self.phone_number)
+            .field("phone_number_otp_token", &hidden(&self.phone_number_otp_token))
+            .field("phone_number_otp", &hidden(&self.phone_number_otp))
+            .finish()
+    }
 }
 
 /// Every documented CIAM error, by wire code.
@@ -121,20 +139,6 @@ impl CiamService {
         Self { ctx, delivery_times: Arc::new(Mutex::new(VecDeque::with_capacity(DELIVERY_SAMPLES))) }
     }
 
-    async fn limit(&self, key: String, limit: RateLimit) -> Result<Option<Duration>, CiamError> {
-        match self
-            .ctx
-            .ports
-            .rate_limiter
-            .hit(&key, limit.limit, limit.window)
-            .await
-            .map_err(unexpected("rate limiting"))?
-        {
-            RateDecision::Allowed => Ok(None),
-            RateDecision::Limited { retry_after } => Ok(Some(retry_after)),
-        }
-    }
-
     /// Authenticates an application: confidential ones by secret (constant-time digest
     /// comparison), public ones by id alone (a secret they send is ignored).
     ///
@@ -169,6 +173,10 @@ impl CiamService {
         if !client.client_type.may_send_otp() && !client.public_otp_send {
             return Err(CiamError::PublicClientMayNotSend);
         }
+        // A code for a flow that is switched off could never be used.
+        if !client.reset_enabled {
+            return Err(CiamError::Misconfigured);
+        }
         match req.usage.as_deref().map(OtpUsage::parse) {
             Some(Some(OtpUsage::ResetPassword)) => {}
             Some(None) => return Err(CiamError::InvalidRequest("Unknown usage.")),
@@ -181,7 +189,7 @@ impl CiamService {
         if !self.ctx.settings.delivers(channel) {
             return Err(CiamError::ChannelOff(channel));
         }
-        let dest = format!("otp:dest:{}:{}", channel.as_str(), recipient.address());
+        let dest = format!("otp:dest:{}", self.destination(&recipient));
         let check = |key: String, l: RateLimit| RateCheck { key, limit: l.limit, window: l.window };
         let mut checks = vec![
             check(format!("{dest}:cooldown"), o.destination_cooldown),
@@ -225,6 +233,8 @@ impl CiamService {
             expires_at: now + span(o.token_ttl.max(o.code_ttl)),
         };
         ports.otps.create(&challenge, now).await.map_err(unexpected("storing a challenge"))?;
+        // While the channel fails (as every process sees it), unknown addresses fail alike.
+        let failing = ports.health.is_failing(channel).await.map_err(unexpected("reading the channel's health"))?;
 
         let started = Instant::now();
         match user {
@@ -237,8 +247,13 @@ impl CiamService {
                 };
                 if let Err(e) = ports.notifier.send(notification).await {
                     tracing::warn!(error = %e, "OTP delivery failed");
-                    let _ = ports.otps.discard(&token_digest).await;
+                    let marked = ports.health.mark_failing(channel, CHANNEL_FAILING_FOR).await;
+                    marked.map_err(unexpected("marking a channel failing"))?;
+                    ports.otps.discard(&token_digest).await.map_err(unexpected("discarding a challenge"))?;
                     return Err(CiamError::DeliveryFailed);
+                }
+                if failing {
+                    ports.health.mark_working(channel).await.map_err(unexpected("marking a channel working"))?;
                 }
                 ports
                     .audit(
@@ -253,9 +268,21 @@ impl CiamService {
             None => {
                 // Spend what a delivery costs, so timing does not tell the account is unknown.
                 tokio::time::sleep(self.sample_delivery_time()).await;
+                if failing {
+                    ports.otps.discard(&token_digest).await.map_err(unexpected("discarding a challenge"))?;
+                    return Err(CiamError::DeliveryFailed);
+                }
             }
         }
         Ok(token)
+    }
+
+    /// What names a destination in counter keys: a keyed digest of its channel and normalised
+    /// address, so Redis keys (visible to `MONITOR`, `SCAN`, the slowlog) hold no personal data
+    /// and no character of the address can bend a hash tag.
+    fn destination(&self, to: &Recipient) -> String {
+        let parts: [&[u8]; 3] = [to.channel().as_str().as_bytes(), b":", to.address().as_bytes()];
+        self.ctx.settings.token_key.digest(resetd_domain::keyed::Purpose::Destination, &parts).to_hex()
     }
 
     fn learn_delivery_time(&self, took: Duration) {
@@ -282,134 +309,5 @@ impl CiamService {
             Recipient::Phone(p) => users.find_by_phone(p).await,
         };
         Ok(found.map_err(unexpected("looking up a user"))?)
-    }
-
-    /// `POST /reset_user_password`. Checks run in the documented order; a refused password
-    /// releases the OTP so it can be used again; success consumes it.
-    ///
-    /// # Errors
-    /// [`CiamError`] as documented for `/reset_user_password`.
-    #[tracing::instrument(name = "ciam.reset_user_password", skip_all, err(level = "info", Display))]
-    pub async fn reset_password(&self, creds: &ClientCredentials, req: ResetWithOtp) -> Result<(), CiamError> {
-        let client = self.authenticate(creds).await?;
-        if !client.client_type.may_reset_password() {
-            return Err(CiamError::UnauthorizedClient);
-        }
-        if !client.reset_enabled {
-            return Err(CiamError::Misconfigured);
-        }
-        let present = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
-        let email_triple = [&req.email, &req.email_otp_token, &req.email_otp].into_iter().all(present);
-        let phone_triple =
-            [&req.phone_number, &req.phone_number_otp_token, &req.phone_number_otp].into_iter().all(present);
-        let password = req.password.clone().filter(|p| !p.is_empty());
-        let (Some(password), true) = (password, email_triple ^ phone_triple) else {
-            return Err(CiamError::InvalidRequest("Missing required parameter(s)."));
-        };
-        let (channel, address, token, code) = if email_triple {
-            (Channel::Email, req.email, req.email_otp_token, req.email_otp)
-        } else {
-            (Channel::Sms, req.phone_number, req.phone_number_otp_token, req.phone_number_otp)
-        };
-        let (address, token, code) = (address.unwrap_or_default(), token.unwrap_or_default(), code.unwrap_or_default());
-        let recipient = Recipient::from_parts(channel, &address).ok_or(CiamError::BadOtpToken(channel))?;
-        let token = OtpToken::parse(&token).map_err(|_| CiamError::BadOtpToken(channel))?;
-        let code = OtpCode::parse(&code).map_err(|_| CiamError::BadOtp(channel))?;
-        let o = &self.ctx.settings.otp;
-        // The account's budget of wrong guesses across all of its codes.
-        let guesses = format!("otp:guess:{}:{}", channel.as_str(), recipient.address());
-        let spent =
-            self.ctx.ports.rate_limiter.count(&guesses).await.map_err(unexpected("reading the guess budget"))?;
-        if spent >= o.account_guesses.limit {
-            return Err(CiamError::BadOtp(channel));
-        }
-
-        // From the claim on, the reset runs in its own task: should the caller go away (a
-        // timeout, a closed connection), the claim is still consumed or released, never left
-        // held, and the password change is whole or absent.
-        let this = self.clone();
-        let reset = async move { this.claim_and_reset(client, recipient, token, code, password, guesses).await };
-        tokio::spawn(reset.in_current_span()).await.map_err(unexpected("resetting a password"))?
-    }
-
-    async fn claim_and_reset(
-        self,
-        client: Client,
-        recipient: Recipient,
-        token: OtpToken,
-        code: OtpCode,
-        password: String,
-        guesses: String,
-    ) -> Result<(), CiamError> {
-        let channel = recipient.channel();
-        let o = &self.ctx.settings.otp;
-        let ports = &self.ctx.ports;
-        let key = &self.ctx.settings.token_key;
-        let token_digest = token.digest(key);
-        // The user now: its generation must be the one the code was sent under (a password or
-        // status change since kills the code); its absence and status are answered after the code.
-        let user = self.find_user(&recipient).await?;
-        let binding = OtpBinding {
-            client_id: client.id.clone(),
-            usage: OtpUsage::ResetPassword,
-            recipient: recipient.clone(),
-            generation: user.as_ref().map(|u| u.generation),
-        };
-        let outcome = ports
-            .otps
-            .verify_and_claim(&token_digest, &code.digest(key, &token_digest), &binding, ports.clock.now())
-            .await
-            .map_err(unexpected("verifying a code"))?;
-        let claim = match outcome {
-            ClaimOutcome::Claimed(claim) => claim,
-            ClaimOutcome::WrongCode { .. } => {
-                self.limit(guesses, o.account_guesses).await?;
-                return Err(CiamError::BadOtp(channel));
-            }
-            ClaimOutcome::CodeExpired => return Err(CiamError::BadOtp(channel)),
-            ClaimOutcome::Mismatch | ClaimOutcome::Gone => return Err(CiamError::BadOtpToken(channel)),
-        };
-        let result = self.reset_claimed(&client, &recipient, user, password).await;
-        match &result {
-            Ok(_) => {
-                // The new generation already killed the code; consuming it also frees the key.
-                if let Err(e) = ports.otps.consume(&claim).await {
-                    tracing::warn!(error = %e, "could not consume a used OTP; it stays claimed until it expires");
-                }
-            }
-            Err(_) => {
-                if let Err(e) = ports.otps.release(&claim).await {
-                    tracing::warn!(error = %e, "could not release an OTP claim; it stays claimed until it expires");
-                }
-            }
-        }
-        result.map(|_| ())
-    }
-
-    async fn reset_claimed(
-        &self,
-        client: &Client,
-        recipient: &Recipient,
-        user: Option<User>,
-        password: String,
-    ) -> Result<User, CiamError> {
-        let user = user.ok_or(CiamError::UserNotFound)?;
-        match user.status {
-            UserStatus::Active => {}
-            UserStatus::Frozen => return Err(CiamError::AbnormalUserStatus("User is frozen.")),
-            UserStatus::Locked => return Err(CiamError::AbnormalUserStatus("User is locked.")),
-            UserStatus::Disabled => return Err(CiamError::AbnormalUserStatus("User is disabled.")),
-        }
-        let password = Password::new(password).map_err(|_| CiamError::InvalidNewPassword(Vec::new()))?;
-        let policy = self.ctx.client_policy(&client.policy).await?;
-        let actor = format!("ciam:{}", client.id);
-        match self.ctx.set_password(&user, password, &policy, None, actor, Some(recipient.clone())).await {
-            Ok(()) => Ok(user),
-            Err(SetPasswordError::Policy(v)) => Err(CiamError::InvalidNewPassword(v)),
-            Err(SetPasswordError::Recurrent) => Err(CiamError::RecurrentPassword),
-            Err(SetPasswordError::UserGone) => Err(CiamError::UserNotFound),
-            Err(SetPasswordError::Conflict) => Err(CiamError::BadOtpToken(recipient.channel())),
-            Err(SetPasswordError::Unexpected(e)) => Err(e.into()),
-        }
     }
 }

@@ -1,0 +1,152 @@
+//! `POST /reset_user_password`: client, body, the code (one reserved guess), the user and its
+//! status, the policy and the history, then one change; the claim is consumed or released.
+
+use resetd_domain::otp::{Channel, OtpBinding, OtpCode, OtpToken, OtpUsage, Recipient};
+use resetd_domain::password::Password;
+use resetd_domain::user::UserStatus;
+use resetd_ports::clients::Client;
+use resetd_ports::otp::ClaimOutcome;
+use resetd_ports::rate_limit::RateDecision;
+use resetd_ports::users::User;
+use tracing::Instrument as _;
+
+use super::{CiamError, CiamService, ClientCredentials, ResetWithOtp};
+use crate::password::SetPasswordError;
+use crate::unexpected;
+
+impl CiamService {
+    /// `POST /reset_user_password`. Checks run in the documented order; a refused password
+    /// releases the OTP so it can be used again; success consumes it.
+    ///
+    /// # Errors
+    /// [`CiamError`] as documented for `/reset_user_password`.
+    #[tracing::instrument(name = "ciam.reset_user_password", skip_all, err(level = "info", Display))]
+    pub async fn reset_password(&self, creds: &ClientCredentials, req: ResetWithOtp) -> Result<(), CiamError> {
+        let client = self.authenticate(creds).await?;
+        if !client.client_type.may_reset_password() {
+            return Err(CiamError::UnauthorizedClient);
+        }
+        if !client.reset_enabled {
+            return Err(CiamError::Misconfigured);
+        }
+        let present = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
+        let email_triple = [&req.email, &req.email_otp_token, &req.email_otp].into_iter().all(present);
+        let phone_triple =
+            [&req.phone_number, &req.phone_number_otp_token, &req.phone_number_otp].into_iter().all(present);
+        let password = req.password.clone().filter(|p| !p.is_empty());
+        let (Some(password), true) = (password, email_triple ^ phone_triple) else {
+            return Err(CiamError::InvalidRequest("Missing required parameter(s)."));
+        };
+        let (channel, address, token, code) = if email_triple {
+            (Channel::Email, req.email, req.email_otp_token, req.email_otp)
+        } else {
+            (Channel::Sms, req.phone_number, req.phone_number_otp_token, req.phone_number_otp)
+        };
+        let (address, token, code) = (address.unwrap_or_default(), token.unwrap_or_default(), code.unwrap_or_default());
+        let recipient = Recipient::from_parts(channel, &address).ok_or(CiamError::BadOtpToken(channel))?;
+        let token = OtpToken::parse(&token).map_err(|_| CiamError::BadOtpToken(channel))?;
+        let code = OtpCode::parse(&code).map_err(|_| CiamError::BadOtp(channel))?;
+
+        // From the claim on, the reset runs in its own task: should the caller go away (a
+        // timeout, a closed connection), the claim is still consumed or released, never left
+        // held, and the password change is whole or absent.
+        let this = self.clone();
+        let reset = async move { this.claim_and_reset(client, recipient, token, code, password).await };
+        tokio::spawn(reset.in_current_span()).await.map_err(unexpected("resetting a password"))?
+    }
+
+    async fn claim_and_reset(
+        self,
+        client: Client,
+        recipient: Recipient,
+        token: OtpToken,
+        code: OtpCode,
+        password: String,
+    ) -> Result<(), CiamError> {
+        let channel = recipient.channel();
+        let o = &self.ctx.settings.otp;
+        let ports = &self.ctx.ports;
+        let key = &self.ctx.settings.token_key;
+        let token_digest = token.digest(key);
+        // The user now: its generation must be the one the code was sent under (a password or
+        // status change since kills the code); its absence and status are answered after the code.
+        let user = self.find_user(&recipient).await?;
+        let binding = OtpBinding {
+            client_id: client.id.clone(),
+            usage: OtpUsage::ResetPassword,
+            recipient: recipient.clone(),
+            generation: user.as_ref().map(|u| u.generation),
+        };
+        // The account's budget of guesses (all its channels, codes and clients): one is reserved
+        // atomically before the code is compared, so concurrent guesses cannot all slip under
+        // it, and refunded unless a wrong code spent it.
+        let budget = match &user {
+            Some(u) => format!("otp:guess:u:{}", u.id),
+            None => format!("otp:guess:d:{}", self.destination(&recipient)),
+        };
+        let limiter = &ports.rate_limiter;
+        let reserved = limiter.hit(&budget, o.account_guesses.limit, o.account_guesses.window).await;
+        if reserved.map_err(unexpected("reserving a guess"))? != RateDecision::Allowed {
+            return Err(CiamError::BadOtp(channel));
+        }
+        let outcome = ports
+            .otps
+            .verify_and_claim(&token_digest, &code.digest(key, &token_digest), &binding, ports.clock.now())
+            .await
+            .map_err(unexpected("verifying a code"));
+        if !matches!(outcome, Ok(ClaimOutcome::WrongCode { .. })) {
+            limiter.undo(&budget).await.map_err(unexpected("refunding a guess"))?;
+        }
+        let claim = match outcome? {
+            ClaimOutcome::Claimed(claim) => claim,
+            ClaimOutcome::WrongCode { .. } | ClaimOutcome::CodeExpired => return Err(CiamError::BadOtp(channel)),
+            ClaimOutcome::Mismatch | ClaimOutcome::Gone => return Err(CiamError::BadOtpToken(channel)),
+        };
+        let result = self.reset_claimed(&client, &recipient, user, password).await;
+        match &result {
+            Ok(_) => {
+                // The new generation already killed the code; consuming it also frees the key.
+                if let Err(e) = ports.otps.consume(&claim).await {
+                    tracing::warn!(error = %e, "could not consume a used OTP; it stays claimed until it expires");
+                }
+                // A reset clears what was spent against the account.
+                if let Err(e) = limiter.clear(&budget).await {
+                    tracing::warn!(error = %e, "could not clear the guess budget of a reset account");
+                }
+            }
+            Err(_) => {
+                if let Err(e) = ports.otps.release(&claim).await {
+                    tracing::warn!(error = %e, "could not release an OTP claim; it stays claimed until it expires");
+                }
+            }
+        }
+        result.map(|_| ())
+    }
+
+    async fn reset_claimed(
+        &self,
+        client: &Client,
+        recipient: &Recipient,
+        user: Option<User>,
+        password: String,
+    ) -> Result<User, CiamError> {
+        let user = user.ok_or(CiamError::UserNotFound)?;
+        match user.status {
+            UserStatus::Active => {}
+            UserStatus::Frozen => return Err(CiamError::AbnormalUserStatus("User is frozen.")),
+            UserStatus::Locked => return Err(CiamError::AbnormalUserStatus("User is locked.")),
+            UserStatus::Disabled => return Err(CiamError::AbnormalUserStatus("User is disabled.")),
+        }
+        let password = Password::new(password).map_err(|_| CiamError::InvalidNewPassword(Vec::new()))?;
+        let policy = self.ctx.client_policy(&client.policy).await?;
+        let actor = format!("ciam:{}", client.id);
+        match self.ctx.set_password(&user, password, &policy, None, actor, Some(recipient.clone())).await {
+            Ok(()) => Ok(user),
+            Err(SetPasswordError::Policy(v)) => Err(CiamError::InvalidNewPassword(v)),
+            Err(SetPasswordError::Recurrent) => Err(CiamError::RecurrentPassword),
+            Err(SetPasswordError::UserGone) => Err(CiamError::UserNotFound),
+            Err(SetPasswordError::Conflict) => Err(CiamError::BadOtpToken(recipient.channel())),
+            Err(SetPasswordError::Unexpected(e)) => Err(e.into()),
+        }
+    }
+}
