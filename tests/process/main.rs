@@ -3,5 +3,6 @@
 
 mod backends;
 mod crash;
+mod faults;
 mod leaks;
 mod startup;

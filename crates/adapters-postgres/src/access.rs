@@ -39,34 +39,40 @@ impl TryFrom<ApiCredentialRow> for ApiCredential {
 #[async_trait]
 impl ApiCredentialStore for PgStore {
     async fn create(&self, credential: ApiCredential) -> Result<(), ApiCredentialWriteError> {
-        sqlx::query(
-            "INSERT INTO api_credentials (client_id, secret_hash, user_id, role, created_at) \
+        crate::within(async move {
+            sqlx::query(
+                "INSERT INTO api_credentials (client_id, secret_hash, user_id, role, created_at) \
              VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(credential.client_id.as_str())
-        .bind(credential.secret.as_bytes().as_slice())
-        .bind(credential.user_id.as_i64())
-        .bind(credential.role.as_str())
-        .bind(credential.created_at)
-        .execute(&self.pool)
+            )
+            .bind(credential.client_id.as_str())
+            .bind(credential.secret.as_bytes().as_slice())
+            .bind(credential.user_id.as_i64())
+            .bind(credential.role.as_str())
+            .bind(credential.created_at)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| match error::violated(&e) {
+                Some(constraint::API_CREDENTIALS_PKEY) => ApiCredentialWriteError::Duplicate,
+                Some(constraint::API_CREDENTIALS_USER) => ApiCredentialWriteError::UserNotFound,
+                _ => ApiCredentialWriteError::Store(error::store(e)),
+            })?;
+            Ok(())
+        })
         .await
-        .map_err(|e| match error::violated(&e) {
-            Some(constraint::API_CREDENTIALS_PKEY) => ApiCredentialWriteError::Duplicate,
-            Some(constraint::API_CREDENTIALS_USER) => ApiCredentialWriteError::UserNotFound,
-            _ => ApiCredentialWriteError::Store(error::store(e)),
-        })?;
-        Ok(())
     }
 
     async fn find(&self, client_id: &ClientId) -> Result<Option<ApiCredential>, StoreError> {
-        sqlx::query_as::<_, ApiCredentialRow>(
-            "SELECT client_id, secret_hash, user_id, role, created_at FROM api_credentials WHERE client_id = $1",
-        )
-        .bind(client_id.as_str())
-        .fetch_optional(&self.pool)
+        crate::within(async move {
+            sqlx::query_as::<_, ApiCredentialRow>(
+                "SELECT client_id, secret_hash, user_id, role, created_at FROM api_credentials WHERE client_id = $1",
+            )
+            .bind(client_id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(error::store)?
+            .map(ApiCredential::try_from)
+            .transpose()
+        })
         .await
-        .map_err(error::store)?
-        .map(ApiCredential::try_from)
-        .transpose()
     }
 }

@@ -75,22 +75,25 @@ where
 #[async_trait]
 impl AuditLog for PgStore {
     async fn record(&self, event: AuditEvent) -> Result<(), StoreError> {
-        insert(&self.pool, &event).await
+        crate::within(async move { insert(&self.pool, &event).await }).await
     }
 
     async fn for_user(&self, user: UserId, limit: u32) -> Result<Vec<AuditEvent>, StoreError> {
-        sqlx::query_as::<_, EventRow>(
-            "SELECT at, kind, user_id, actor, detail FROM audit_events WHERE user_id = $1 \
+        crate::within(async move {
+            sqlx::query_as::<_, EventRow>(
+                "SELECT at, kind, user_id, actor, detail FROM audit_events WHERE user_id = $1 \
              ORDER BY at DESC, id DESC LIMIT $2",
-        )
-        .bind(user.as_i64())
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+            )
+            .bind(user.as_i64())
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(error::store)?
+            .into_iter()
+            .map(AuditEvent::try_from)
+            .collect()
+        })
         .await
-        .map_err(error::store)?
-        .into_iter()
-        .map(AuditEvent::try_from)
-        .collect()
     }
 }
 

@@ -70,59 +70,68 @@ fn policy_columns(policy: &ClientPolicy) -> Result<(&'static str, Option<&str>, 
 #[async_trait]
 impl ClientRegistry for PgStore {
     async fn create(&self, client: Client) -> Result<(), ClientWriteError> {
-        let (kind, preset, policy) = policy_columns(&client.policy)?;
-        sqlx::query(
-            "INSERT INTO clients (id, name, client_type, secret_hash, policy_kind, policy_preset, policy, \
+        crate::within(async move {
+            let (kind, preset, policy) = policy_columns(&client.policy)?;
+            sqlx::query(
+                "INSERT INTO clients (id, name, client_type, secret_hash, policy_kind, policy_preset, policy, \
                                   enabled, reset_enabled, public_otp_send, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11)",
-        )
-        .bind(client.id.as_str())
-        .bind(&client.name)
-        .bind(client.client_type.as_str())
-        .bind(client.secret.as_ref().map(|d| d.as_bytes().as_slice()))
-        .bind(kind)
-        .bind(preset)
-        .bind(policy)
-        .bind(client.enabled)
-        .bind(client.reset_enabled)
-        .bind(client.public_otp_send)
-        .bind(client.created_at)
-        .execute(&self.pool)
+            )
+            .bind(client.id.as_str())
+            .bind(&client.name)
+            .bind(client.client_type.as_str())
+            .bind(client.secret.as_ref().map(|d| d.as_bytes().as_slice()))
+            .bind(kind)
+            .bind(preset)
+            .bind(policy)
+            .bind(client.enabled)
+            .bind(client.reset_enabled)
+            .bind(client.public_otp_send)
+            .bind(client.created_at)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| match error::violated(&e) {
+                Some(constraint::CLIENTS_PKEY) => ClientWriteError::Duplicate,
+                _ => ClientWriteError::Store(error::store(e)),
+            })?;
+            Ok(())
+        })
         .await
-        .map_err(|e| match error::violated(&e) {
-            Some(constraint::CLIENTS_PKEY) => ClientWriteError::Duplicate,
-            _ => ClientWriteError::Store(error::store(e)),
-        })?;
-        Ok(())
     }
 
     async fn find(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
-        sqlx::query_as::<_, ClientRow>(
-            "SELECT id, name, client_type, secret_hash, policy_kind, policy_preset, policy::text AS policy, \
+        crate::within(async move {
+            sqlx::query_as::<_, ClientRow>(
+                "SELECT id, name, client_type, secret_hash, policy_kind, policy_preset, policy::text AS policy, \
                     enabled, reset_enabled, public_otp_send, created_at \
              FROM clients WHERE id = $1",
-        )
-        .bind(id.as_str())
-        .fetch_optional(&self.pool)
+            )
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(error::store)?
+            .map(Client::try_from)
+            .transpose()
+        })
         .await
-        .map_err(error::store)?
-        .map(Client::try_from)
-        .transpose()
     }
 
     async fn set_switches(&self, id: &ClientId, switches: ClientSwitches) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE clients SET enabled = coalesce($2, enabled), reset_enabled = coalesce($3, reset_enabled), \
+        crate::within(async move {
+            let done = sqlx::query(
+                "UPDATE clients SET enabled = coalesce($2, enabled), reset_enabled = coalesce($3, reset_enabled), \
                                 public_otp_send = coalesce($4, public_otp_send) \
              WHERE id = $1",
-        )
-        .bind(id.as_str())
-        .bind(switches.enabled)
-        .bind(switches.reset_enabled)
-        .bind(switches.public_otp_send)
-        .execute(&self.pool)
+            )
+            .bind(id.as_str())
+            .bind(switches.enabled)
+            .bind(switches.reset_enabled)
+            .bind(switches.public_otp_send)
+            .execute(&self.pool)
+            .await
+            .map_err(error::store)?;
+            Ok(done.rows_affected() == 1)
+        })
         .await
-        .map_err(error::store)?;
-        Ok(done.rows_affected() == 1)
     }
 }

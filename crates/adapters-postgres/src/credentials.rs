@@ -86,14 +86,17 @@ fn write_error(e: sqlx::Error) -> CredentialWriteError {
 #[async_trait]
 impl CredentialStore for PgStore {
     async fn get(&self, user: UserId) -> Result<Option<EmailCredential>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM credentials_email WHERE user_id = $1");
-        sqlx::query_as::<_, CredentialRow>(&sql)
-            .bind(user.as_i64())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(error::store)?
-            .map(EmailCredential::try_from)
-            .transpose()
+        crate::within(async move {
+            let sql = format!("SELECT {COLUMNS} FROM credentials_email WHERE user_id = $1");
+            sqlx::query_as::<_, CredentialRow>(&sql)
+                .bind(user.as_i64())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(error::store)?
+                .map(EmailCredential::try_from)
+                .transpose()
+        })
+        .await
     }
 
     async fn create(
@@ -102,17 +105,20 @@ impl CredentialStore for PgStore {
         email: &Email,
         now: DateTime<Utc>,
     ) -> Result<EmailCredential, CredentialWriteError> {
-        let sql = format!(
-            "INSERT INTO credentials_email (user_id, email, created_at) VALUES ($1, $2, $3) RETURNING {COLUMNS}"
-        );
-        let row = sqlx::query_as::<_, CredentialRow>(&sql)
-            .bind(user.as_i64())
-            .bind(email.as_str())
-            .bind(now)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(write_error)?;
-        Ok(EmailCredential::try_from(row)?)
+        crate::within(async move {
+            let sql = format!(
+                "INSERT INTO credentials_email (user_id, email, created_at) VALUES ($1, $2, $3) RETURNING {COLUMNS}"
+            );
+            let row = sqlx::query_as::<_, CredentialRow>(&sql)
+                .bind(user.as_i64())
+                .bind(email.as_str())
+                .bind(now)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(write_error)?;
+            Ok(EmailCredential::try_from(row)?)
+        })
+        .await
     }
 
     async fn update(
@@ -121,32 +127,38 @@ impl CredentialStore for PgStore {
         email: Option<Email>,
         forced_reset: Option<bool>,
     ) -> Result<EmailCredential, CredentialWriteError> {
-        let sql = format!(
-            "UPDATE credentials_email SET email = COALESCE($2, email), forced_reset = COALESCE($3, forced_reset), \
+        crate::within(async move {
+            let sql = format!(
+                "UPDATE credentials_email SET email = COALESCE($2, email), forced_reset = COALESCE($3, forced_reset), \
                  reset_token_hash = CASE WHEN {MOVED} THEN NULL ELSE reset_token_hash END, \
                  reset_token_kind = CASE WHEN {MOVED} THEN NULL ELSE reset_token_kind END, \
                  reset_token_issued_at = CASE WHEN {MOVED} THEN NULL ELSE reset_token_issued_at END, \
                  reset_token_expires_at = CASE WHEN {MOVED} THEN NULL ELSE reset_token_expires_at END \
              WHERE user_id = $1 RETURNING {COLUMNS}"
-        );
-        let row = sqlx::query_as::<_, CredentialRow>(&sql)
-            .bind(user.as_i64())
-            .bind(email.as_ref().map(Email::as_str))
-            .bind(forced_reset)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(write_error)?
-            .ok_or(CredentialWriteError::UserNotFound)?;
-        Ok(EmailCredential::try_from(row)?)
+            );
+            let row = sqlx::query_as::<_, CredentialRow>(&sql)
+                .bind(user.as_i64())
+                .bind(email.as_ref().map(Email::as_str))
+                .bind(forced_reset)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(write_error)?
+                .ok_or(CredentialWriteError::UserNotFound)?;
+            Ok(EmailCredential::try_from(row)?)
+        })
+        .await
     }
 
     async fn delete(&self, user: UserId) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM credentials_email WHERE user_id = $1")
-            .bind(user.as_i64())
-            .execute(&self.pool)
-            .await
-            .map_err(error::store)?;
-        Ok(done.rows_affected() > 0)
+        crate::within(async move {
+            let done = sqlx::query("DELETE FROM credentials_email WHERE user_id = $1")
+                .bind(user.as_i64())
+                .execute(&self.pool)
+                .await
+                .map_err(error::store)?;
+            Ok(done.rows_affected() > 0)
+        })
+        .await
     }
 
     async fn issue_reset_token(
@@ -157,52 +169,63 @@ impl CredentialStore for PgStore {
         expires_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<Option<EmailCredential>, StoreError> {
-        // One UPDATE overwrites the previous token, so there is never more than one.
-        let sql = format!(
-            "UPDATE credentials_email SET reset_token_hash = $2, reset_token_kind = $3, \
+        crate::within(async move {
+            // One UPDATE overwrites the previous token, so there is never more than one.
+            let sql = format!(
+                "UPDATE credentials_email SET reset_token_hash = $2, reset_token_kind = $3, \
              reset_token_issued_at = $4, reset_token_expires_at = $5 WHERE user_id = $1 RETURNING {COLUMNS}"
-        );
-        sqlx::query_as::<_, CredentialRow>(&sql)
-            .bind(user.as_i64())
-            .bind(token.as_bytes().as_slice())
-            .bind(kind.as_str())
-            .bind(now)
-            .bind(expires_at)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(error::store)?
-            .map(EmailCredential::try_from)
-            .transpose()
+            );
+            sqlx::query_as::<_, CredentialRow>(&sql)
+                .bind(user.as_i64())
+                .bind(token.as_bytes().as_slice())
+                .bind(kind.as_str())
+                .bind(now)
+                .bind(expires_at)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(error::store)?
+                .map(EmailCredential::try_from)
+                .transpose()
+        })
+        .await
     }
 
     async fn find_reset_token(&self, token: &Digest, now: DateTime<Utc>) -> Result<Option<TokenOwner>, StoreError> {
-        let row = sqlx::query_as::<_, OwnerRow>(
-            "SELECT user_id, reset_token_kind FROM credentials_email WHERE reset_token_hash = $1 \
+        crate::within(async move {
+            let row = sqlx::query_as::<_, OwnerRow>(
+                "SELECT user_id, reset_token_kind FROM credentials_email WHERE reset_token_hash = $1 \
              AND (reset_token_expires_at IS NULL OR reset_token_expires_at > $2)",
-        )
-        .bind(token.as_bytes().as_slice())
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(error::store)?;
-        row.map(|r| Ok(TokenOwner { user_id: user_id(r.user_id)?, kind: parse_kind(r.reset_token_kind.as_deref())? }))
+            )
+            .bind(token.as_bytes().as_slice())
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(error::store)?;
+            row.map(|r| {
+                Ok(TokenOwner { user_id: user_id(r.user_id)?, kind: parse_kind(r.reset_token_kind.as_deref())? })
+            })
             .transpose()
+        })
+        .await
     }
 
     async fn password_state(&self, user: UserId, history_limit: u32) -> Result<Option<PasswordState>, StoreError> {
-        self.read_password_state(user, history_limit).await
+        crate::within(async move { self.read_password_state(user, history_limit).await }).await
     }
 
     async fn change_password(&self, change: ChangePassword) -> Result<i64, ChangePasswordError> {
-        self.apply_password_change(change).await
+        crate::within(async move { self.apply_password_change(change).await }).await
     }
 
     async fn force_reset_all(&self) -> Result<u64, StoreError> {
-        let done = sqlx::query("UPDATE credentials_email SET forced_reset = true")
-            .execute(&self.pool)
-            .await
-            .map_err(error::store)?;
-        Ok(done.rows_affected())
+        crate::within(async move {
+            let done = sqlx::query("UPDATE credentials_email SET forced_reset = true")
+                .execute(&self.pool)
+                .await
+                .map_err(error::store)?;
+            Ok(done.rows_affected())
+        })
+        .await
     }
 }
 

@@ -81,45 +81,54 @@ struct Row {
 #[async_trait]
 impl Outbox for PgStore {
     async fn claim_due(&self, now: DateTime<Utc>, lease: Duration, limit: u32) -> Result<Vec<OutboxItem>, StoreError> {
-        let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
-        // `attempts` comes back as it was before this claim: the tries before this one.
-        let rows = sqlx::query_as::<_, Row>(
-            "UPDATE outbox o SET due_at = $2, attempts = o.attempts + 1 \
+        crate::within(async move {
+            let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+            // `attempts` comes back as it was before this claim: the tries before this one.
+            let rows = sqlx::query_as::<_, Row>(
+                "UPDATE outbox o SET due_at = $2, attempts = o.attempts + 1 \
              FROM (SELECT id FROM outbox WHERE due_at <= $1 ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) due \
              WHERE o.id = due.id \
              RETURNING o.id, o.user_id, o.generation, o.notice::text AS notice, o.attempts - 1 AS attempts",
-        )
-        .bind(now)
-        .bind(until)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(error::store)?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(OutboxItem {
-                    id: r.id,
-                    user_id: UserId::from_i64(r.user_id).map_err(|_| StoreError::corrupt("outbox.user_id"))?,
-                    generation: r.generation,
-                    notice: r.notice.as_deref().map(from_json).transpose()?,
-                    attempts: u32::try_from(r.attempts).unwrap_or(0),
+            )
+            .bind(now)
+            .bind(until)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(error::store)?;
+            rows.into_iter()
+                .map(|r| {
+                    Ok(OutboxItem {
+                        id: r.id,
+                        user_id: UserId::from_i64(r.user_id).map_err(|_| StoreError::corrupt("outbox.user_id"))?,
+                        generation: r.generation,
+                        notice: r.notice.as_deref().map(from_json).transpose()?,
+                        attempts: u32::try_from(r.attempts).unwrap_or(0),
+                    })
                 })
-            })
-            .collect()
+                .collect()
+        })
+        .await
     }
 
     async fn done(&self, id: i64) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM outbox WHERE id = $1").bind(id).execute(&self.pool).await.map_err(error::store)?;
-        Ok(())
+        crate::within(async move {
+            sqlx::query("DELETE FROM outbox WHERE id = $1").bind(id).execute(&self.pool).await.map_err(error::store)?;
+            Ok(())
+        })
+        .await
     }
 
     async fn retry(&self, id: i64, at: DateTime<Utc>) -> Result<(), StoreError> {
-        sqlx::query("UPDATE outbox SET due_at = $2 WHERE id = $1")
-            .bind(id)
-            .bind(at)
-            .execute(&self.pool)
-            .await
-            .map_err(error::store)?;
-        Ok(())
+        crate::within(async move {
+            sqlx::query("UPDATE outbox SET due_at = $2 WHERE id = $1")
+                .bind(id)
+                .bind(at)
+                .execute(&self.pool)
+                .await
+                .map_err(error::store)?;
+            Ok(())
+        })
+        .await
     }
 }

@@ -59,7 +59,7 @@ impl PgStore {
     /// Runs [`change`] in one transaction, committed only if every step succeeds; answers the
     /// new credential generation.
     pub(crate) async fn apply_password_change(&self, change: ChangePassword) -> Result<i64, ChangePasswordError> {
-        let mut tx = self.pool.begin().await.map_err(error::store)?;
+        let mut tx = self.begin().await?;
         match change_in(&mut tx, &change).await {
             Ok(generation) => {
                 tx.commit().await.map_err(error::store)?;

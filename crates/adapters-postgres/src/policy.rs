@@ -23,33 +23,39 @@ struct PolicyRow {
 #[async_trait]
 impl PolicyStore for PgStore {
     async fn default_policy(&self) -> Result<Option<StoredPolicy>, StoreError> {
-        let row = sqlx::query_as::<_, PolicyRow>(
-            "SELECT policy::text AS policy, updated_at FROM password_policies WHERE name = $1",
-        )
-        .bind(DEFAULT)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(error::store)?;
-        row.map(|r| {
-            let policy = serde_json::from_str::<PasswordPolicy>(&r.policy)
-                .map_err(|_| StoreError::corrupt("password_policies.policy"))?;
-            Ok(StoredPolicy { policy, updated_at: r.updated_at })
+        crate::within(async move {
+            let row = sqlx::query_as::<_, PolicyRow>(
+                "SELECT policy::text AS policy, updated_at FROM password_policies WHERE name = $1",
+            )
+            .bind(DEFAULT)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(error::store)?;
+            row.map(|r| {
+                let policy = serde_json::from_str::<PasswordPolicy>(&r.policy)
+                    .map_err(|_| StoreError::corrupt("password_policies.policy"))?;
+                Ok(StoredPolicy { policy, updated_at: r.updated_at })
+            })
+            .transpose()
         })
-        .transpose()
+        .await
     }
 
     async fn set_default_policy(&self, policy: &PasswordPolicy, now: DateTime<Utc>) -> Result<(), StoreError> {
-        let json = serde_json::to_string(policy).map_err(StoreError::unexpected)?;
-        sqlx::query(
-            "INSERT INTO password_policies (name, policy, updated_at) VALUES ($1, $2::jsonb, $3) \
+        crate::within(async move {
+            let json = serde_json::to_string(policy).map_err(StoreError::unexpected)?;
+            sqlx::query(
+                "INSERT INTO password_policies (name, policy, updated_at) VALUES ($1, $2::jsonb, $3) \
              ON CONFLICT (name) DO UPDATE SET policy = EXCLUDED.policy, updated_at = EXCLUDED.updated_at",
-        )
-        .bind(DEFAULT)
-        .bind(json)
-        .bind(now)
-        .execute(&self.pool)
+            )
+            .bind(DEFAULT)
+            .bind(json)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(error::store)?;
+            Ok(())
+        })
         .await
-        .map_err(error::store)?;
-        Ok(())
     }
 }

@@ -97,56 +97,63 @@ impl PgStore {
 #[async_trait]
 impl UserStore for PgStore {
     async fn create(&self, new: NewUser, now: DateTime<Utc>) -> Result<User, UserWriteError> {
-        let status = if new.disabled { UserStatus::Disabled } else { UserStatus::Active };
-        let row = sqlx::query_as::<_, UserRow>(
-            "INSERT INTO users (first_name, last_name, locale, phone, status, created_at) \
+        crate::within(async move {
+            let status = if new.disabled { UserStatus::Disabled } else { UserStatus::Active };
+            let row = sqlx::query_as::<_, UserRow>(
+                "INSERT INTO users (first_name, last_name, locale, phone, status, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6) \
              RETURNING id, first_name, last_name, locale, phone, status, NULL::text AS email, \
                        password_hash IS NOT NULL AS has_password, generation, created_at",
-        )
-        .bind(new.first_name)
-        .bind(new.last_name)
-        .bind(new.locale)
-        .bind(new.phone.as_ref().map(PhoneNumber::as_str))
-        .bind(status.as_str())
-        .bind(now)
-        .fetch_one(&self.pool)
+            )
+            .bind(new.first_name)
+            .bind(new.last_name)
+            .bind(new.locale)
+            .bind(new.phone.as_ref().map(PhoneNumber::as_str))
+            .bind(status.as_str())
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(write_error)?;
+            Ok(User::try_from(row)?)
+        })
         .await
-        .map_err(write_error)?;
-        Ok(User::try_from(row)?)
     }
 
     async fn find(&self, id: UserId) -> Result<Option<User>, StoreError> {
-        self.find_user(select_users!("WHERE u.id = $1"), id.as_i64()).await
+        crate::within(async move { self.find_user(select_users!("WHERE u.id = $1"), id.as_i64()).await }).await
     }
 
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
-        self.find_user(select_users!("WHERE c.email = $1"), email.as_str()).await
+        crate::within(async move { self.find_user(select_users!("WHERE c.email = $1"), email.as_str()).await }).await
     }
 
     async fn find_by_phone(&self, phone: &PhoneNumber) -> Result<Option<User>, StoreError> {
-        self.find_user(select_users!("WHERE u.phone = $1"), phone.as_str()).await
+        crate::within(async move { self.find_user(select_users!("WHERE u.phone = $1"), phone.as_str()).await }).await
     }
 
     async fn list(&self, offset: u64, limit: u64) -> Result<Vec<User>, StoreError> {
-        sqlx::query_as::<_, UserRow>(select_users!("ORDER BY u.id OFFSET $1 LIMIT $2"))
-            .bind(bigint(offset))
-            .bind(bigint(limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(error::store)?
-            .into_iter()
-            .map(User::try_from)
-            .collect()
+        crate::within(async move {
+            sqlx::query_as::<_, UserRow>(select_users!("ORDER BY u.id OFFSET $1 LIMIT $2"))
+                .bind(bigint(offset))
+                .bind(bigint(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(error::store)?
+                .into_iter()
+                .map(User::try_from)
+                .collect()
+        })
+        .await
     }
 
     /// One transaction: the user's row first (the lock order of every password change), and
     /// when the status becomes one that may not sign in, the outstanding link in the same
     /// commit. A status change bumps the credential generation.
     async fn update(&self, id: UserId, patch: UserPatch) -> Result<Option<User>, UserWriteError> {
-        // Each optional field is a (set?, value) pair, so `Some(None)` can clear a column.
-        // Answers the generation before and after: a bump owes its publication.
-        const SQL: &str = "UPDATE users u SET \
+        crate::within(async move {
+            // Each optional field is a (set?, value) pair, so `Some(None)` can clear a column.
+            // Answers the generation before and after: a bump owes its publication.
+            const SQL: &str = "UPDATE users u SET \
                  first_name = CASE WHEN $2 THEN $3 ELSE u.first_name END, \
                  last_name = CASE WHEN $4 THEN $5 ELSE u.last_name END, \
                  locale = CASE WHEN $6 THEN $7 ELSE u.locale END, \
@@ -155,55 +162,60 @@ impl UserStore for PgStore {
                  generation = u.generation + CASE WHEN $10 IS NOT NULL AND $10 <> u.status THEN 1 ELSE 0 END \
              FROM (SELECT generation FROM users WHERE id = $1 FOR UPDATE) old \
              WHERE u.id = $1 RETURNING old.generation AS before, u.generation AS after";
-        let (first_name_set, first_name) = split(patch.first_name);
-        let (last_name_set, last_name) = split(patch.last_name);
-        let (locale_set, locale) = split(patch.locale);
-        let (phone_set, phone) = split(patch.phone);
-        let mut tx = self.pool.begin().await.map_err(error::store)?;
-        let generations: Option<(i64, i64)> = sqlx::query_as(SQL)
-            .bind(id.as_i64())
-            .bind(first_name_set)
-            .bind(first_name)
-            .bind(last_name_set)
-            .bind(last_name)
-            .bind(locale_set)
-            .bind(locale)
-            .bind(phone_set)
-            .bind(phone.as_ref().map(PhoneNumber::as_str))
-            .bind(patch.status.map(UserStatus::as_str))
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(write_error)?;
-        let Some((before, after)) = generations else { return Ok(None) };
-        if after != before {
-            crate::outbox::owe(&mut tx, id, Some(after), None, chrono::Utc::now()).await?;
-        }
-        if patch.status.is_some_and(|s| s != UserStatus::Active) {
-            crate::credentials::clear_reset_token(&mut tx, id).await?;
-        }
-        let row = sqlx::query_as::<_, UserRow>(select_users!("WHERE u.id = $1"))
-            .bind(id.as_i64())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(error::store)?;
-        tx.commit().await.map_err(error::store)?;
-        Ok(row.map(User::try_from).transpose()?)
+            let (first_name_set, first_name) = split(patch.first_name);
+            let (last_name_set, last_name) = split(patch.last_name);
+            let (locale_set, locale) = split(patch.locale);
+            let (phone_set, phone) = split(patch.phone);
+            let mut tx = self.begin().await?;
+            let generations: Option<(i64, i64)> = sqlx::query_as(SQL)
+                .bind(id.as_i64())
+                .bind(first_name_set)
+                .bind(first_name)
+                .bind(last_name_set)
+                .bind(last_name)
+                .bind(locale_set)
+                .bind(locale)
+                .bind(phone_set)
+                .bind(phone.as_ref().map(PhoneNumber::as_str))
+                .bind(patch.status.map(UserStatus::as_str))
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(write_error)?;
+            let Some((before, after)) = generations else { return Ok(None) };
+            if after != before {
+                crate::outbox::owe(&mut tx, id, Some(after), None, chrono::Utc::now()).await?;
+            }
+            if patch.status.is_some_and(|s| s != UserStatus::Active) {
+                crate::credentials::clear_reset_token(&mut tx, id).await?;
+            }
+            let row = sqlx::query_as::<_, UserRow>(select_users!("WHERE u.id = $1"))
+                .bind(id.as_i64())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(error::store)?;
+            tx.commit().await.map_err(error::store)?;
+            Ok(row.map(User::try_from).transpose()?)
+        })
+        .await
     }
 
     async fn delete(&self, id: UserId) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(error::store)?;
-        let done = sqlx::query("DELETE FROM users WHERE id = $1")
-            .bind(id.as_i64())
-            .execute(&mut *tx)
-            .await
-            .map_err(error::store)?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        // Its sessions end for good, whatever happens to this process after the commit.
-        crate::outbox::owe(&mut tx, id, Some(i64::MAX), None, chrono::Utc::now()).await?;
-        tx.commit().await.map_err(error::store)?;
-        Ok(true)
+        crate::within(async move {
+            let mut tx = self.begin().await?;
+            let done = sqlx::query("DELETE FROM users WHERE id = $1")
+                .bind(id.as_i64())
+                .execute(&mut *tx)
+                .await
+                .map_err(error::store)?;
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            // Its sessions end for good, whatever happens to this process after the commit.
+            crate::outbox::owe(&mut tx, id, Some(i64::MAX), None, chrono::Utc::now()).await?;
+            tx.commit().await.map_err(error::store)?;
+            Ok(true)
+        })
+        .await
     }
 }
 

@@ -18,9 +18,10 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(1);
 const RETRIES: usize = 1;
 /// Longest pause between two connection attempts, in milliseconds.
 const MAX_RETRY_DELAY_MS: u64 = 200;
-/// The deadline of one whole operation, reconnecting included: past it the caller gets
+/// The deadline of one whole operation, reconnecting included, unless the request's backend
+/// budget ends sooner ([`resetd_ports::budget`]): past it the caller gets
 /// [`StoreError::Unavailable`] rather than waiting on.
-const DEADLINE: Duration = Duration::from_secs(2);
+const DEADLINE: Duration = Duration::from_secs(1);
 
 /// OTP challenges, rate-limit windows and access-token sessions in one Redis.
 ///
@@ -85,7 +86,10 @@ pub(crate) async fn deadline<T>(op: impl Future<Output = RedisResult<T>>) -> Res
     deadline_raw(op).await?.map_err(error::map)
 }
 
-/// Runs one Redis operation under [`DEADLINE`], leaving Redis's own error to the caller.
+/// Runs one Redis operation under [`DEADLINE`] and the request's backend budget, leaving
+/// Redis's own error to the caller.
 pub(crate) async fn deadline_raw<T>(op: impl Future<Output = RedisResult<T>>) -> Result<RedisResult<T>, StoreError> {
-    tokio::time::timeout(DEADLINE, op).await.map_err(StoreError::unavailable)
+    resetd_ports::budget::call(DEADLINE, op)
+        .await
+        .ok_or_else(|| StoreError::unavailable("Redis did not answer within the backend budget"))
 }

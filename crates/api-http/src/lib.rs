@@ -46,6 +46,8 @@ pub struct HttpState {
     pub metrics: Option<RenderMetrics>,
     /// Which peers may name the client (`X-Forwarded-For`, `Forwarded`).
     pub proxies: ProxyTrust,
+    /// How long the store calls of one request may take in all.
+    pub backend_budget: Duration,
 }
 
 impl std::fmt::Debug for HttpState {
@@ -61,6 +63,7 @@ impl std::fmt::Debug for HttpState {
 pub fn router(state: HttpState) -> Router {
     let request_id = axum::http::HeaderName::from_static("x-request-id");
     let docs_base: Arc<str> = state.docs_base.as_str().into();
+    let budget = state.backend_budget;
     let guard = |dialect| Guard { dialect, docs_base: docs_base.clone(), timeout: state.request_timeout };
     let plain = Router::new()
         .merge(health::router())
@@ -78,6 +81,7 @@ pub fn router(state: HttpState) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(axum::middleware::from_fn_with_state(budget, with_budget))
         .layer(axum::middleware::from_fn(telemetry::track))
         .layer(TraceLayer::new_for_http().make_span_with(span_for))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
@@ -85,6 +89,15 @@ pub fn router(state: HttpState) -> Router {
 }
 
 type Shared = Arc<HttpState>;
+
+/// Runs the request within its backend budget (see `resetd_app::budget`).
+async fn with_budget(
+    axum::extract::State(budget): axum::extract::State<Duration>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    resetd_app::budget::scope(budget, next.run(req)).await
+}
 
 /// The span of one request. It names the route template, never the URI: reset links carry
 /// their token in the path, and Looker's login accepts its secret in the query.

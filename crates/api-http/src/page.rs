@@ -95,10 +95,7 @@ const INVALID: &str = "This link is invalid or has expired. Ask for a new one.";
 pub(crate) async fn show(State(state): State<Shared>, Path(token): Path<String>) -> Response {
     match state.app.redeem.inspect(&token).await {
         Ok(f) => page(StatusCode::OK, "Choose a new password", &form(&token, &f.rules, &[])),
-        Err(RedeemError::Unexpected(e)) => {
-            tracing::error!(error = %e, "reset page failed");
-            page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "<p>Please try again later.</p>")
-        }
+        Err(RedeemError::Unexpected(e)) => failed(&e),
         Err(_) => page(StatusCode::NOT_FOUND, "Link expired", &format!("<p>{INVALID}</p>")),
     }
 }
@@ -196,14 +193,29 @@ pub(crate) async fn submit(State(state): State<Shared>, req: Request) -> Respons
         (Err(RedeemError::InvalidToken), false) => {
             page(StatusCode::NOT_FOUND, "Link expired", &format!("<p>{INVALID}</p>"))
         }
-        (Err(RedeemError::Unexpected(e)), false) => {
-            tracing::error!(error = %e, cause = ?e.source, "redeeming a link failed");
-            page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "<p>Please try again later.</p>")
-        }
-        (Err(e), false) => {
-            let rules = state.app.redeem.rules().await.unwrap_or_default();
-            page(StatusCode::UNPROCESSABLE_ENTITY, "Choose a new password", &form(&token, &rules, &messages(&e)))
-        }
+        (Err(RedeemError::Unexpected(e)), false) => failed(&e),
+        (Err(e), false) => match state.app.redeem.rules().await {
+            Ok(rules) => {
+                page(StatusCode::UNPROCESSABLE_ENTITY, "Choose a new password", &form(&token, &rules, &messages(&e)))
+            }
+            Err(failure) => failed(&failure),
+        },
+    }
+}
+
+/// A page for a failure of the service: 503 (try again) while a backend is unavailable, 500
+/// otherwise; the cause goes to the log only.
+fn failed(e: &resetd_app::Unexpected) -> Response {
+    if e.is_unavailable() {
+        tracing::warn!(error = %e, cause = ?e.source, "a backend is unavailable");
+        page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Temporarily unavailable",
+            "<p>The service is temporarily unavailable. Please try again in a minute.</p>",
+        )
+    } else {
+        tracing::error!(error = %e, cause = ?e.source, "the reset page failed");
+        page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "<p>Please try again later.</p>")
     }
 }
 

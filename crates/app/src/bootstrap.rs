@@ -81,7 +81,7 @@ impl BootstrapService {
             CredentialWriteError::UserNotFound => BootstrapError::UserNotFound,
             CredentialWriteError::Store(e) => Unexpected::new("creating a credential", e).into(),
         })?;
-        ports.audit(AuditKind::UserCreated, Some(user.id), "cli".into(), String::new()).await;
+        ports.audit(AuditKind::UserCreated, Some(user.id), "cli".into(), String::new()).await?;
         ports.users.find(user.id).await.map_err(unexpected("loading a user"))?.ok_or(BootstrapError::UserNotFound)
     }
 
@@ -232,7 +232,7 @@ impl BootstrapService {
         })?;
         let updated = updated.ok_or(BootstrapError::UserNotFound)?;
         self.ctx.after_status_change(&before, &updated).await;
-        self.ctx.ports.audit(AuditKind::UserStatusChanged, Some(id), "cli".into(), status.as_str().into()).await;
+        self.ctx.ports.audit(AuditKind::UserStatusChanged, Some(id), "cli".into(), status.as_str().into()).await?;
         Ok(())
     }
 }

@@ -15,6 +15,7 @@ mod settings;
 
 use std::sync::Arc;
 
+pub use resetd_ports::budget;
 pub use settings::{OtpSettings, RateLimit, Settings};
 
 use resetd_ports::access::{AccessTokenStore, ApiCredentialStore};
@@ -30,6 +31,7 @@ use resetd_ports::outbox::Outbox;
 use resetd_ports::policy::PolicyStore;
 use resetd_ports::rate_limit::RateLimiter;
 use resetd_ports::users::UserStore;
+use resetd_ports::StoreError;
 
 /// Every port a use case may need.
 #[derive(Clone)]
@@ -57,18 +59,17 @@ impl std::fmt::Debug for Ports {
 }
 
 impl Ports {
-    /// Records an audit event; a failure is logged, never fatal to the flow that caused it.
+    /// Records an audit event. A failure fails the flow (503 while the database is away): an
+    /// action that cannot be audited is not reported as done.
     pub(crate) async fn audit(
         &self,
         kind: AuditKind,
         user_id: Option<resetd_domain::user::UserId>,
         actor: String,
         detail: String,
-    ) {
+    ) -> Result<(), Unexpected> {
         let event = AuditEvent { at: self.clock.now(), kind, user_id, actor, detail };
-        if let Err(e) = self.audit.record(event).await {
-            tracing::warn!(error = %e, kind = kind.as_str(), "could not record an audit event");
-        }
+        self.audit.record(event).await.map_err(unexpected("recording an audit event"))
     }
 }
 
@@ -108,18 +109,27 @@ pub(crate) struct Context {
 }
 
 /// An infrastructure failure inside a use case: logged with its cause, answered with a fixed
-/// text by the HTTP layer.
+/// text by the HTTP layer — `503` in the API's dialect when a backend was unavailable
+/// ([`Unexpected::is_unavailable`]: refused, hung past the budget), `500` otherwise.
 #[derive(Debug, thiserror::Error)]
 #[error("{context}")]
 pub struct Unexpected {
     pub context: &'static str,
     #[source]
     pub source: Box<dyn std::error::Error + Send + Sync>,
+    unavailable: bool,
 }
 
 impl Unexpected {
     pub(crate) fn new(context: &'static str, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
-        Self { context, source: source.into() }
+        let source = source.into();
+        let unavailable = matches!(source.downcast_ref::<StoreError>(), Some(StoreError::Unavailable(_)));
+        Self { context, source, unavailable }
+    }
+
+    /// Whether a backend could not be reached in time (the answer is a 503: try again).
+    pub fn is_unavailable(&self) -> bool {
+        self.unavailable
     }
 }
 

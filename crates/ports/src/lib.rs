@@ -10,6 +10,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod budget;
 pub mod clients;
 pub mod clock;
 pub mod credentials;

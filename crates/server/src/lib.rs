@@ -191,7 +191,8 @@ pub async fn build(s: &Settings, clock: Arc<dyn Clock>, notifier: Arc<dyn Notifi
             .await
             .context("connecting to PostgreSQL")?;
         resetd_adapters_postgres::migrate(&pool).await.context("running database migrations")?;
-        let pg = Arc::new(PgStore::new(pool));
+        let statement_timeout = Duration::from_millis(s.database.statement_timeout_ms);
+        let pg = Arc::new(PgStore::new(pool).with_statement_timeout(statement_timeout));
         probes.push(Arc::new(PgProbe(PgStore::new(pg.pool().clone()))));
         ports.users = pg.clone();
         ports.credentials = pg.clone();
@@ -249,6 +250,7 @@ pub fn router(s: &Settings, built: Built) -> anyhow::Result<axum::Router> {
         request_timeout: Duration::from_secs(s.server.request_timeout_secs.max(1)),
         metrics,
         proxies: s.proxy_trust()?,
+        backend_budget: Duration::from_millis(s.server.backend_budget_ms.max(1)),
     }))
 }
 

@@ -73,6 +73,9 @@ pub struct Server {
     pub trusted_proxies: Vec<String>,
     /// Leading bits that name one IPv6 client for per-address limits (64).
     pub ipv6_prefix_len: u8,
+    /// How long all the store calls of one request may take together; past it the request
+    /// answers 503 in its API's dialect.
+    pub backend_budget_ms: u64,
 }
 
 /// A list from the files, or one comma-separated string from the environment (only this key
@@ -97,6 +100,8 @@ pub struct Database {
     pub max_connections: u32,
     /// How long a CIAM client record is cached in the process (0: not cached).
     pub client_cache_ttl_secs: u64,
+    /// PostgreSQL's `statement_timeout` in every transaction (`SET LOCAL`), in ms (0: none).
+    pub statement_timeout_ms: u64,
 }
 
 #[derive(Debug, Deserialize)]

@@ -166,6 +166,14 @@ impl From<CiamError> for CiamReply {
                 Self::new(StatusCode::BAD_REQUEST, "invalid_new_password", (!d.is_empty()).then_some(d))
             }
             CiamError::RecurrentPassword => Self::bad("recurrent_password"),
+            CiamError::Unexpected(e) if e.is_unavailable() => {
+                tracing::warn!(error = %e, cause = ?e.source, "a backend is unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    Some("The service is temporarily unavailable. Please try again later.".into()),
+                )
+            }
             CiamError::Unexpected(e) => {
                 tracing::error!(error = %e, cause = ?e.source, "CIAM request failed");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", Some("Internal server error.".into()))

@@ -73,6 +73,9 @@ impl LookerError {
     }
 }
 
+/// The answer while a backend is down or hung.
+pub(crate) const UNAVAILABLE: &str = "The service is temporarily unavailable. Please try again later.";
+
 /// A panic or a timeout, in this dialect (see [`crate::guard`]).
 pub(crate) fn failure(docs_base: &str, failure: Failure) -> Response {
     match failure {
@@ -98,6 +101,10 @@ impl From<AdminError> for LookerError {
                 retry_after: Some(retry_after.as_secs().max(1)),
                 ..Self::new(StatusCode::TOO_MANY_REQUESTS, "Too many requests: try again later.")
             },
+            AdminError::Unexpected(e) if e.is_unavailable() => {
+                tracing::warn!(error = %e, cause = ?e.source, "a backend is unavailable");
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE)
+            }
             AdminError::Unexpected(e) => {
                 tracing::error!(error = %e, cause = ?e.source, "admin request failed");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")

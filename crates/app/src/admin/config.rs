@@ -68,7 +68,7 @@ impl AdminService {
         self.ctx
             .ports
             .audit(AuditKind::PolicyChanged, None, format!("api-user:{}", caller.user_id), String::new())
-            .await;
+            .await?;
         Ok(PasswordConfig { policy, policy_enabled_at: Some(now) })
     }
 
@@ -82,7 +82,7 @@ impl AdminService {
         self.ctx
             .ports
             .audit(AuditKind::ForcedResetAll, None, format!("api-user:{}", caller.user_id), n.to_string())
-            .await;
+            .await?;
         Ok(n)
     }
 }

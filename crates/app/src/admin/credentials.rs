@@ -149,7 +149,7 @@ impl AdminService {
                 format!("api-user:{}", caller.user_id),
                 kind.as_str().to_owned(),
             )
-            .await;
+            .await?;
         let url = SecretString::from(format!("{}{}/{}", s.public_base_url, kind.path(), token.expose()));
         let view = self.view(credential, &user, Some((kind, url.clone())));
         Ok((user, view, url, kind))
@@ -216,7 +216,7 @@ impl AdminService {
         self.ctx
             .ports
             .audit(AuditKind::ResetLinkSent, Some(id), format!("api-user:{}", caller.user_id), kind.as_str().to_owned())
-            .await;
+            .await?;
         Ok(view)
     }
 }

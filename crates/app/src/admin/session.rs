@@ -49,7 +49,7 @@ impl AdminService {
                 .hit(&failures, s.login_failures.limit, s.login_failures.window)
                 .await
                 .map_err(unexpected("counting a login failure"))?;
-            ports.audit(AuditKind::ApiLoginFailed, None, format!("api:{id}"), String::new()).await;
+            ports.audit(AuditKind::ApiLoginFailed, None, format!("api:{id}"), String::new()).await?;
             return Err(AdminError::NotFound);
         };
         // The session lives under the user's credential generation as read with its status: a
@@ -61,7 +61,7 @@ impl AdminService {
             .issue(&session, cred.role, owner.generation, s.access_token_ttl)
             .await
             .map_err(unexpected("storing a session"))?;
-        ports.audit(AuditKind::ApiLogin, Some(cred.user_id), format!("api:{id}"), String::new()).await;
+        ports.audit(AuditKind::ApiLogin, Some(cred.user_id), format!("api:{id}"), String::new()).await?;
         Ok(Session { access_token: token, expires_in: s.access_token_ttl })
     }
 

@@ -56,7 +56,9 @@ impl AdminService {
         if let Some(e) = email {
             self.write_credential(ports.credentials.create(user.id, &e, now).await)?;
         }
-        ports.audit(AuditKind::UserCreated, Some(user.id), format!("api-user:{}", caller.user_id), String::new()).await;
+        ports
+            .audit(AuditKind::UserCreated, Some(user.id), format!("api-user:{}", caller.user_id), String::new())
+            .await?;
         self.user(caller, user.id).await
     }
 
@@ -98,7 +100,7 @@ impl AdminService {
         }
         // Its sessions end for good (the delete's outbox row retries this if it fails).
         self.ctx.publish_generation(id, i64::MAX).await;
-        ports.audit(AuditKind::UserDeleted, Some(id), format!("api-user:{}", caller.user_id), String::new()).await;
+        ports.audit(AuditKind::UserDeleted, Some(id), format!("api-user:{}", caller.user_id), String::new()).await?;
         Ok(())
     }
 }

@@ -262,7 +262,7 @@ impl CiamService {
                         format!("ciam:{}", client.id),
                         channel.as_str().to_owned(),
                     )
-                    .await;
+                    .await?;
                 self.learn_delivery_time(started.elapsed());
             }
             None => {

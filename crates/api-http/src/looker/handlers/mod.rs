@@ -8,7 +8,8 @@ mod users;
 
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use resetd_app::admin::{CredentialView, User};
+use axum::response::Response;
+use resetd_app::admin::{AdminError, CredentialView, User};
 use resetd_domain::access::Principal;
 use serde::Deserialize;
 use serde_json::Value;
@@ -19,7 +20,7 @@ pub(crate) use self::credentials::*;
 pub(crate) use self::session::*;
 pub(crate) use self::users::*;
 use super::error::ErrorBody;
-use super::{ok_json, view, Outcome};
+use super::{fail, ok_json, view, Outcome};
 use crate::Shared;
 
 /// The query parameters these endpoints take.
@@ -31,10 +32,21 @@ pub(in crate::looker) struct Params {
     pub limit: Option<u64>,
 }
 
-pub(in crate::looker) async fn user_json(state: &Shared, who: Principal, u: &User, p: &Params) -> Value {
+/// A user as Looker shows it, with its email credential (`null` when it has none). A failure
+/// to read the credential fails the answer: it is never shown as "no credential".
+pub(in crate::looker) async fn user_json(
+    state: &Shared,
+    who: Principal,
+    u: &User,
+    p: &Params,
+) -> Result<Value, Response> {
     let base = state.app.admin_base();
-    let cred = state.app.admin.get_credential(who, u.id).await.ok().map(|c| view::credential(&base, &c));
-    view::shaped(&view::user(&base, u, cred), p.fields.as_deref())
+    let cred = match state.app.admin.get_credential(who, u.id).await {
+        Ok(c) => Some(view::credential(&base, &c)),
+        Err(AdminError::NotFound) => None,
+        Err(e) => return Err(fail(state, e)),
+    };
+    Ok(view::shaped(&view::user(&base, u, cred), p.fields.as_deref()))
 }
 
 pub(in crate::looker) fn credential_json(state: &Shared, c: &CredentialView, p: &Params) -> Outcome {

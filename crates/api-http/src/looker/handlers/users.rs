@@ -39,7 +39,7 @@ pub(in crate::looker) async fn list_users(
     let users = state.app.admin.list_users(who, offset, limit).await.map_err(|e| fail(&state, e))?;
     let mut out = Vec::with_capacity(users.len());
     for u in &users {
-        out.push(user_json(&state, who, u, &p).await);
+        out.push(user_json(&state, who, u, &p).await?);
     }
     ok_json(Value::Array(out))
 }
@@ -102,7 +102,7 @@ pub(in crate::looker) async fn create_user(
     OptionalJson(b): OptionalJson<WriteUserBody>,
 ) -> Outcome {
     let u = state.app.admin.create_user(who, b.into()).await.map_err(|e| fail(&state, e))?;
-    ok_json(user_json(&state, who, &u, &p).await)
+    ok_json(user_json(&state, who, &u, &p).await?)
 }
 
 #[utoipa::path(
@@ -126,7 +126,7 @@ pub(in crate::looker) async fn get_user(
     LookerQuery(p): LookerQuery<Params>,
 ) -> Outcome {
     let u = state.app.admin.get_user(who, id).await.map_err(|e| fail(&state, e))?;
-    ok_json(user_json(&state, who, &u, &p).await)
+    ok_json(user_json(&state, who, &u, &p).await?)
 }
 
 #[utoipa::path(
@@ -155,7 +155,7 @@ pub(in crate::looker) async fn update_user(
     LookerJson(b): LookerJson<WriteUserBody>,
 ) -> Outcome {
     let u = state.app.admin.update_user(who, id, b.into()).await.map_err(|e| fail(&state, e))?;
-    ok_json(user_json(&state, who, &u, &p).await)
+    ok_json(user_json(&state, who, &u, &p).await?)
 }
 
 #[utoipa::path(
