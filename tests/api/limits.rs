@@ -169,3 +169,23 @@ async fn a_successful_reset_clears_the_accounts_guess_budget(pool: PgPool) {
         assert_eq!(status, StatusCode::OK, "round {round}: two of three spent, the right code is the third: {body}");
     }
 }
+
+/// New in Hardening II: password changes are limited per address before any argon2 work.
+#[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
+async fn password_changes_are_limited_per_address_before_any_hashing(pool: PgPool) {
+    let app = TestApp::spawn_with(&pool, |s| s.limits.password_changes_per_ip_per_minute = 2).await;
+    let link = json!({"token": "not-a-token", "password": "Tr4vel-by-Zeppelin"});
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(app.http.post(app.url("/password/reset")).json(&link).send().await.unwrap().status());
+    }
+    assert_eq!(statuses, [StatusCode::NOT_FOUND, StatusCode::NOT_FOUND, StatusCode::TOO_MANY_REQUESTS]);
+    let web = client(&app, "web").await;
+    let body = reset_body("someone@example.com", "t", "123456", "Tr4vel-by-Zeppelin");
+    let (status, refused) = post(&app, "/reset_user_password", &web, body).await;
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("rate_limit_exceeded")),
+        "one budget per address for both ways"
+    );
+}

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::body;
+use crate::client_ip::ClientIp;
 use crate::looker::error::ErrorBody;
 use crate::looker::LookerError;
 use crate::Shared;
@@ -165,7 +166,7 @@ pub(crate) struct Redeemed {
         )),
     )
 )]
-pub(crate) async fn submit(State(state): State<Shared>, req: Request) -> Response {
+pub(crate) async fn submit(State(state): State<Shared>, ClientIp(ip): ClientIp, req: Request) -> Response {
     let (headers, bytes) = match body::read(req).await {
         Ok(b) => b,
         Err(e) => return LookerError::from(e).render(&state.docs_base),
@@ -179,7 +180,7 @@ pub(crate) async fn submit(State(state): State<Shared>, req: Request) -> Respons
     };
     let token = b.token.unwrap_or_default();
     let result = match Password::new(b.password.unwrap_or_default()) {
-        Ok(p) => state.app.redeem.redeem(&token, p).await,
+        Ok(p) => state.app.redeem.redeem_from(&token, p, ip).await,
         Err(e) => Err(bad_password(e)),
     };
     match (result, json) {
@@ -194,6 +195,12 @@ pub(crate) async fn submit(State(state): State<Shared>, req: Request) -> Respons
             page(StatusCode::NOT_FOUND, "Link expired", &format!("<p>{INVALID}</p>"))
         }
         (Err(RedeemError::Unexpected(e)), false) => failed(&e),
+        (Err(RedeemError::RateLimited { retry_after }), false) => {
+            let mut r =
+                page(StatusCode::TOO_MANY_REQUESTS, "Too many attempts", "<p>Please wait a minute and try again.</p>");
+            r.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(retry_after.as_secs().max(1)));
+            r
+        }
         (Err(e), false) => match state.app.redeem.rules().await {
             Ok(rules) => {
                 page(StatusCode::UNPROCESSABLE_ENTITY, "Choose a new password", &form(&token, &rules, &messages(&e)))
@@ -228,7 +235,9 @@ fn messages(e: &RedeemError) -> Vec<String> {
         RedeemError::Policy(v) => v.iter().map(ToString::to_string).collect(),
         RedeemError::Recurrent => vec!["You used this password recently; choose another.".into()],
         RedeemError::Rejected(m) => vec![format!("{m}.")],
-        RedeemError::InvalidToken | RedeemError::Unexpected(_) => vec![INVALID.into()],
+        RedeemError::InvalidToken | RedeemError::Unexpected(_) | RedeemError::RateLimited { .. } => {
+            vec![INVALID.into()]
+        }
     }
 }
 
@@ -237,6 +246,7 @@ fn redeem_error(e: RedeemError) -> LookerError {
         |code: &'static str, message: String| resetd_app::admin::FieldError { field: "password", code, message };
     match e {
         RedeemError::InvalidToken => LookerError::new(StatusCode::NOT_FOUND, INVALID),
+        RedeemError::RateLimited { retry_after } => resetd_app::admin::AdminError::RateLimited { retry_after }.into(),
         RedeemError::Policy(v) => LookerError::validation(v.iter().map(|m| field("invalid", m.to_string())).collect()),
         RedeemError::Recurrent => {
             LookerError::validation(vec![field("recurrent", "The password was used recently.".into())])

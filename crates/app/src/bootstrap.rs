@@ -184,8 +184,7 @@ impl BootstrapService {
         }
         let policy = self.ctx.default_policy().await?;
         if let Some(p) = &password {
-            let ctx = resetd_domain::policy::PolicyContext { email: Some(&email) };
-            policy.check(p, &ctx).map_err(BootstrapError::Policy)?;
+            self.ctx.check_policy(p, &policy, Some(email.clone())).await?.map_err(BootstrapError::Policy)?;
         }
         let user = self.user_with_email(&email, locale, phone).await?;
         if let Some(p) = password {

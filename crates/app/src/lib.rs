@@ -90,7 +90,8 @@ impl App {
     }
 
     pub fn new(ports: Ports, settings: Settings) -> Self {
-        let ctx = Arc::new(Context { ports, settings });
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        let ctx = Arc::new(Context { ports, settings, checks: Arc::new(tokio::sync::Semaphore::new(cores)) });
         Self {
             admin: admin::AdminService::new(ctx.clone()),
             redeem: redeem::RedeemService::new(ctx.clone()),
@@ -106,6 +107,8 @@ impl App {
 pub(crate) struct Context {
     pub ports: Ports,
     pub settings: Settings,
+    /// Policy checks running at once (off the async workers).
+    pub checks: Arc<tokio::sync::Semaphore>,
 }
 
 /// An infrastructure failure inside a use case: logged with its cause, answered with a fixed
@@ -123,7 +126,11 @@ pub struct Unexpected {
 impl Unexpected {
     pub(crate) fn new(context: &'static str, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         let source = source.into();
-        let unavailable = matches!(source.downcast_ref::<StoreError>(), Some(StoreError::Unavailable(_)));
+        let unavailable = matches!(source.downcast_ref::<StoreError>(), Some(StoreError::Unavailable(_)))
+            || matches!(
+                source.downcast_ref::<resetd_ports::hasher::HasherError>(),
+                Some(resetd_ports::hasher::HasherError::Busy)
+            );
         Self { context, source, unavailable }
     }
 

@@ -1,6 +1,8 @@
 //! Setting a new password, shared by every flow: policy → history (argon2, off the runtime)
 //! → one atomic change that may consume a reset token.
 
+use std::sync::Arc;
+
 use resetd_domain::keyed::Digest;
 use resetd_domain::locale::Language;
 use resetd_domain::otp::Recipient;
@@ -66,7 +68,7 @@ impl Context {
         actor: String,
         notify: Option<Recipient>,
     ) -> Result<(), SetPasswordError> {
-        policy.check(&password, &PolicyContext { email: user.email.as_ref() }).map_err(SetPasswordError::Policy)?;
+        self.check_policy(&password, policy, user.email.clone()).await?.map_err(SetPasswordError::Policy)?;
         let ports = &self.ports;
         let state = ports
             .credentials
@@ -116,6 +118,26 @@ impl Context {
         };
         self.publish_generation(user.id, generation).await;
         Ok(())
+    }
+
+    /// The policy check (the dictionary, zxcvbn, costs a few milliseconds) off the async
+    /// workers, at most as many at once as there are cores.
+    pub(crate) async fn check_policy(
+        &self,
+        password: &Password,
+        policy: &PasswordPolicy,
+        email: Option<resetd_domain::user::Email>,
+    ) -> Result<Result<(), Vec<PolicyViolation>>, Unexpected> {
+        let permit = Arc::clone(&self.checks)
+            .acquire_owned()
+            .await
+            .map_err(|_| Unexpected::new("checking a password", "the service is shutting down"))?;
+        let (password, policy) = (password.clone(), policy.clone());
+        let check = move || {
+            let _permit = permit;
+            policy.check(&password, &PolicyContext { email: email.as_ref() })
+        };
+        tokio::task::spawn_blocking(check).await.map_err(unexpected("checking a password"))
     }
 
     /// Publishes a committed generation to the session store, ending older sessions. A

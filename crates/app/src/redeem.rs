@@ -9,6 +9,7 @@ use resetd_domain::password::Password;
 use resetd_domain::policy::PolicyViolation;
 use resetd_domain::reset_token::{ResetToken, ResetTokenKind};
 use resetd_ports::credentials::TokenOwner;
+use resetd_ports::rate_limit::RateDecision;
 use resetd_ports::users::User;
 
 use tracing::Instrument as _;
@@ -23,6 +24,9 @@ pub enum RedeemError {
     InvalidToken,
     #[error("the password does not satisfy the policy")]
     Policy(Vec<PolicyViolation>),
+    /// Too many changes from this address.
+    #[error("too many password changes from this address")]
+    RateLimited { retry_after: std::time::Duration },
     #[error("the password was used recently")]
     Recurrent,
     /// The password is not acceptable at all (empty, too long for the hasher).
@@ -73,6 +77,27 @@ impl RedeemService {
     /// [`RedeemError`]; a refused password leaves the link usable.
     #[tracing::instrument(name = "redeem.redeem", skip_all, fields(user_id = tracing::field::Empty), err(level = "info", Display))]
     pub async fn redeem(&self, token: &str, password: Password) -> Result<(), RedeemError> {
+        self.redeem_from(token, password, None).await
+    }
+
+    /// [`Self::redeem`] for a caller at `ip`, whose changes are limited per address before
+    /// any argon2 work.
+    ///
+    /// # Errors
+    /// [`RedeemError`]; a refused password leaves the link usable.
+    pub async fn redeem_from(
+        &self,
+        token: &str,
+        password: Password,
+        ip: Option<std::net::IpAddr>,
+    ) -> Result<(), RedeemError> {
+        if let Some(ip) = ip {
+            let l = self.ctx.settings.changes_per_ip;
+            let decided = self.ctx.ports.rate_limiter.hit(&format!("change:ip:{ip}"), l.limit, l.window).await;
+            if let RateDecision::Limited { retry_after } = decided.map_err(unexpected("rate limiting"))? {
+                return Err(RedeemError::RateLimited { retry_after });
+            }
+        }
         let (owner, user) = self.owner(token).await?;
         tracing::Span::current().record("user_id", tracing::field::display(owner.user_id));
         let digest =

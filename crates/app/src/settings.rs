@@ -67,6 +67,9 @@ pub struct Settings {
     pub login_per_ip: RateLimit,
     /// The longest a reset or setup link lives, `expires=false` ones included.
     pub link_max_lifetime: Duration,
+    /// Password changes (link redemptions, CIAM resets) per client address: checked before
+    /// any argon2 work.
+    pub changes_per_ip: RateLimit,
     /// Reset-token creations per admin.
     pub reset_per_caller: RateLimit,
     /// The default policy until `password_config` sets one.
@@ -92,6 +95,7 @@ impl Settings {
             login_failures: RateLimit::new(30, 60),
             login_per_ip: RateLimit::new(120, 60),
             reset_per_caller: RateLimit::new(10_000, 60),
+            changes_per_ip: RateLimit::new(60, 60),
             link_max_lifetime: Duration::from_secs(30 * 86_400),
             default_policy: PasswordPolicy::default(),
             presets: BTreeMap::new(),

@@ -146,12 +146,13 @@ impl PasswordPolicy {
     pub fn check(&self, password: &Password, ctx: &PolicyContext<'_>) -> Result<(), Vec<PolicyViolation>> {
         let text = password.expose();
         let chars = u32::try_from(text.chars().count()).unwrap_or(u32::MAX);
+        // The cheap rule first: nothing costlier (the dictionary) ever sees an overlong input.
+        if chars > self.max_length {
+            return Err(vec![PolicyViolation::TooLong { max: self.max_length }]);
+        }
         let mut violations = Vec::new();
         if chars < self.min_length {
             violations.push(PolicyViolation::TooShort { min: self.min_length });
-        }
-        if chars > self.max_length {
-            violations.push(PolicyViolation::TooLong { max: self.max_length });
         }
         if self.require_numeric && !text.chars().any(|c| c.is_numeric()) {
             violations.push(PolicyViolation::MissingDigit);
@@ -254,6 +255,12 @@ mod tests {
         assert_eq!(p.check(&pw("NoSpecial4Zeppelin"), &ctx), Err(vec![PolicyViolation::MissingSpecial]));
         let long = PasswordPolicy { max_length: 10, ..p.clone() };
         assert_eq!(long.check(&pw("Tr4vel-by-Zeppelin"), &ctx), Err(vec![PolicyViolation::TooLong { max: 10 }]));
+        let huge = "a".repeat(1024);
+        assert_eq!(
+            PasswordPolicy::default().check(&pw(&huge), &ctx),
+            Err(vec![PolicyViolation::TooLong { max: 128 }]),
+            "an overlong input stops at the cheap rule"
+        );
     }
 
     #[test]

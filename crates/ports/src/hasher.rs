@@ -9,6 +9,9 @@ pub enum HasherError {
     ShuttingDown,
     #[error("password hashing failed")]
     Failed,
+    /// Too many callers already wait for a hashing slot: shed this one (a 503).
+    #[error("too many passwords are waiting to be hashed")]
+    Busy,
 }
 
 #[cfg_attr(feature = "mock", mockall::automock)]

@@ -126,6 +126,7 @@ pub fn app_settings(s: &Settings) -> anyhow::Result<resetd_app::Settings> {
     a.login_failures = RateLimit::new(s.limits.login_failures_per_client_ip_per_minute, 60);
     a.login_per_ip = RateLimit::new(s.limits.login_per_ip_per_minute, 60);
     a.reset_per_caller = RateLimit::new(s.limits.reset_tokens_per_caller_per_minute, 60);
+    a.changes_per_ip = RateLimit::new(s.limits.password_changes_per_ip_per_minute, 60);
     a.link_max_lifetime = Duration::from_secs(u64::from(s.links.max_lifetime_days.max(1)) * 86_400);
     a.default_policy = s.policy.default.clone();
     a.email_enabled = s.mail.enabled;
@@ -168,7 +169,10 @@ pub async fn build(s: &Settings, clock: Arc<dyn Clock>, notifier: Arc<dyn Notifi
     } else {
         s.argon2.concurrency
     };
-    let hasher = Arc::new(BlockingArgon2::new(params, permits).map_err(|e| anyhow::anyhow!("argon2 settings: {e}"))?);
+    let hasher = Arc::new(
+        BlockingArgon2::new(params, permits, s.argon2.queue_limit)
+            .map_err(|e| anyhow::anyhow!("argon2 settings: {e}"))?,
+    );
     let mut ports = Ports {
         users: memory.clone(),
         credentials: memory.clone(),

@@ -125,6 +125,8 @@ pub struct Argon2 {
     pub iterations: u32,
     pub parallelism: u32,
     pub concurrency: usize,
+    /// How many callers may wait for a hashing slot; one more answers 503 at once.
+    pub queue_limit: usize,
 }
 
 #[derive(Debug, Deserialize)]
@@ -173,6 +175,8 @@ pub struct Limits {
     pub login_failures_per_client_ip_per_minute: u32,
     pub login_per_ip_per_minute: u32,
     pub reset_tokens_per_caller_per_minute: u32,
+    /// Password changes (link redemptions, CIAM resets) per client address, before argon2.
+    pub password_changes_per_ip_per_minute: u32,
 }
 
 #[derive(Debug, Deserialize)]

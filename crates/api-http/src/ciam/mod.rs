@@ -324,10 +324,16 @@ pub(crate) struct ResetBody {
         (status = 401, description = "`invalid_client`", body = CiamErrorBody),
         (status = 413, description = "`invalid_request`: a body over 64 KiB", body = CiamErrorBody),
         (status = 415, description = "`invalid_request`: a body that is not JSON", body = CiamErrorBody),
+        (status = 429, description = "`rate_limit_exceeded` (extension): the per-address limit of password changes", body = CiamErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: a backend is unavailable", body = CiamErrorBody),
     ),
     security(("ciam_client" = []), ())
 )]
-pub(crate) async fn reset(State(state): State<Shared>, req: Request) -> Result<Response, CiamReply> {
+pub(crate) async fn reset(
+    State(state): State<Shared>,
+    ClientIp(ip): ClientIp,
+    req: Request,
+) -> Result<Response, CiamReply> {
     let (headers, bytes) = body::read(req).await?;
     let b: ResetBody = body::json(&headers, &bytes)?;
     let creds = credentials(&headers, b.client_id, b.client_secret)?;
@@ -339,6 +345,7 @@ pub(crate) async fn reset(State(state): State<Shared>, req: Request) -> Result<R
         phone_number: b.phone_number,
         phone_number_otp_token: b.phone_number_otp_token,
         phone_number_otp: b.phone_number_otp,
+        ip,
     };
     state.app.ciam.reset_password(&creds, req).await?;
     Ok(StatusCode::OK.into_response())

@@ -52,6 +52,8 @@ pub struct ResetWithOtp {
     pub phone_number: Option<String>,
     pub phone_number_otp_token: Option<String>,
     pub phone_number_otp: Option<String>,
+    /// The caller's address (limits), when known.
+    pub ip: Option<std::net::IpAddr>,
 }
 
 impl std::fmt::Debug for ResetWithOtp {
@@ -65,6 +67,7 @@ impl std::fmt::Debug for ResetWithOtp {
             .field("phone_number", &self.phone_number)
             .field("phone_number_otp_token", &hidden(&self.phone_number_otp_token))
             .field("phone_number_otp", &hidden(&self.phone_number_otp))
+            .field("ip", &self.ip)
             .finish()
     }
 }

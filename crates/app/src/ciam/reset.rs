@@ -29,6 +29,14 @@ impl CiamService {
         if !client.reset_enabled {
             return Err(CiamError::Misconfigured);
         }
+        // Per address, before anything costly (argon2) can run.
+        if let Some(ip) = req.ip {
+            let l = self.ctx.settings.changes_per_ip;
+            let decided = self.ctx.ports.rate_limiter.hit(&format!("change:ip:{ip}"), l.limit, l.window).await;
+            if let RateDecision::Limited { retry_after } = decided.map_err(unexpected("rate limiting"))? {
+                return Err(CiamError::RateLimited { retry_after });
+            }
+        }
         let present = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
         let email_triple = [&req.email, &req.email_otp_token, &req.email_otp].into_iter().all(present);
         let phone_triple =

@@ -349,6 +349,7 @@ fn the_reset_input_never_prints_its_password_codes_or_tokens() {
         phone_number: Some("+8613612345678".into()),
         phone_number_otp_token: Some("tok-pHoNe-43".into()),
         phone_number_otp: Some("246810".into()),
+        ip: None,
     };
     let shown = format!("{input:?}");
     for secret in ["Hunter-Zeppelin-2", "tok-sEcReT-42", "731952", "tok-pHoNe-43", "246810"] {
