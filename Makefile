@@ -13,7 +13,7 @@ SMTP_SINK_DIR ?= $(CURDIR)/target/smtp-sink
 CARGO_TARGET_DIR ?= $(CURDIR)/target
 VENV = $(CURDIR)/target/venv
 
-.PHONY: run test lint fmt bench migrate up smtp-sink venv
+.PHONY: run test lint fmt bench migrate up smtp-sink venv fuzz schemathesis
 
 run:
 	cargo run --bin resetd -- serve
@@ -44,6 +44,23 @@ test: venv
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	cargo check -q --manifest-path fuzz/Cargo.toml --bins
+
+# Every fuzz target for FUZZ_SECONDS each (cargo fuzz, installed when missing; RUSTC_BOOTSTRAP
+# lets the stable toolchain take its sanitizer flags). Corpora stay in fuzz/corpus/.
+FUZZ_SECONDS ?= 60
+fuzz:
+	command -v cargo-fuzz >/dev/null || cargo install -q cargo-fuzz --locked
+	cd fuzz && for t in $$(cargo fuzz list); do \
+		RUSTC_BOOTSTRAP=1 cargo fuzz run -s none $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+		echo "$$t: $$(ls corpus/$$t | wc -l) corpus entries, no crash"; \
+	done
+
+# Schemathesis against a production-profile resetd's /openapi.json, as an admin (about two
+# minutes; .ci/run runs it too).
+schemathesis:
+	cargo build -q -p resetd-test-support --bin with-test-servers
+	$(CARGO_TARGET_DIR)/debug/with-test-servers scripts/schemathesis.sh
 
 fmt:
 	cargo fmt --all
@@ -57,5 +74,7 @@ bench:
 migrate:
 	cargo run --bin resetd -- migrate
 
+# The token key is generated into .env on first use (compose reads it; .env is not committed).
 up:
+	@test -f .env || (umask 077 && printf 'RESETD_TOKEN_KEY=%s\n' "$$(head -c 32 /dev/urandom | base64 | tr -d '\n')" > .env)
 	docker compose up --build

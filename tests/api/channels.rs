@@ -54,7 +54,7 @@ fn production() -> Settings {
     let mut s = Settings::load(&config, Profile::Production).unwrap();
     s.database.url = "postgres://postgres@127.0.0.1:1/none".to_owned().into();
     s.redis.url = "redis://127.0.0.1:1".to_owned().into();
-    s.security.token_key = "a-production-test-key-of-32-bytes-or-more".to_owned().into();
+    s.security.token_key = resetd_test_support::token_key().into();
     s.mail.smtp_host = "127.0.0.1".into();
     s.sms.webhook_url = "http://127.0.0.1:1/sms".into();
     s

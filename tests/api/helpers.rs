@@ -100,7 +100,9 @@ impl TestApp {
         s.database.url = database_url(pool).into();
         s.redis.url = resetd_test_support::shared_redis_url().into();
         s.redis.key_prefix = resetd_ports::testkit::unique("test:") + ":";
-        s.security.token_key = "an-end-to-end-test-key-of-32-bytes-or-more".to_owned().into();
+        // One generated key per test process: apps that share a database share their key.
+        static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        s.security.token_key = KEY.get_or_init(resetd_test_support::token_key).clone().into();
         s.mail.smtp_host = "127.0.0.1".into();
         s.mail.smtp_port = sink().port;
         s.mail.tls = "none".into();

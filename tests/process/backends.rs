@@ -5,7 +5,8 @@ use std::path::Path;
 
 use resetd_server::{Profile, Settings};
 
-pub const TOKEN_KEY: &str = "a-process-test-key-of-32-bytes-or-more!";
+/// This test process's token key, generated.
+pub static TOKEN_KEY: std::sync::LazyLock<String> = std::sync::LazyLock::new(resetd_test_support::token_key);
 
 /// A fresh database on `server` (a PostgreSQL URL); its URL.
 pub async fn fresh_database(server: &str) -> String {
@@ -24,7 +25,7 @@ pub fn env(database: &str, redis: &str, prefix: &str) -> Vec<(String, String)> {
         ("RESETD__DATABASE__URL", database),
         ("RESETD__REDIS__URL", redis),
         ("RESETD__REDIS__KEY_PREFIX", prefix),
-        ("RESETD__SECURITY__TOKEN_KEY", TOKEN_KEY),
+        ("RESETD__SECURITY__TOKEN_KEY", TOKEN_KEY.as_str()),
         ("RESETD__ARGON2__MEMORY_KIB", "19456"),
     ]
     .into_iter()
@@ -43,7 +44,7 @@ pub async fn operator(database: &str, redis: &str, prefix: &str) -> resetd_app::
     s.database.url = database.to_owned().into();
     s.redis.url = redis.to_owned().into();
     s.redis.key_prefix = prefix.to_owned();
-    s.security.token_key = TOKEN_KEY.to_owned().into();
+    s.security.token_key = TOKEN_KEY.clone().into();
     s.argon2.memory_kib = 19_456;
     resetd_server::build_default(&s).await.unwrap().app
 }
@@ -56,7 +57,7 @@ pub async fn serve(database: &str, redis: &str, tweak: impl FnOnce(&mut Settings
     s.database.url = database.to_owned().into();
     s.redis.url = redis.to_owned().into();
     s.redis.key_prefix = resetd_ports::testkit::unique("proc:") + ":";
-    s.security.token_key = TOKEN_KEY.to_owned().into();
+    s.security.token_key = TOKEN_KEY.clone().into();
     s.argon2.memory_kib = 19_456;
     s.mail.enabled = false;
     s.sms.enabled = false;

@@ -11,7 +11,7 @@ fn production_refuses_a_channel_left_without_a_sender() {
     let base = [
         ("RESETD__DATABASE__URL", "postgres://postgres@127.0.0.1:1/none"),
         ("RESETD__REDIS__URL", "redis://127.0.0.1:1"),
-        ("RESETD__SECURITY__TOKEN_KEY", super::backends::TOKEN_KEY),
+        ("RESETD__SECURITY__TOKEN_KEY", super::backends::TOKEN_KEY.as_str()),
     ];
     let cases: [(&[(&str, &str)], &str); 2] = [
         (&[("RESETD__MAIL__SMTP_HOST", "127.0.0.1")], "RESETD__SMS__ENABLED=false"),

@@ -7,6 +7,8 @@
 mod body;
 mod ciam;
 mod client_ip;
+#[doc(hidden)]
+pub mod fuzzing;
 mod guard;
 mod health;
 mod looker;

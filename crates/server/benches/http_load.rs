@@ -128,6 +128,12 @@ impl Drop for Server {
     }
 }
 
+/// A token key for this bench run, generated (no key is a literal in the repository).
+fn bench_key() -> &'static str {
+    static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| format!("{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>()))
+}
+
 fn resetd(args: &[&str], sms_webhook: &str) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_resetd"));
     c.args(args)
@@ -139,7 +145,7 @@ fn resetd(args: &[&str], sms_webhook: &str) -> Command {
         .env("RESETD__DATABASE__MAX_CONNECTIONS", CONNECTIONS.to_string())
         .env("RESETD__REDIS__URL", "redis://127.0.0.1:6379")
         .env("RESETD__REDIS__KEY_PREFIX", format!("bench{}:", std::process::id()))
-        .env("RESETD__SECURITY__TOKEN_KEY", "benchmark-token-key-of-at-least-32-bytes")
+        .env("RESETD__SECURITY__TOKEN_KEY", bench_key())
         .env("RESETD__SMS__WEBHOOK_URL", sms_webhook)
         .env("RESETD__OTP__PER_CLIENT_PER_MINUTE", "100000000")
         .env("RESETD__OTP__PER_IP_PER_MINUTE", "100000000")

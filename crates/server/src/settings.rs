@@ -213,8 +213,21 @@ pub struct Policies {
     pub presets: BTreeMap<String, PasswordPolicy>,
 }
 
-/// Known-bad token keys: placeholders from docs and compose files.
-const DEFAULT_KEYS: &[&str] = &["", "change-me", "changeme", "dev-only-token-key-change-me-0123456789abcdef"];
+/// Token keys that are not secrets: placeholders that were published (docs, compose files,
+/// tests of earlier versions). Production refuses them; a test keeps every other key-like
+/// literal out of the repository (`crates/server/tests/no_literal_keys.rs`).
+pub const DENIED_TOKEN_KEYS: &[&str] = &[
+    "",
+    "change-me",
+    "changeme",
+    "dev-only-token-key-change-me-0123456789abcdef",
+    "compose-only-key-replace-me-with-32-random-bytes",
+    "a-local-key-of-at-least-32-bytes-long",
+    "benchmark-token-key-of-at-least-32-bytes",
+    "an-end-to-end-test-key-of-32-bytes-or-more",
+    "a-production-test-key-of-32-bytes-or-more",
+    "a-process-test-key-of-32-bytes-or-more!",
+];
 
 impl Settings {
     /// Loads the layered configuration from `dir`.
@@ -278,7 +291,7 @@ impl Settings {
             bail!("the production profile requires Redis: set RESETD__REDIS__URL");
         }
         let key = self.security.token_key.expose_secret();
-        if DEFAULT_KEYS.contains(&key) || key.len() < 32 {
+        if DENIED_TOKEN_KEYS.contains(&key) || key.len() < 32 {
             bail!("the production profile requires RESETD__SECURITY__TOKEN_KEY: at least 32 bytes, not a default");
         }
         self.check_channels()

@@ -96,6 +96,22 @@ pub fn free_port() -> u16 {
     listener.local_addr().unwrap_or_else(|e| panic!("reading a bound port: {e}")).port()
 }
 
+/// A fresh token key for a test's resetd: 32 bytes from the OS, as hex. No key is a literal in
+/// the repository (a test scans for them); production refuses the ones that once were.
+///
+/// # Panics
+///
+/// If `/dev/urandom` cannot be read.
+#[must_use]
+pub fn token_key() -> String {
+    use std::io::Read as _;
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .unwrap_or_else(|e| panic!("reading /dev/urandom: {e}"));
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -201,7 +201,7 @@ impl From<BodyError> for CiamReply {
 }
 
 /// Client credentials from HTTP Basic (URL-decoded halves) and/or the body.
-fn credentials(
+pub(crate) fn credentials(
     headers: &HeaderMap,
     body_id: Option<String>,
     body_secret: Option<String>,
@@ -252,9 +252,9 @@ pub(crate) struct SendBody {
     /// E.164 (`+8613612345678`) or the 11-digit mainland form.
     phone_number: Option<String>,
     /// When not sent by HTTP Basic.
-    client_id: Option<String>,
+    pub(crate) client_id: Option<String>,
     /// When not sent by HTTP Basic (confidential clients only).
-    client_secret: Option<String>,
+    pub(crate) client_secret: Option<String>,
 }
 
 /// The answer of `POST /otp/send`.
@@ -300,8 +300,8 @@ pub(crate) async fn send(
 /// triple.
 #[derive(Default, Deserialize, ToSchema)]
 pub(crate) struct ResetBody {
-    client_id: Option<String>,
-    client_secret: Option<String>,
+    pub(crate) client_id: Option<String>,
+    pub(crate) client_secret: Option<String>,
     password: Option<String>,
     email: Option<String>,
     email_otp_token: Option<String>,

@@ -6,7 +6,7 @@
 #![allow(clippy::result_large_err)]
 
 pub(crate) mod error;
-mod extract;
+pub(crate) mod extract;
 pub(crate) mod handlers;
 pub(crate) mod view;
 

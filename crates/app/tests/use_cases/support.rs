@@ -47,8 +47,10 @@ pub struct Mocks {
     pub hasher: MockPasswordHasher,
 }
 
+/// One random key per test process: the mocks and the tests digest with the same one.
 pub fn key() -> TokenKey {
-    TokenKey::new(b"unit-test-key-of-thirty-two-bytes!!".to_vec()).unwrap()
+    static KEY: std::sync::OnceLock<TokenKey> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| TokenKey::generate(&mut rand::rngs::OsRng)).clone()
 }
 
 impl Mocks {

@@ -92,7 +92,7 @@ pub(in crate::looker) async fn update_password_config(
     tag = "Looker API 4.0",
     summary = "Require every user to choose a new password",
     responses(
-        (status = 200, description = "Done: the JSON string `\"\"`", body = String),
+        (status = 200, description = "Done: the JSON string `\"\"`", body = String, content_type = "application/json"),
         Denied
     ),
     security(("looker_token" = []))
