@@ -80,6 +80,10 @@ impl SessionToken {
     pub fn parse(raw: &str) -> Result<Self, OpaqueSecretError> {
         let (user, secret) = raw.split_once('.').ok_or(OpaqueSecretError::Malformed)?;
         let user_id = UserId::parse(user).map_err(|_| OpaqueSecretError::Malformed)?;
+        // Only the canonical spelling: "0042." is not another name of user 42's token.
+        if user_id.to_string() != user {
+            return Err(OpaqueSecretError::Malformed);
+        }
         Ok(Self { user_id, secret: AccessToken::parse(secret)? })
     }
 
@@ -123,6 +127,9 @@ mod tests {
         for bad in ["", "42", "42.", ".abc", "x.y", secret] {
             assert!(SessionToken::parse(bad).is_err(), "{bad:?}");
         }
+        // Found by the domain_inputs fuzz target: a token read back must be the text given.
+        assert!(SessionToken::parse(&format!("0042.{secret}")).is_err(), "one spelling per token");
+        assert!(SessionToken::parse(&format!("+42.{secret}")).is_err());
         assert!(!format!("{t:?}").contains(secret), "Debug leaves the secret out");
     }
 
