@@ -11,6 +11,7 @@ mod helpers;
 mod history;
 mod limits;
 mod looker;
+mod looker_errors;
 mod metrics;
 mod openapi;
 mod outstanding;
