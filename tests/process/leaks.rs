@@ -58,7 +58,7 @@ impl Drop for SmsCatcher {
 }
 
 /// The first run of six digits.
-fn digits(text: &str) -> String {
+pub(crate) fn digits(text: &str) -> String {
     let bytes: Vec<char> = text.chars().collect();
     for start in 0..bytes.len().saturating_sub(5) {
         let run: String = bytes[start..start + 6].iter().collect();
@@ -86,7 +86,7 @@ fn shows(log: &str, secret: &str) -> bool {
     })
 }
 
-async fn mail_to(sink: &SmtpSink, to: &str) -> String {
+pub(crate) async fn mail_to(sink: &SmtpSink, to: &str) -> String {
     for _ in 0..100 {
         let found = sink.messages().into_iter().rev().find(|m| m.contains(to));
         if let Some(m) = found {

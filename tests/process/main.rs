@@ -5,4 +5,5 @@ mod backends;
 mod crash;
 mod faults;
 mod leaks;
+mod rotation;
 mod startup;

@@ -26,3 +26,30 @@ fn production_refuses_a_channel_left_without_a_sender() {
         assert!(lines[0].contains(names) && lines[0].contains("no sender"), "{output}");
     }
 }
+
+/// Key rotation's setting: every key of `security.token_keys` meets the bar of `token_key`,
+/// and the two settings are not mixed.
+#[test]
+fn production_checks_every_rotated_key_and_refuses_both_key_settings() {
+    let key = super::backends::TOKEN_KEY.as_str();
+    let denied = resetd_server::settings::DENIED_TOKEN_KEYS[3];
+    let with_short = format!("{key},short");
+    let with_denied = format!("{key},{denied}");
+    let cases: [(&[(&str, &str)], &str); 3] = [
+        (&[("RESETD__SECURITY__TOKEN_KEYS", &with_short)], "at least 32 bytes each"),
+        (&[("RESETD__SECURITY__TOKEN_KEYS", &with_denied)], "not a default"),
+        (&[("RESETD__SECURITY__TOKEN_KEYS", key), ("RESETD__SECURITY__TOKEN_KEY", key)], "not both"),
+    ];
+    for (extra, reason) in cases {
+        let base = [
+            ("RESETD__DATABASE__URL", "postgres://postgres@127.0.0.1:1/none"),
+            ("RESETD__REDIS__URL", "redis://127.0.0.1:1"),
+            ("RESETD__MAIL__ENABLED", "false"),
+            ("RESETD__SMS__ENABLED", "false"),
+        ];
+        let envs: Vec<_> = base.iter().chain(extra).copied().collect();
+        let (status, output) = ResetdProcess::run_to_exit(&envs, Duration::from_secs(20));
+        assert!(!status.success(), "it must not start: {output}");
+        assert!(output.contains(reason), "{reason:?} in {output}");
+    }
+}

@@ -10,6 +10,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use resetd_domain::client::ClientId;
+use resetd_domain::keyed::Digest;
+use resetd_domain::keyring::Sealed;
 use resetd_ports::clients::{Client, ClientRegistry, ClientSwitches, ClientWriteError};
 use resetd_ports::clock::Clock;
 use resetd_ports::StoreError;
@@ -53,6 +55,11 @@ impl ClientRegistry for CachedClients {
     async fn set_switches(&self, id: &ClientId, switches: ClientSwitches) -> Result<bool, StoreError> {
         self.entries().remove(id);
         self.inner.set_switches(id, switches).await
+    }
+
+    async fn reseal(&self, id: &ClientId, old: &Digest, new: &Sealed) -> Result<(), StoreError> {
+        self.entries().remove(id);
+        self.inner.reseal(id, old, new).await
     }
 
     async fn find(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use resetd_domain::client::ClientId;
 use resetd_domain::keyed::Digest;
+use resetd_domain::keyring::Sealed;
 use resetd_domain::policy::PasswordPolicy;
 use resetd_domain::reset_token::{is_live, ResetTokenKind};
 use resetd_domain::user::{Email, PhoneNumber, UserId, UserStatus};
@@ -232,14 +233,14 @@ impl CredentialStore for MemoryStore {
     async fn issue_reset_token(
         &self,
         user: UserId,
-        token: &Digest,
+        token: &Sealed,
         kind: ResetTokenKind,
         expires_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<Option<EmailCredential>, StoreError> {
         let mut s = self.lock();
         let Some(row) = s.credentials.get_mut(&user.as_i64()) else { return Ok(None) };
-        row.token = Some(TokenRow { digest: *token, kind, issued_at: now, expires_at });
+        row.token = Some(TokenRow { digest: token.digest, key: token.key, kind, issued_at: now, expires_at });
         Ok(s.credential(user.as_i64()))
     }
 
@@ -316,6 +317,14 @@ impl ApiCredentialStore for MemoryStore {
     async fn find(&self, client_id: &ClientId) -> Result<Option<ApiCredential>, StoreError> {
         Ok(self.lock().api_credentials.get(client_id.as_str()).cloned())
     }
+
+    async fn reseal(&self, client_id: &ClientId, old: &Digest, new: &Sealed) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        if let Some(c) = s.api_credentials.get_mut(client_id.as_str()).filter(|c| c.secret.digest == *old) {
+            c.secret = *new;
+        }
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -339,6 +348,14 @@ impl ClientRegistry for MemoryStore {
         let Some(client) = s.clients.get_mut(id.as_str()) else { return Ok(false) };
         client.switch(switches);
         Ok(true)
+    }
+
+    async fn reseal(&self, id: &ClientId, old: &Digest, new: &Sealed) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        if let Some(c) = s.clients.get_mut(id.as_str()).filter(|c| c.secret.is_some_and(|s| s.digest == *old)) {
+            c.secret = Some(*new);
+        }
+        Ok(())
     }
 }
 

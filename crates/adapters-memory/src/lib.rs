@@ -10,6 +10,7 @@
 mod cache;
 mod durable;
 mod ephemeral;
+mod keys;
 mod outbox;
 
 pub use cache::CachedClients;
@@ -94,6 +95,7 @@ struct CredentialRow {
 #[derive(Debug, Clone, Copy)]
 struct TokenRow {
     digest: Digest,
+    key: Option<resetd_domain::keyed::KeyId>,
     kind: ResetTokenKind,
     issued_at: DateTime<Utc>,
     expires_at: Option<DateTime<Utc>>,

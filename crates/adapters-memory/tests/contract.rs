@@ -57,6 +57,22 @@ async fn the_small_stores_follow_the_contract() {
 }
 
 #[tokio::test]
+async fn key_usage_follows_the_contract_through_the_client_cache() {
+    let (s, _) = store();
+    let clock = Arc::new(ManualClock::new(testkit::t0()));
+    let cached = resetd_adapters_memory::CachedClients::new(s.clone(), clock, std::time::Duration::from_secs(60), 8);
+    let clients = Arc::new(cached);
+    let stores = testkit::KeyedStores {
+        usage: s.clone(),
+        users: s.clone(),
+        credentials: s.clone(),
+        api_credentials: s,
+        clients,
+    };
+    testkit::key_usage(stores).await;
+}
+
+#[tokio::test]
 async fn otp_challenges_follow_the_contract() {
     let (s, _) = store();
     testkit::otp_store(s).await;
@@ -128,7 +144,7 @@ impl CredentialStore for TokenNotConsumed {
     async fn issue_reset_token(
         &self,
         u: UserId,
-        t: &Digest,
+        t: &resetd_domain::keyring::Sealed,
         k: ResetTokenKind,
         e: Option<DateTime<Utc>>,
         now: DateTime<Utc>,

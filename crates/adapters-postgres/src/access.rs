@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use resetd_domain::access::Role;
 use resetd_domain::client::ClientId;
 use resetd_domain::keyed::Digest;
+use resetd_domain::keyring::Sealed;
 use resetd_domain::user::UserId;
 use resetd_ports::access::{ApiCredential, ApiCredentialStore, ApiCredentialWriteError};
 use resetd_ports::StoreError;
@@ -16,6 +17,7 @@ use crate::PgStore;
 struct ApiCredentialRow {
     client_id: String,
     secret_hash: Vec<u8>,
+    secret_key: Option<String>,
     user_id: i64,
     role: String,
     created_at: DateTime<Utc>,
@@ -27,8 +29,7 @@ impl TryFrom<ApiCredentialRow> for ApiCredential {
     fn try_from(row: ApiCredentialRow) -> Result<Self, StoreError> {
         Ok(ApiCredential {
             client_id: ClientId::parse(&row.client_id).map_err(|_| StoreError::corrupt("api_credentials.client_id"))?,
-            secret: Digest::try_from(row.secret_hash.as_slice())
-                .map_err(|_| StoreError::corrupt("api_credentials.secret_hash"))?,
+            secret: crate::keys::sealed(&row.secret_hash, row.secret_key.as_deref(), "api_credentials.secret_hash")?,
             user_id: UserId::from_i64(row.user_id).map_err(|_| StoreError::corrupt("api_credentials.user_id"))?,
             role: Role::parse(&row.role).ok_or(StoreError::corrupt("api_credentials.role"))?,
             created_at: row.created_at,
@@ -41,11 +42,12 @@ impl ApiCredentialStore for PgStore {
     async fn create(&self, credential: ApiCredential) -> Result<(), ApiCredentialWriteError> {
         crate::within(async move {
             sqlx::query(
-                "INSERT INTO api_credentials (client_id, secret_hash, user_id, role, created_at) \
-             VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO api_credentials (client_id, secret_hash, secret_key, user_id, role, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(credential.client_id.as_str())
-            .bind(credential.secret.as_bytes().as_slice())
+            .bind(credential.secret.digest.as_bytes().as_slice())
+            .bind(crate::keys::key_column(&credential.secret))
             .bind(credential.user_id.as_i64())
             .bind(credential.role.as_str())
             .bind(credential.created_at)
@@ -64,7 +66,8 @@ impl ApiCredentialStore for PgStore {
     async fn find(&self, client_id: &ClientId) -> Result<Option<ApiCredential>, StoreError> {
         crate::within(async move {
             sqlx::query_as::<_, ApiCredentialRow>(
-                "SELECT client_id, secret_hash, user_id, role, created_at FROM api_credentials WHERE client_id = $1",
+                "SELECT client_id, secret_hash, secret_key, user_id, role, created_at FROM api_credentials \
+                 WHERE client_id = $1",
             )
             .bind(client_id.as_str())
             .fetch_optional(&self.pool)
@@ -72,6 +75,23 @@ impl ApiCredentialStore for PgStore {
             .map_err(error::store)?
             .map(ApiCredential::try_from)
             .transpose()
+        })
+        .await
+    }
+
+    async fn reseal(&self, client_id: &ClientId, old: &Digest, new: &Sealed) -> Result<(), StoreError> {
+        crate::within(async move {
+            sqlx::query(
+                "UPDATE api_credentials SET secret_hash = $3, secret_key = $4 WHERE client_id = $1 AND secret_hash = $2",
+            )
+            .bind(client_id.as_str())
+            .bind(old.as_bytes().as_slice())
+            .bind(new.digest.as_bytes().as_slice())
+            .bind(crate::keys::key_column(new))
+            .execute(&self.pool)
+            .await
+            .map_err(error::store)?;
+            Ok(())
         })
         .await
     }

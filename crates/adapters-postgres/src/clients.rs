@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use resetd_domain::client::{ClientId, ClientType};
 use resetd_domain::keyed::Digest;
+use resetd_domain::keyring::Sealed;
 use resetd_domain::policy::PasswordPolicy;
 use resetd_ports::clients::{Client, ClientPolicy, ClientRegistry, ClientSwitches, ClientWriteError};
 use resetd_ports::StoreError;
@@ -18,6 +19,7 @@ struct ClientRow {
     name: String,
     client_type: String,
     secret_hash: Option<Vec<u8>>,
+    secret_key: Option<String>,
     policy_kind: String,
     policy_preset: Option<String>,
     /// `policy::text`: the JSON of a custom policy.
@@ -46,9 +48,8 @@ impl TryFrom<ClientRow> for Client {
             client_type: ClientType::parse(&row.client_type).map_err(|_| StoreError::corrupt("clients.client_type"))?,
             secret: row
                 .secret_hash
-                .map(|s| Digest::try_from(s.as_slice()))
-                .transpose()
-                .map_err(|_| StoreError::corrupt("clients.secret_hash"))?,
+                .map(|hash| crate::keys::sealed(&hash, row.secret_key.as_deref(), "clients.secret_hash"))
+                .transpose()?,
             policy,
             enabled: row.enabled,
             reset_enabled: row.reset_enabled,
@@ -73,14 +74,15 @@ impl ClientRegistry for PgStore {
         crate::within(async move {
             let (kind, preset, policy) = policy_columns(&client.policy)?;
             sqlx::query(
-                "INSERT INTO clients (id, name, client_type, secret_hash, policy_kind, policy_preset, policy, \
-                                  enabled, reset_enabled, public_otp_send, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11)",
+                "INSERT INTO clients (id, name, client_type, secret_hash, secret_key, policy_kind, policy_preset, \
+                                  policy, enabled, reset_enabled, public_otp_send, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12)",
             )
             .bind(client.id.as_str())
             .bind(&client.name)
             .bind(client.client_type.as_str())
-            .bind(client.secret.as_ref().map(|d| d.as_bytes().as_slice()))
+            .bind(client.secret.as_ref().map(|s| s.digest.as_bytes().to_vec()))
+            .bind(client.secret.as_ref().and_then(crate::keys::key_column))
             .bind(kind)
             .bind(preset)
             .bind(policy)
@@ -102,7 +104,7 @@ impl ClientRegistry for PgStore {
     async fn find(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
         crate::within(async move {
             sqlx::query_as::<_, ClientRow>(
-                "SELECT id, name, client_type, secret_hash, policy_kind, policy_preset, policy::text AS policy, \
+                "SELECT id, name, client_type, secret_hash, secret_key, policy_kind, policy_preset, policy::text AS policy, \
                     enabled, reset_enabled, public_otp_send, created_at \
              FROM clients WHERE id = $1",
             )
@@ -131,6 +133,21 @@ impl ClientRegistry for PgStore {
             .await
             .map_err(error::store)?;
             Ok(done.rows_affected() == 1)
+        })
+        .await
+    }
+
+    async fn reseal(&self, id: &ClientId, old: &Digest, new: &Sealed) -> Result<(), StoreError> {
+        crate::within(async move {
+            sqlx::query("UPDATE clients SET secret_hash = $3, secret_key = $4 WHERE id = $1 AND secret_hash = $2")
+                .bind(id.as_str())
+                .bind(old.as_bytes().as_slice())
+                .bind(new.digest.as_bytes().as_slice())
+                .bind(crate::keys::key_column(new))
+                .execute(&self.pool)
+                .await
+                .map_err(error::store)?;
+            Ok(())
         })
         .await
     }

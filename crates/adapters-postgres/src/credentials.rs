@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use resetd_domain::keyed::Digest;
+use resetd_domain::keyring::Sealed;
 use resetd_domain::reset_token::ResetTokenKind;
 use resetd_domain::user::{Email, UserId};
 use resetd_ports::credentials::{
@@ -131,6 +132,7 @@ impl CredentialStore for PgStore {
             let sql = format!(
                 "UPDATE credentials_email SET email = COALESCE($2, email), forced_reset = COALESCE($3, forced_reset), \
                  reset_token_hash = CASE WHEN {MOVED} THEN NULL ELSE reset_token_hash END, \
+                 reset_token_key = CASE WHEN {MOVED} THEN NULL ELSE reset_token_key END, \
                  reset_token_kind = CASE WHEN {MOVED} THEN NULL ELSE reset_token_kind END, \
                  reset_token_issued_at = CASE WHEN {MOVED} THEN NULL ELSE reset_token_issued_at END, \
                  reset_token_expires_at = CASE WHEN {MOVED} THEN NULL ELSE reset_token_expires_at END \
@@ -164,7 +166,7 @@ impl CredentialStore for PgStore {
     async fn issue_reset_token(
         &self,
         user: UserId,
-        token: &Digest,
+        token: &Sealed,
         kind: ResetTokenKind,
         expires_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
@@ -173,14 +175,16 @@ impl CredentialStore for PgStore {
             // One UPDATE overwrites the previous token, so there is never more than one.
             let sql = format!(
                 "UPDATE credentials_email SET reset_token_hash = $2, reset_token_kind = $3, \
-             reset_token_issued_at = $4, reset_token_expires_at = $5 WHERE user_id = $1 RETURNING {COLUMNS}"
+             reset_token_issued_at = $4, reset_token_expires_at = $5, reset_token_key = $6 \
+             WHERE user_id = $1 RETURNING {COLUMNS}"
             );
             sqlx::query_as::<_, CredentialRow>(&sql)
                 .bind(user.as_i64())
-                .bind(token.as_bytes().as_slice())
+                .bind(token.digest.as_bytes().as_slice())
                 .bind(kind.as_str())
                 .bind(now)
                 .bind(expires_at)
+                .bind(crate::keys::key_column(token))
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(error::store)?
@@ -235,7 +239,7 @@ const MOVED: &str = "$2 IS NOT NULL AND $2 <> email";
 /// Ends the user's outstanding reset or setup link, inside the caller's transaction.
 pub(crate) async fn clear_reset_token(conn: &mut sqlx::PgConnection, user: UserId) -> Result<(), StoreError> {
     sqlx::query(
-        "UPDATE credentials_email SET reset_token_hash = NULL, reset_token_kind = NULL, \
+        "UPDATE credentials_email SET reset_token_hash = NULL, reset_token_kind = NULL, reset_token_key = NULL, \
              reset_token_issued_at = NULL, reset_token_expires_at = NULL \
          WHERE user_id = $1 AND reset_token_hash IS NOT NULL",
     )

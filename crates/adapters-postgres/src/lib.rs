@@ -15,6 +15,7 @@ mod audit;
 mod clients;
 mod credentials;
 mod error;
+mod keys;
 mod outbox;
 mod password;
 mod policy;

@@ -105,7 +105,7 @@ async fn change_in(conn: &mut PgConnection, change: &ChangePassword) -> Result<i
     //    outstanding link, and clear the forced-reset flag in the same statement.
     if let Some(token) = &change.consume {
         let consumed = sqlx::query(
-            "UPDATE credentials_email SET reset_token_hash = NULL, reset_token_kind = NULL, \
+            "UPDATE credentials_email SET reset_token_hash = NULL, reset_token_kind = NULL, reset_token_key = NULL, \
                  reset_token_issued_at = NULL, reset_token_expires_at = NULL, forced_reset = false \
              WHERE user_id = $1 AND reset_token_hash = $2 \
                AND (reset_token_expires_at IS NULL OR reset_token_expires_at > $3)",
@@ -122,7 +122,7 @@ async fn change_in(conn: &mut PgConnection, change: &ChangePassword) -> Result<i
     } else {
         // Any other outstanding link dies with the change too.
         sqlx::query(
-            "UPDATE credentials_email SET reset_token_hash = NULL, reset_token_kind = NULL, \
+            "UPDATE credentials_email SET reset_token_hash = NULL, reset_token_kind = NULL, reset_token_key = NULL, \
                  reset_token_issued_at = NULL, reset_token_expires_at = NULL, forced_reset = false \
              WHERE user_id = $1 AND (forced_reset OR reset_token_hash IS NOT NULL)",
         )

@@ -42,6 +42,19 @@ async fn clients_follow_the_contract(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
+async fn key_usage_follows_the_contract(pool: PgPool) {
+    let s = store(pool);
+    let stores = testkit::KeyedStores {
+        usage: s.clone(),
+        users: s.clone(),
+        credentials: s.clone(),
+        api_credentials: s.clone(),
+        clients: s,
+    };
+    testkit::key_usage(stores).await;
+}
+
+#[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
 async fn the_default_policy_follows_the_contract(pool: PgPool) {
     testkit::policy_store(store(pool)).await;
 }
@@ -133,7 +146,13 @@ async fn password_changes_racing_a_user_deletion_neither_deadlock_nor_fail(pool:
         CredentialStore::create(&*s, user.id, &email, now).await.unwrap();
         let token = Digest::from_bytes([round; 32]);
         assert!(s
-            .issue_reset_token(user.id, &token, ResetTokenKind::PasswordReset, None, now)
+            .issue_reset_token(
+                user.id,
+                &resetd_domain::keyring::Sealed { digest: token, key: None },
+                ResetTokenKind::PasswordReset,
+                None,
+                now,
+            )
             .await
             .unwrap()
             .is_some());

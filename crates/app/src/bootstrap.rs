@@ -96,7 +96,7 @@ impl BootstrapService {
         let secret = ApiSecret::generate(&mut rand::rngs::OsRng);
         let credential = ApiCredential {
             client_id: client_id.clone(),
-            secret: secret.digest(&self.ctx.settings.token_key),
+            secret: self.ctx.settings.keys.seal(|k| secret.digest(k)),
             user_id: user.id,
             role: if admin { Role::Admin } else { Role::User },
             created_at: self.ctx.ports.clock.now(),
@@ -150,7 +150,7 @@ impl BootstrapService {
             id: id.clone(),
             name: name.to_owned(),
             client_type,
-            secret: secret.as_ref().map(|s| s.digest(&self.ctx.settings.token_key)),
+            secret: secret.as_ref().map(|s| self.ctx.settings.keys.seal(|k| s.digest(k))),
             policy,
             enabled: true,
             reset_enabled: true,

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod bootstrap;
 pub mod ciam;
 pub mod hashing;
+pub mod keys;
 pub mod outbox;
 pub mod password;
 pub mod redeem;
@@ -25,6 +26,7 @@ use resetd_ports::clock::Clock;
 use resetd_ports::credentials::CredentialStore;
 use resetd_ports::hasher::PasswordHasher;
 use resetd_ports::health::ChannelHealth;
+use resetd_ports::keys::KeyUsageStore;
 use resetd_ports::notify::Notifier;
 use resetd_ports::otp::OtpStore;
 use resetd_ports::outbox::Outbox;
@@ -43,6 +45,7 @@ pub struct Ports {
     pub clients: Arc<dyn ClientRegistry>,
     pub policies: Arc<dyn PolicyStore>,
     pub audit: Arc<dyn AuditLog>,
+    pub key_usage: Arc<dyn KeyUsageStore>,
     pub otps: Arc<dyn OtpStore>,
     pub outbox: Arc<dyn Outbox>,
     pub rate_limiter: Arc<dyn RateLimiter>,
@@ -80,6 +83,7 @@ pub struct App {
     pub redeem: redeem::RedeemService,
     pub ciam: ciam::CiamService,
     pub bootstrap: bootstrap::BootstrapService,
+    pub keys: keys::KeyService,
     pub outbox: outbox::OutboxWorker,
 }
 
@@ -97,6 +101,7 @@ impl App {
             redeem: redeem::RedeemService::new(ctx.clone()),
             ciam: ciam::CiamService::new(ctx.clone()),
             bootstrap: bootstrap::BootstrapService::new(ctx.clone()),
+            keys: keys::KeyService::new(ctx.clone()),
             outbox: outbox::OutboxWorker::new(ctx),
         }
     }

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use resetd_domain::keyed::Digest;
 use resetd_domain::otp::Recipient;
 use resetd_domain::password::Password;
 use resetd_domain::policy::PolicyViolation;
@@ -67,7 +68,7 @@ impl RedeemService {
     /// [`RedeemError::InvalidToken`] for any token that would not redeem now.
     #[tracing::instrument(name = "redeem.inspect", skip_all, err(level = "info", Display))]
     pub async fn inspect(&self, token: &str) -> Result<ResetForm, RedeemError> {
-        let (owner, _) = self.owner(token).await?;
+        let (owner, _, _) = self.owner(token).await?;
         Ok(ResetForm { kind: owner.kind, rules: self.rules().await? })
     }
 
@@ -98,10 +99,8 @@ impl RedeemService {
                 return Err(RedeemError::RateLimited { retry_after });
             }
         }
-        let (owner, user) = self.owner(token).await?;
+        let (owner, user, digest) = self.owner(token).await?;
         tracing::Span::current().record("user_id", tracing::field::display(owner.user_id));
-        let digest =
-            ResetToken::parse(token).map_err(|_| RedeemError::InvalidToken)?.digest(&self.ctx.settings.token_key);
         let policy = self.ctx.default_policy().await?;
         let notify = user.email.clone().map(Recipient::Email);
         // From here the change runs in a task of its own: a caller that goes away (a timeout,
@@ -120,19 +119,26 @@ impl RedeemService {
         }
     }
 
-    async fn owner(&self, token: &str) -> Result<(TokenOwner, User), RedeemError> {
+    /// The token's owner, the user, and the token's digest as stored: looked up under each
+    /// token key in turn (the current one first), so links sent before a key rotation work
+    /// until they expire.
+    async fn owner(&self, token: &str) -> Result<(TokenOwner, User, Digest), RedeemError> {
         let token = ResetToken::parse(token).map_err(|_| RedeemError::InvalidToken)?;
         let ports = &self.ctx.ports;
-        let digest = token.digest(&self.ctx.settings.token_key);
-        let owner = ports
-            .credentials
-            .find_reset_token(&digest, ports.clock.now())
-            .await
-            .map_err(unexpected("looking up a reset token"))?
-            .ok_or(RedeemError::InvalidToken)?;
+        let now = ports.clock.now();
+        let mut found = None;
+        for key in self.ctx.settings.keys.all() {
+            let digest = token.digest(key);
+            let owner = ports.credentials.find_reset_token(&digest, now).await;
+            if let Some(owner) = owner.map_err(unexpected("looking up a reset token"))? {
+                found = Some((owner, digest));
+                break;
+            }
+        }
+        let (owner, digest) = found.ok_or(RedeemError::InvalidToken)?;
         let user = ports.users.find(owner.user_id).await.map_err(unexpected("loading the user"))?;
         // The status at the moment of use: only an active account redeems.
         let user = user.filter(|u| u.status == resetd_domain::user::UserStatus::Active);
-        Ok((owner, user.ok_or(RedeemError::InvalidToken)?))
+        Ok((owner, user.ok_or(RedeemError::InvalidToken)?, digest))
     }
 }

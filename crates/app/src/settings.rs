@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use resetd_domain::keyed::TokenKey;
+use resetd_domain::keyring::KeyRing;
 use resetd_domain::policy::PasswordPolicy;
 
 /// A limit of `limit` hits per `window`.
@@ -59,7 +60,8 @@ impl Default for OtpSettings {
 pub struct Settings {
     /// Base of links in emails and API answers, without a trailing slash.
     pub public_base_url: String,
-    pub token_key: TokenKey,
+    /// The token keys: the first makes every new digest, all verify (key rotation).
+    pub keys: KeyRing,
     pub access_token_ttl: Duration,
     /// Failed Looker logins per client id and source address.
     pub login_failures: RateLimit,
@@ -90,7 +92,7 @@ impl Settings {
     pub fn new(public_base_url: &str, token_key: TokenKey) -> Self {
         Self {
             public_base_url: public_base_url.trim_end_matches('/').to_owned(),
-            token_key,
+            keys: KeyRing::single(token_key),
             access_token_ttl: Duration::from_secs(3600),
             login_failures: RateLimit::new(30, 60),
             login_per_ip: RateLimit::new(120, 60),

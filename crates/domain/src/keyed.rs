@@ -22,6 +22,8 @@ pub enum Purpose {
     /// A normalised email address or phone number, where it names a counter (rate-limit and
     /// budget keys): keys then hold no personal data and no character of the address.
     Destination,
+    /// The key's own public name ([`TokenKey::id`]).
+    KeyId,
 }
 
 impl Purpose {
@@ -34,6 +36,7 @@ impl Purpose {
             Self::ApiSecret => b"resetd/api-secret/v1",
             Self::AccessToken => b"resetd/access-token/v1",
             Self::Destination => b"resetd/destination/v1",
+            Self::KeyId => b"resetd/key-id/v1",
         }
     }
 }
@@ -81,6 +84,16 @@ impl TokenKey {
         }
         Digest(mac.finalize().into_bytes().into())
     }
+
+    /// The key's public name, stored beside every long-lived digest made under it so that an
+    /// operator can tell which records still need an old key. It is a MAC of a fixed label:
+    /// it names the key without saying anything about it.
+    pub fn id(&self) -> KeyId {
+        let d = self.digest(Purpose::KeyId, &[]);
+        let mut id = [0u8; 8];
+        id.copy_from_slice(&d.as_bytes()[..8]);
+        KeyId(id)
+    }
 }
 
 impl std::fmt::Debug for TokenKey {
@@ -89,12 +102,38 @@ impl std::fmt::Debug for TokenKey {
     }
 }
 
+/// The public name of a [`TokenKey`]: 16 hexadecimal characters.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct KeyId([u8; 8]);
+
+impl KeyId {
+    /// # Errors
+    /// [`DigestParseError`] unless `text` is 16 hex digits.
+    pub fn from_hex(text: &str) -> Result<Self, DigestParseError> {
+        let mut bytes = [0u8; 8];
+        hex::decode_to_slice(text, &mut bytes).map_err(|_| DigestParseError)?;
+        Ok(Self(bytes))
+    }
+}
+
+impl std::fmt::Display for KeyId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+impl std::fmt::Debug for KeyId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "KeyId({self})")
+    }
+}
+
 /// A keyed digest: the only stored form of a generated secret. Compared in constant time.
 #[derive(Clone, Copy, Eq)]
 pub struct Digest([u8; 32]);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("a digest is 64 hexadecimal characters")]
+#[error("not a digest in hexadecimal")]
 pub struct DigestParseError;
 
 impl Digest {

@@ -11,6 +11,7 @@
 pub mod access;
 pub mod client;
 pub mod keyed;
+pub mod keyring;
 pub mod locale;
 pub mod otp;
 pub mod password;

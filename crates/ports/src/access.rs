@@ -7,15 +7,16 @@ use chrono::{DateTime, Utc};
 use resetd_domain::access::{Principal, Role};
 use resetd_domain::client::ClientId;
 use resetd_domain::keyed::Digest;
+use resetd_domain::keyring::Sealed;
 use resetd_domain::user::UserId;
 
 use crate::StoreError;
 
-/// A Looker API credential: its secret is stored as a keyed digest.
+/// A Looker API credential: its secret is stored as a keyed digest, with the id of its key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiCredential {
     pub client_id: ClientId,
-    pub secret: Digest,
+    pub secret: Sealed,
     pub user_id: UserId,
     pub role: Role,
     pub created_at: DateTime<Utc>,
@@ -41,6 +42,13 @@ pub trait ApiCredentialStore: Send + Sync {
     /// # Errors
     /// [`StoreError`] only.
     async fn find(&self, client_id: &ClientId) -> Result<Option<ApiCredential>, StoreError>;
+
+    /// Replaces the secret's digest with `new` (the same secret under the current key) if the
+    /// stored one is still `old`; a credential changed meanwhile is left alone.
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn reseal(&self, client_id: &ClientId, old: &Digest, new: &Sealed) -> Result<(), StoreError>;
 }
 
 /// Where a session lives: its user (the Redis hash tag it shares with the user's credential

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use resetd_domain::client::{ClientId, ClientType};
 use resetd_domain::keyed::Digest;
+use resetd_domain::keyring::Sealed;
 use resetd_domain::policy::PasswordPolicy;
 
 use crate::StoreError;
@@ -25,8 +26,8 @@ pub struct Client {
     pub id: ClientId,
     pub name: String,
     pub client_type: ClientType,
-    /// Digest of the secret; `None` for public clients.
-    pub secret: Option<Digest>,
+    /// Digest of the secret with the id of its key; `None` for public clients.
+    pub secret: Option<Sealed>,
     pub policy: ClientPolicy,
     pub enabled: bool,
     /// The "reset password" flow switch (contract §6.3 `misconfigured`).
@@ -78,4 +79,11 @@ pub trait ClientRegistry: Send + Sync {
     /// # Errors
     /// [`StoreError`] only.
     async fn set_switches(&self, id: &ClientId, switches: ClientSwitches) -> Result<bool, StoreError>;
+
+    /// Replaces the secret's digest with `new` (the same secret under the current key) if the
+    /// stored one is still `old`; a client changed meanwhile is left alone.
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn reseal(&self, id: &ClientId, old: &Digest, new: &Sealed) -> Result<(), StoreError>;
 }

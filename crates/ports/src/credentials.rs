@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use resetd_domain::keyed::Digest;
+use resetd_domain::keyring::Sealed;
 use resetd_domain::password::PasswordHash;
 use resetd_domain::reset_token::ResetTokenKind;
 use resetd_domain::user::{Email, UserId};
@@ -132,7 +133,7 @@ pub trait CredentialStore: Send + Sync {
     async fn issue_reset_token(
         &self,
         user: UserId,
-        token: &Digest,
+        token: &Sealed,
         kind: ResetTokenKind,
         expires_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,

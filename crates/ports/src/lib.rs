@@ -17,6 +17,7 @@ pub mod credentials;
 pub mod error;
 pub mod hasher;
 pub mod health;
+pub mod keys;
 pub mod notify;
 pub mod otp;
 pub mod outbox;

@@ -25,6 +25,7 @@ use resetd_api_http::{HttpState, Probe};
 use resetd_app::hashing::BlockingArgon2;
 use resetd_app::{App, OtpSettings, Ports, RateLimit};
 use resetd_domain::keyed::TokenKey;
+use resetd_domain::keyring::KeyRing;
 use resetd_domain::password::Argon2Params;
 use resetd_ports::clock::{Clock, SystemClock};
 use resetd_ports::notify::Notifier;
@@ -114,14 +115,20 @@ pub fn notifier(s: &Settings) -> anyhow::Result<Arc<dyn Notifier>> {
 /// # Errors
 /// A token key shorter than 32 bytes.
 pub fn app_settings(s: &Settings) -> anyhow::Result<resetd_app::Settings> {
-    let key_text = s.security.token_key.expose_secret();
-    let key = if key_text.is_empty() {
+    let texts = s.token_keys()?;
+    let keys = if texts.is_empty() {
         tracing::warn!("no security.token_key: using a random key, so links and sessions die with this process");
-        TokenKey::generate(&mut rand::rngs::OsRng)
+        KeyRing::single(TokenKey::generate(&mut rand::rngs::OsRng))
     } else {
-        TokenKey::new(key_text.as_bytes().to_vec()).context("security.token_key")?
+        let keys = texts
+            .iter()
+            .enumerate()
+            .map(|(i, text)| TokenKey::new(text.as_bytes().to_vec()).with_context(|| format!("token key {}", i + 1)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        KeyRing::new(keys).context("security.token_keys")?
     };
-    let mut a = resetd_app::Settings::new(&s.server.public_base_url, key);
+    let mut a = resetd_app::Settings::new(&s.server.public_base_url, keys.current().clone());
+    a.keys = keys;
     a.access_token_ttl = Duration::from_secs(s.security.access_token_ttl_secs);
     a.login_failures = RateLimit::new(s.limits.login_failures_per_client_ip_per_minute, 60);
     a.login_per_ip = RateLimit::new(s.limits.login_per_ip_per_minute, 60);
@@ -181,6 +188,7 @@ pub async fn build(s: &Settings, clock: Arc<dyn Clock>, notifier: Arc<dyn Notifi
         clients: memory.clone(),
         policies: memory.clone(),
         audit: memory.clone(),
+        key_usage: memory.clone(),
         otps: memory.clone(),
         outbox: memory.clone(),
         rate_limiter: memory.clone(),
@@ -209,6 +217,7 @@ pub async fn build(s: &Settings, clock: Arc<dyn Clock>, notifier: Arc<dyn Notifi
         ));
         ports.policies = pg.clone();
         ports.outbox = pg.clone();
+        ports.key_usage = pg.clone();
         ports.audit = pg;
     }
     let redis_url = s.redis.url.expose_secret();
@@ -227,6 +236,28 @@ pub async fn build(s: &Settings, clock: Arc<dyn Clock>, notifier: Arc<dyn Notifi
         (false, false) => {}
     }
     Ok(Built { app: App::new(ports, app_settings(s)?), probes })
+}
+
+/// `resetd admin key-status` as JSON: per key, what depends on it and whether it can go.
+pub fn key_status_json(status: &resetd_app::keys::KeyStatus) -> serde_json::Value {
+    let count = |u: &resetd_ports::keys::KeyUsage| serde_json::json!({"api_credentials": u.api_credentials, "clients": u.clients, "reset_links": u.reset_links});
+    let keys: Vec<_> = status
+        .keys
+        .iter()
+        .map(|k| {
+            let mut v = count(&k.usage);
+            v["id"] = k.id.to_string().into();
+            v["current"] = k.current.into();
+            v["configured"] = k.configured.into();
+            v["removable"] = k.removable(status).into();
+            v
+        })
+        .collect();
+    serde_json::json!({
+        "keys": keys,
+        "unlabelled": status.unlabelled.as_ref().map(count),
+        "sessions_and_codes_live_for_secs": status.short_lived_for.as_secs(),
+    })
 }
 
 /// Builds everything for `settings` with the system clock and the configured senders (the

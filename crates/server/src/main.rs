@@ -84,6 +84,13 @@ enum Admin {
         user_id: String,
         status: String,
     },
+    /// Which records still depend on each token key, and which old keys can be removed from
+    /// security.token_keys (see docs/operations.md, "Rotating the token key").
+    KeyStatus,
+    /// Once, after upgrading from a release without key ids and before the first rotation,
+    /// with the one key of that release configured: records every stored digest as made under
+    /// it, so that key-status can count them.
+    LabelKeys,
 }
 
 #[tokio::main]
@@ -152,6 +159,11 @@ async fn admin(settings: &Settings, cmd: Admin) -> anyhow::Result<()> {
         Admin::SetUserStatus { user_id, status } => {
             b.set_user_status(&user_id, &status).await?;
             json!({"user_id": user_id, "status": status})
+        }
+        Admin::KeyStatus => resetd_server::key_status_json(&built.app.keys.status().await?),
+        Admin::LabelKeys => {
+            anyhow::ensure!(settings.token_keys()?.len() == 1, "label-keys needs exactly one configured token key");
+            json!({"labelled": built.app.keys.label_if_one_key().await?})
         }
     };
     println!("{out}");

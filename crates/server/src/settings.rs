@@ -93,6 +93,11 @@ fn list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error>
     })
 }
 
+/// [`list`] for secrets: each item stays redacted in `Debug`.
+fn secret_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<SecretString>, D::Error> {
+    Ok(list(d)?.into_iter().map(SecretString::from).collect())
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Database {
@@ -114,7 +119,13 @@ pub struct Redis {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Security {
+    /// The one token key (the usual case).
     pub token_key: SecretString,
+    /// Several token keys, for rotation without downtime: the first makes every new digest,
+    /// all verify. A list, or in the environment one comma-separated string. Set this or
+    /// `token_key`, not both.
+    #[serde(deserialize_with = "secret_list")]
+    pub token_keys: Vec<SecretString>,
     pub access_token_ttl_secs: u64,
 }
 
@@ -290,11 +301,29 @@ impl Settings {
         if self.redis.url.expose_secret().is_empty() {
             bail!("the production profile requires Redis: set RESETD__REDIS__URL");
         }
-        let key = self.security.token_key.expose_secret();
-        if DENIED_TOKEN_KEYS.contains(&key) || key.len() < 32 {
-            bail!("the production profile requires RESETD__SECURITY__TOKEN_KEY: at least 32 bytes, not a default");
+        let keys = self.token_keys()?;
+        if keys.is_empty() || keys.iter().any(|key| DENIED_TOKEN_KEYS.contains(key) || key.len() < 32) {
+            bail!(
+                "the production profile requires RESETD__SECURITY__TOKEN_KEY (or RESETD__SECURITY__TOKEN_KEYS): \
+                 at least 32 bytes each, not a default"
+            );
         }
         self.check_channels()
+    }
+
+    /// The configured token keys, the current one first: `security.token_keys`, or
+    /// `security.token_key` alone; none in a dev set-up that configures neither.
+    ///
+    /// # Errors
+    /// Both settings given.
+    pub fn token_keys(&self) -> anyhow::Result<Vec<&str>> {
+        let one = self.security.token_key.expose_secret();
+        let many: Vec<&str> = self.security.token_keys.iter().map(ExposeSecret::expose_secret).collect();
+        match (one.is_empty(), many.is_empty()) {
+            (false, false) => bail!("set security.token_keys or security.token_key, not both"),
+            (false, true) => Ok(vec![one]),
+            _ => Ok(many),
+        }
     }
 
     /// Outside the dev profile every channel has a real sender or is switched off: nothing

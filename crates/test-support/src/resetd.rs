@@ -78,6 +78,23 @@ impl ResetdProcess {
         }
     }
 
+    /// Runs a one-shot command (`resetd admin …`, `resetd migrate`) with the environment of
+    /// [`ResetdProcess::start`] and `envs`, and waits for it: its exit status, standard
+    /// output and standard error.
+    ///
+    /// # Panics
+    ///
+    /// If the binary cannot be found, built or run.
+    #[must_use]
+    pub fn run(args: &[&str], envs: &[(&str, &str)]) -> (ExitStatus, String, String) {
+        let out = command(args, free_port(), envs).output().unwrap_or_else(|e| panic!("running resetd {args:?}: {e}"));
+        (
+            out.status,
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
     /// `http://127.0.0.1:<port>`.
     #[must_use]
     pub fn base_url(&self) -> String {
@@ -134,19 +151,8 @@ impl ResetdProcess {
         let output = dir.join("output.log");
         let port = free_port();
         spawn_reaper(&dir, &kill_pid_file_script("resetd.pid"));
-        let mut command = Command::new(binary);
-        command.arg("serve").current_dir(workspace_root());
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("RESETD") {
-                command.env_remove(key);
-            }
-        }
-        command.env("RESETD_CONFIG_DIR", workspace_root().join("config"));
-        command.env("RESETD_PROFILE", "production");
-        command.env("RESETD__SERVER__BIND", format!("127.0.0.1:{port}"));
-        command.env("RESETD__SERVER__PUBLIC_BASE_URL", format!("http://127.0.0.1:{port}"));
-        command.envs(envs.iter().copied());
-        command.stdin(Stdio::null()).stdout(log_file(&output)).stderr(log_file(&output));
+        let mut command = command(&["serve"], port, envs);
+        command.stdout(log_file(&output)).stderr(log_file(&output));
         let child = command.spawn().unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
         write_pid_file(&dir.join("resetd.pid"), child.id());
         Self { dir, output, port, child }
@@ -161,6 +167,26 @@ impl Drop for ResetdProcess {
         }
         let _ = fs::remove_dir_all(&self.dir);
     }
+}
+
+/// `resetd <args>` in the workspace with the production profile, the repository's config,
+/// a bind address on `port`, and `envs` (which override them); no `RESETD*` variable of the
+/// test's own environment is passed on.
+fn command(args: &[&str], port: u16, envs: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(resetd_binary());
+    command.args(args).current_dir(workspace_root());
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("RESETD") {
+            command.env_remove(key);
+        }
+    }
+    command.env("RESETD_CONFIG_DIR", workspace_root().join("config"));
+    command.env("RESETD_PROFILE", "production");
+    command.env("RESETD__SERVER__BIND", format!("127.0.0.1:{port}"));
+    command.env("RESETD__SERVER__PUBLIC_BASE_URL", format!("http://127.0.0.1:{port}"));
+    command.envs(envs.iter().copied());
+    command.stdin(Stdio::null());
+    command
 }
 
 /// The `resetd` binary next to the running test (`target/<profile>/deps/<test>` →

@@ -138,7 +138,7 @@ impl AdminService {
         // The answer is the credential as stored with its new token: no read before or after.
         let credential = ports
             .credentials
-            .issue_reset_token(id, &token.digest(&s.token_key), kind, Some(self.link_expiry(lifetime, now)), now)
+            .issue_reset_token(id, &s.keys.seal(|k| token.digest(k)), kind, Some(self.link_expiry(lifetime, now)), now)
             .await
             .map_err(unexpected("issuing a reset token"))?
             .ok_or(AdminError::NotFound)?;

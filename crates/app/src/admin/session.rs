@@ -36,8 +36,12 @@ impl AdminService {
             return Err(AdminError::RateLimited { retry_after: s.login_failures.window });
         }
         let cred = ports.api_credentials.find(&id).await.map_err(unexpected("loading an API credential"))?;
-        let presented = ApiSecret::parse(client_secret).ok().map(|secret| secret.digest(&s.token_key));
-        let cred = cred.filter(|c| presented.is_some_and(|p| p == c.secret));
+        let presented = ApiSecret::parse(client_secret).ok();
+        let verified = match (&cred, &presented) {
+            (Some(c), Some(p)) => s.keys.verify(&c.secret, |k| p.digest(k)),
+            _ => None,
+        };
+        let cred = cred.filter(|_| verified.is_some());
         // A user who may not log in (disabled, locked, frozen) is answered as bad credentials.
         let owner = match &cred {
             Some(c) => ports.users.find(c.user_id).await.map_err(unexpected("loading a user"))?,
@@ -52,10 +56,16 @@ impl AdminService {
             ports.audit(AuditKind::ApiLoginFailed, None, format!("api:{id}"), String::new()).await?;
             return Err(AdminError::NotFound);
         };
+        // A secret that verified under an old key is stored again under the current one, so the
+        // old key can leave the ring (`resetd admin key-status`).
+        if let Some(fresh) = verified.and_then(|v| v.reseal) {
+            let reseal = ports.api_credentials.reseal(&cred.client_id, &cred.secret.digest, &fresh);
+            reseal.await.map_err(unexpected("resealing an API secret"))?;
+        }
         // The session lives under the user's credential generation as read with its status: a
         // password or status change committed since ends it.
         let token = SessionToken::generate(cred.user_id, &mut rand::rngs::OsRng);
-        let session = SessionKey { user_id: cred.user_id, token: token.digest(&s.token_key) };
+        let session = SessionKey { user_id: cred.user_id, token: token.digest(s.keys.current()) };
         ports
             .access_tokens
             .issue(&session, cred.role, owner.generation, s.access_token_ttl)
@@ -70,14 +80,7 @@ impl AdminService {
     /// # Errors
     /// [`AdminError::Unauthenticated`] for unknown, revoked or expired tokens.
     pub async fn authenticate(&self, token: &str) -> Result<Principal, AdminError> {
-        let session = self.session_key(token)?;
-        self.ctx
-            .ports
-            .access_tokens
-            .resolve(&session)
-            .await
-            .map_err(unexpected("resolving a session"))?
-            .ok_or(AdminError::Unauthenticated)
+        Ok(self.resolve(token).await?.1)
     }
 
     /// Ends the session of `token`.
@@ -85,14 +88,22 @@ impl AdminService {
     /// # Errors
     /// [`AdminError::Unauthenticated`] when it is not a live session.
     pub async fn logout(&self, token: &str) -> Result<(), AdminError> {
-        self.authenticate(token).await?;
-        let session = self.session_key(token)?;
+        let (session, _) = self.resolve(token).await?;
         self.ctx.ports.access_tokens.revoke(&session).await.map_err(unexpected("revoking a session"))?;
         Ok(())
     }
 
-    fn session_key(&self, token: &str) -> Result<SessionKey, AdminError> {
+    /// The live session of `token`, looked up under each token key in turn (the current one
+    /// first): a session opened before a key rotation lives out its lifetime.
+    async fn resolve(&self, token: &str) -> Result<(SessionKey, Principal), AdminError> {
         let token = SessionToken::parse(token).map_err(|_| AdminError::Unauthenticated)?;
-        Ok(SessionKey { user_id: token.user_id(), token: token.digest(&self.ctx.settings.token_key) })
+        for key in self.ctx.settings.keys.all() {
+            let session = SessionKey { user_id: token.user_id(), token: token.digest(key) };
+            let found = self.ctx.ports.access_tokens.resolve(&session).await;
+            if let Some(principal) = found.map_err(unexpected("resolving a session"))? {
+                return Ok((session, principal));
+            }
+        }
+        Err(AdminError::Unauthenticated)
     }
 }

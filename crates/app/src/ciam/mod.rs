@@ -155,11 +155,16 @@ impl CiamService {
             let presented = creds
                 .client_secret
                 .as_ref()
-                .and_then(|s| ClientSecret::parse(secrecy::ExposeSecret::expose_secret(s)).ok())
-                .map(|s| s.digest(&self.ctx.settings.token_key));
-            let ok = matches!((presented, client.secret), (Some(p), Some(stored)) if p == stored);
-            if !ok {
-                return Err(CiamError::InvalidClient);
+                .and_then(|s| ClientSecret::parse(secrecy::ExposeSecret::expose_secret(s)).ok());
+            let verified = match (&presented, &client.secret) {
+                (Some(p), Some(stored)) => self.ctx.settings.keys.verify(stored, |k| p.digest(k)),
+                _ => None,
+            };
+            let verified = verified.ok_or(CiamError::InvalidClient)?;
+            // A secret that verified under an old key is stored again under the current one.
+            if let (Some(fresh), Some(stored)) = (verified.reseal, &client.secret) {
+                let reseal = self.ctx.ports.clients.reseal(&client.id, &stored.digest, &fresh);
+                reseal.await.map_err(unexpected("resealing a client secret"))?;
             }
         }
         Ok(client)
@@ -216,7 +221,7 @@ impl CiamService {
         let user = self.find_user(&recipient).await?;
 
         let ports = &self.ctx.ports;
-        let key = &self.ctx.settings.token_key;
+        let key = self.ctx.settings.keys.current();
         let token = OtpToken::generate(&mut rand::rngs::OsRng);
         let code = OtpCode::generate(&mut rand::rngs::OsRng, o.code_length);
         let now = ports.clock.now();
@@ -285,7 +290,7 @@ impl CiamService {
     /// and no character of the address can bend a hash tag.
     fn destination(&self, to: &Recipient) -> String {
         let parts: [&[u8]; 3] = [to.channel().as_str().as_bytes(), b":", to.address().as_bytes()];
-        self.ctx.settings.token_key.digest(resetd_domain::keyed::Purpose::Destination, &parts).to_hex()
+        self.ctx.settings.keys.current().digest(resetd_domain::keyed::Purpose::Destination, &parts).to_hex()
     }
 
     fn learn_delivery_time(&self, took: Duration) {

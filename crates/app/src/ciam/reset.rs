@@ -12,7 +12,7 @@ use tracing::Instrument as _;
 
 use super::{CiamError, CiamService, ClientCredentials, ResetWithOtp};
 use crate::password::SetPasswordError;
-use crate::unexpected;
+use crate::{unexpected, Unexpected};
 
 impl CiamService {
     /// `POST /reset_user_password`. Checks run in the documented order; a refused password
@@ -74,8 +74,6 @@ impl CiamService {
         let channel = recipient.channel();
         let o = &self.ctx.settings.otp;
         let ports = &self.ctx.ports;
-        let key = &self.ctx.settings.token_key;
-        let token_digest = token.digest(key);
         // The user now: its generation must be the one the code was sent under (a password or
         // status change since kills the code); its absence and status are answered after the code.
         let user = self.find_user(&recipient).await?;
@@ -97,11 +95,7 @@ impl CiamService {
         if reserved.map_err(unexpected("reserving a guess"))? != RateDecision::Allowed {
             return Err(CiamError::BadOtp(channel));
         }
-        let outcome = ports
-            .otps
-            .verify_and_claim(&token_digest, &code.digest(key, &token_digest), &binding, ports.clock.now())
-            .await
-            .map_err(unexpected("verifying a code"));
+        let outcome = self.verify_under_each_key(&token, &code, &binding).await;
         if !matches!(outcome, Ok(ClaimOutcome::WrongCode { .. })) {
             limiter.undo(&budget).await.map_err(unexpected("refunding a guess"))?;
         }
@@ -129,6 +123,33 @@ impl CiamService {
             }
         }
         result.map(|_| ())
+    }
+
+    /// Judges the code under each token key in turn (the current one first) until one knows
+    /// the token: a code sent before a key rotation stays usable for its lifetime. Only the
+    /// challenge that knows the token spends an attempt.
+    async fn verify_under_each_key(
+        &self,
+        token: &OtpToken,
+        code: &OtpCode,
+        binding: &OtpBinding,
+    ) -> Result<ClaimOutcome, Unexpected> {
+        let ports = &self.ctx.ports;
+        let now = ports.clock.now();
+        let mut outcome = ClaimOutcome::Gone;
+        for key in self.ctx.settings.keys.all() {
+            let token_digest = token.digest(key);
+            let guess = code.digest(key, &token_digest);
+            outcome = ports
+                .otps
+                .verify_and_claim(&token_digest, &guess, binding, now)
+                .await
+                .map_err(unexpected("verifying a code"))?;
+            if outcome != ClaimOutcome::Gone {
+                break;
+            }
+        }
+        Ok(outcome)
     }
 
     async fn reset_claimed(

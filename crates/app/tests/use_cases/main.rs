@@ -3,6 +3,7 @@
 
 mod ciam_reset;
 mod ciam_send;
+mod keys;
 mod outbox;
 mod redeem;
 mod support;

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use resetd_app::{App, Ports, Settings};
 use resetd_domain::client::{ClientId, ClientSecret, ClientType};
 use resetd_domain::keyed::TokenKey;
+use resetd_domain::keyring::KeyRing;
 use resetd_domain::password::{Argon2Hasher, Argon2Params, Password, PasswordHash};
 use resetd_domain::user::{Email, UserId, UserStatus};
 use resetd_ports::access::{MockAccessTokenStore, MockApiCredentialStore};
@@ -13,6 +14,7 @@ use resetd_ports::clock::Clock;
 use resetd_ports::credentials::{MockCredentialStore, PasswordState};
 use resetd_ports::hasher::MockPasswordHasher;
 use resetd_ports::health::MockChannelHealth;
+use resetd_ports::keys::MockKeyUsageStore;
 use resetd_ports::notify::MockNotifier;
 use resetd_ports::otp::MockOtpStore;
 use resetd_ports::outbox::MockOutbox;
@@ -39,6 +41,7 @@ pub struct Mocks {
     pub clients: MockClientRegistry,
     pub policies: MockPolicyStore,
     pub audit: MockAuditLog,
+    pub key_usage: MockKeyUsageStore,
     pub otps: MockOtpStore,
     pub outbox: MockOutbox,
     pub rate_limiter: MockRateLimiter,
@@ -55,6 +58,11 @@ pub fn key() -> TokenKey {
 
 impl Mocks {
     pub fn app(self) -> App {
+        self.app_with_keys(KeyRing::single(key()))
+    }
+
+    /// The app with several token keys (rotation), the first current.
+    pub fn app_with_keys(self, keys: KeyRing) -> App {
         let ports = Ports {
             users: Arc::new(self.users),
             credentials: Arc::new(self.credentials),
@@ -63,6 +71,7 @@ impl Mocks {
             clients: Arc::new(self.clients),
             policies: Arc::new(self.policies),
             audit: Arc::new(self.audit),
+            key_usage: Arc::new(self.key_usage),
             otps: Arc::new(self.otps),
             outbox: Arc::new(self.outbox),
             rate_limiter: Arc::new(self.rate_limiter),
@@ -71,7 +80,9 @@ impl Mocks {
             hasher: Arc::new(self.hasher),
             clock: Arc::new(Fixed),
         };
-        App::new(ports, Settings::new("https://reset.example.com", key()))
+        let mut settings = Settings::new("https://reset.example.com", key());
+        settings.keys = keys;
+        App::new(ports, settings)
     }
 
     pub fn allow_rate(&mut self) {
@@ -96,7 +107,7 @@ impl Mocks {
             id: ClientId::parse("app").unwrap(),
             name: "app".into(),
             client_type,
-            secret: client_type.requires_secret().then(|| secret.digest(&key())),
+            secret: client_type.requires_secret().then(|| KeyRing::single(key()).seal(|k| secret.digest(k))),
             policy: ClientPolicy::Default,
             enabled,
             reset_enabled,

@@ -17,7 +17,7 @@ pub async fn api_credential_store(store: Arc<dyn ApiCredentialStore>, users: Arc
     let user = users.create(NewUser::default(), t0()).await.unwrap();
     let cred = ApiCredential {
         client_id: ClientId::parse(&unique("api")).unwrap(),
-        secret: ApiSecret::generate(&mut rand::rngs::OsRng).digest(&key),
+        secret: super::sealed(&key, ApiSecret::generate(&mut rand::rngs::OsRng).digest(&key)),
         user_id: user.id,
         role: Role::Admin,
         created_at: t0(),

@@ -37,8 +37,9 @@ pub async fn outstanding_links_die(users: Arc<dyn UserStore>, creds: Arc<dyn Cre
     let generation = |users: Arc<dyn UserStore>| async move { users.find(user.id).await.unwrap().unwrap().generation };
     let issue = || {
         let (creds, digest) = (Arc::clone(&creds), ResetToken::generate(&mut rand::rngs::OsRng).digest(&key));
+        let token = super::sealed(&key, digest);
         async move {
-            creds.issue_reset_token(user.id, &digest, ResetTokenKind::PasswordReset, None, now).await.unwrap();
+            creds.issue_reset_token(user.id, &token, ResetTokenKind::PasswordReset, None, now).await.unwrap();
             assert!(creds.find_reset_token(&digest, now).await.unwrap().is_some());
             digest
         }

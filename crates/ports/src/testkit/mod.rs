@@ -8,6 +8,7 @@
 
 mod access;
 mod clock;
+mod keys;
 mod lifecycle;
 mod otp;
 mod stores;
@@ -16,8 +17,12 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+use resetd_domain::keyed::Digest;
+use resetd_domain::keyring::Sealed;
+
 pub use access::{access_token_store, api_credential_store, channel_health, rate_limiter};
 pub use clock::ManualClock;
+pub use keys::{key_usage, KeyedStores};
 pub use lifecycle::{changes_write_their_records, outstanding_links_die};
 pub use otp::otp_store;
 pub use stores::{audit_log, client_registry, credential_store, policy_store, user_store};
@@ -38,6 +43,11 @@ pub fn t0() -> chrono::DateTime<chrono::Utc> {
 
 pub(crate) fn key() -> resetd_domain::keyed::TokenKey {
     resetd_domain::keyed::TokenKey::generate(&mut rand::rngs::OsRng)
+}
+
+/// `digest` as stored under `key`.
+pub(crate) fn sealed(key: &resetd_domain::keyed::TokenKey, digest: Digest) -> Sealed {
+    Sealed { digest, key: Some(key.id()) }
 }
 
 /// A unique-enough suffix so tests sharing a backend do not collide.

@@ -115,7 +115,10 @@ pub async fn credential_store(users: Arc<dyn UserStore>, creds: Arc<dyn Credenti
     assert_eq!(creds.get(ada.id).await.unwrap(), None);
     let token = ResetToken::generate(&mut rand::rngs::OsRng).digest(&key);
     assert_eq!(
-        creds.issue_reset_token(ada.id, &token, ResetTokenKind::PasswordReset, None, now).await.unwrap(),
+        creds
+            .issue_reset_token(ada.id, &super::sealed(&key, token), ResetTokenKind::PasswordReset, None, now)
+            .await
+            .unwrap(),
         None,
         "no credential, no token"
     );
@@ -137,7 +140,10 @@ pub async fn credential_store(users: Arc<dyn UserStore>, creds: Arc<dyn Credenti
     let first = ResetToken::generate(&mut rand::rngs::OsRng).digest(&key);
     let second = ResetToken::generate(&mut rand::rngs::OsRng).digest(&key);
     let expiry = now + Span::minutes(60);
-    let answered = creds.issue_reset_token(ada.id, &first, ResetTokenKind::PasswordReset, None, now).await.unwrap();
+    let answered = creds
+        .issue_reset_token(ada.id, &super::sealed(&key, first), ResetTokenKind::PasswordReset, None, now)
+        .await
+        .unwrap();
     assert_eq!(answered, creds.get(ada.id).await.unwrap(), "the answer is the credential as stored");
     let issued = answered.and_then(|c| c.reset).map(|r| (r.kind, r.issued_at, r.expires_at));
     assert_eq!(issued, Some((ResetTokenKind::PasswordReset, now, None)));
@@ -145,7 +151,9 @@ pub async fn credential_store(users: Arc<dyn UserStore>, creds: Arc<dyn Credenti
         creds.find_reset_token(&first, now).await.unwrap().map(|o| (o.user_id, o.kind)),
         Some((ada.id, ResetTokenKind::PasswordReset))
     );
-    let answered = creds.issue_reset_token(ada.id, &second, ResetTokenKind::AccountSetup, Some(expiry), now).await;
+    let answered = creds
+        .issue_reset_token(ada.id, &super::sealed(&key, second), ResetTokenKind::AccountSetup, Some(expiry), now)
+        .await;
     assert_eq!(answered.unwrap(), creds.get(ada.id).await.unwrap());
     assert_eq!(creds.find_reset_token(&first, now).await.unwrap(), None, "a new token replaces the old one");
     let owner = creds.find_reset_token(&second, now).await.unwrap().unwrap();
@@ -179,11 +187,17 @@ pub async fn credential_store(users: Arc<dyn UserStore>, creds: Arc<dyn Credenti
     assert!(users.find(ada.id).await.unwrap().unwrap().has_password);
     assert!(!creds.get(ada.id).await.unwrap().unwrap().forced_reset, "a change clears the forced-reset flag");
     assert_eq!(creds.find_reset_token(&second, now).await.unwrap(), None, "a change ends the outstanding link");
-    creds.issue_reset_token(ada.id, &second, ResetTokenKind::AccountSetup, Some(expiry), now).await.unwrap();
+    creds
+        .issue_reset_token(ada.id, &super::sealed(&key, second), ResetTokenKind::AccountSetup, Some(expiry), now)
+        .await
+        .unwrap();
 
     // Consuming a token: someone else's or an expired one writes nothing.
     let bobs = ResetToken::generate(&mut rand::rngs::OsRng).digest(&key);
-    creds.issue_reset_token(bob.id, &bobs, ResetTokenKind::PasswordReset, None, now).await.unwrap();
+    creds
+        .issue_reset_token(bob.id, &super::sealed(&key, bobs), ResetTokenKind::PasswordReset, None, now)
+        .await
+        .unwrap();
     let foreign = creds.change_password(change(&h[1], s1.version, Some(bobs))).await;
     assert!(matches!(foreign, Err(ChangePasswordError::TokenGone)), "another user's token: {foreign:?}");
     let late = creds.change_password(ChangePassword { now: expiry, ..change(&h[1], s1.version, Some(second)) }).await;
@@ -244,7 +258,10 @@ pub async fn client_registry(clients: Arc<dyn ClientRegistry>) {
         id: id.clone(),
         name: "Web shop".into(),
         client_type: ClientType::Web,
-        secret: Some(resetd_domain::client::ClientSecret::generate(&mut rand::rngs::OsRng).digest(&key)),
+        secret: Some(super::sealed(
+            &key,
+            resetd_domain::client::ClientSecret::generate(&mut rand::rngs::OsRng).digest(&key),
+        )),
         policy: ClientPolicy::Custom(PasswordPolicy { min_length: 12, history_count: 3, ..PasswordPolicy::default() }),
         enabled: true,
         reset_enabled: true,
