@@ -2,6 +2,7 @@
 //! configured) PostgreSQL and Redis servers from resetd-test-support.
 
 mod backends;
+mod bootstrap;
 mod crash;
 mod faults;
 mod leaks;

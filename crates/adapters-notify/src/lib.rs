@@ -7,6 +7,7 @@
 //! - [`WebhookSmsSender`] delivers SMS by POSTing JSON to an SMS gateway webhook (reqwest).
 //! - [`LogSender`] is the development "delivery": it logs the rendered message, code and link
 //!   included, under the `resetd::dev_mail` target.
+//! - [`Keeping`] keeps what was delivered in a [`Mailbox`] (dev profile: `/dev/outbox`).
 //! - [`ChannelNotifier`] routes email recipients to the email sender and phone numbers to the
 //!   SMS sender.
 //!
@@ -18,12 +19,14 @@
 
 pub mod channel;
 pub mod dev;
+pub mod mailbox;
 pub mod smtp;
 pub mod templates;
 pub mod webhook;
 
 pub use channel::ChannelNotifier;
 pub use dev::{LogSender, DEV_MAIL_TARGET};
+pub use mailbox::{Keeping, Kept, Mailbox};
 pub use smtp::{SmtpConfig, SmtpConfigError, SmtpSender, TlsMode};
 pub use templates::{render_email, render_sms, Rendered};
 pub use webhook::{WebhookConfig, WebhookConfigError, WebhookSmsSender};

@@ -7,6 +7,7 @@
 mod body;
 mod ciam;
 mod client_ip;
+mod dev;
 #[doc(hidden)]
 pub mod fuzzing;
 mod guard;
@@ -27,6 +28,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 pub use client_ip::ProxyTrust;
+pub use dev::{DevMessage, DevOutbox};
 use guard::{Dialect, Guard};
 pub use health::Probe;
 pub use telemetry::RenderMetrics;
@@ -50,6 +52,8 @@ pub struct HttpState {
     pub proxies: ProxyTrust,
     /// How long the store calls of one request may take in all.
     pub backend_budget: Duration,
+    /// The dev profile's kept messages (`/dev/outbox`); `None`: the routes do not exist.
+    pub dev_outbox: Option<Arc<dyn DevOutbox>>,
 }
 
 impl std::fmt::Debug for HttpState {
@@ -67,11 +71,14 @@ pub fn router(state: HttpState) -> Router {
     let docs_base: Arc<str> = state.docs_base.as_str().into();
     let budget = state.backend_budget;
     let guard = |dialect| Guard { dialect, docs_base: docs_base.clone(), timeout: state.request_timeout };
-    let plain = Router::new()
+    let mut plain = Router::new()
         .merge(health::router())
         .merge(page::router())
         .route("/metrics", axum::routing::get(telemetry::render))
         .route("/openapi.json", axum::routing::get(openapi::document));
+    if state.dev_outbox.is_some() {
+        plain = plain.merge(dev::router());
+    }
     Router::new()
         .merge(guard(Dialect::Plain).wrap(plain))
         .merge(guard(Dialect::Looker).wrap(looker::router()))

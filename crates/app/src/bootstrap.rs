@@ -52,7 +52,7 @@ pub struct NewClient {
 
 #[derive(Debug, Clone)]
 pub struct BootstrapService {
-    ctx: Arc<Context>,
+    pub(crate) ctx: Arc<Context>,
 }
 
 impl BootstrapService {
@@ -60,7 +60,7 @@ impl BootstrapService {
         Self { ctx }
     }
 
-    async fn user_with_email(
+    pub(crate) async fn user_with_email(
         &self,
         email: &Email,
         locale: Option<String>,

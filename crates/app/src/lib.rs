@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod bootstrap;
 pub mod ciam;
+pub mod first_run;
 pub mod hashing;
 pub mod keys;
 pub mod outbox;

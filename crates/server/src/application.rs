@@ -7,9 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use resetd_adapters_notify::{Keeping, Mailbox};
 use resetd_app::App;
 use resetd_ports::clock::{Clock, SystemClock};
 use resetd_ports::notify::Notifier;
+use secrecy::ExposeSecret as _;
 
 use crate::{build, notifier, router, Settings};
 
@@ -61,11 +63,23 @@ impl Application {
         if settings.server.public_base_url.is_empty() {
             settings.server.public_base_url = format!("http://{addr}");
         }
+        // The dev profile keeps what it delivers for /dev/outbox; nothing else ever does.
+        let dev = settings.profile == crate::Profile::Dev;
+        let mailbox = dev.then(|| Arc::new(Mailbox::new(300)));
+        let notifier = match &mailbox {
+            Some(m) => Arc::new(Keeping::new(notifier, m.clone())),
+            None => notifier,
+        };
         let built = build(&settings, clock, notifier).await?;
+        if dev && settings.database.url.expose_secret().is_empty() {
+            let made = built.app.bootstrap.bootstrap(false).await.context("bootstrapping the dev profile")?;
+            crate::dev::announce(&crate::dev::bootstrap_json(&made), &settings.dev.bootstrap_file)?;
+        }
+        let dev_outbox = mailbox.map(|m| Arc::new(crate::dev::MailboxOutbox(m)) as Arc<dyn resetd_api_http::DevOutbox>);
         let app = built.app.clone();
         let base_url = settings.server.public_base_url.trim_end_matches('/').to_owned();
         let outbox_every = Duration::from_millis(settings.outbox.poll_interval_ms.max(10));
-        Ok(Self { listener, addr, router: router(&settings, built)?, app, base_url, outbox_every })
+        Ok(Self { listener, addr, router: router(&settings, built, dev_outbox)?, app, base_url, outbox_every })
     }
 
     /// The bound address.

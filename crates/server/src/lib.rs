@@ -4,6 +4,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod application;
+pub mod dev;
 pub mod settings;
 pub mod telemetry;
 
@@ -273,7 +274,11 @@ pub async fn build_default(s: &Settings) -> anyhow::Result<Built> {
 ///
 /// # Errors
 /// A `server.trusted_proxies` entry that is not a CIDR.
-pub fn router(s: &Settings, built: Built) -> anyhow::Result<axum::Router> {
+pub fn router(
+    s: &Settings,
+    built: Built,
+    dev_outbox: Option<Arc<dyn resetd_api_http::DevOutbox>>,
+) -> anyhow::Result<axum::Router> {
     let metrics = prometheus().map(|handle| {
         let render: resetd_api_http::RenderMetrics = Arc::new(move || handle.render());
         render
@@ -286,6 +291,7 @@ pub fn router(s: &Settings, built: Built) -> anyhow::Result<axum::Router> {
         metrics,
         proxies: s.proxy_trust()?,
         backend_budget: Duration::from_millis(s.server.backend_budget_ms.max(1)),
+        dev_outbox,
     }))
 }
 

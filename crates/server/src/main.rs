@@ -35,6 +35,13 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum Admin {
+    /// Create what a newcomer needs (an admin API credential, a web and an SPA CIAM client, a
+    /// demo user) and print it; a re-run changes nothing and reports the ids.
+    Bootstrap {
+        /// Mint new secrets for the admin credential and the web client.
+        #[arg(long)]
+        rotate: bool,
+    },
     /// Create (or reuse) a user with EMAIL and a Looker API credential for it.
     CreateApiCredentials {
         #[arg(long)]
@@ -160,6 +167,7 @@ async fn admin(settings: &Settings, cmd: Admin) -> anyhow::Result<()> {
             b.set_user_status(&user_id, &status).await?;
             json!({"user_id": user_id, "status": status})
         }
+        Admin::Bootstrap { rotate } => resetd_server::dev::bootstrap_json(&b.bootstrap(rotate).await?),
         Admin::KeyStatus => resetd_server::key_status_json(&built.app.keys.status().await?),
         Admin::LabelKeys => {
             anyhow::ensure!(settings.token_keys()?.len() == 1, "label-keys needs exactly one configured token key");

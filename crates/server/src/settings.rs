@@ -48,6 +48,7 @@ pub struct Settings {
     pub database: Database,
     pub redis: Redis,
     pub security: Security,
+    pub dev: Dev,
     pub argon2: Argon2,
     pub mail: Mail,
     pub sms: Sms,
@@ -96,6 +97,15 @@ fn list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error>
 /// [`list`] for secrets: each item stays redacted in `Debug`.
 fn secret_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<SecretString>, D::Error> {
     Ok(list(d)?.into_iter().map(SecretString::from).collect())
+}
+
+/// The dev profile's conveniences.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dev {
+    /// Where the dev profile on in-memory stores writes what it bootstrapped (mode 0600);
+    /// empty: nowhere.
+    pub bootstrap_file: String,
 }
 
 #[derive(Debug, Deserialize)]
