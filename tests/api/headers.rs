@@ -30,7 +30,11 @@ async fn pages_send_a_strict_csp_and_token_answers_are_never_cached(pool: PgPool
     assert_eq!(header(&page, "referrer-policy"), "no-referrer");
     assert_eq!(header(&page, "cache-control"), "no-store");
     let html = page.text().await.unwrap();
-    assert!(!html.contains("<style") && !html.contains("<script") && !html.contains(" style="), "nothing inline");
+    assert!(!html.contains("<style") && !html.contains(" style="), "no inline style");
+    assert!(html.split("<script").skip(1).all(|tag| tag.starts_with(" src=\"/")), "scripts only as files of ours");
+    let js_path = html.split("<script src=\"").nth(1).and_then(|s| s.split('"').next()).unwrap().to_owned();
+    let js = app.http.get(app.url(&js_path)).send().await.unwrap();
+    assert_eq!((js.status(), header(&js, "content-type")), (StatusCode::OK, "text/javascript; charset=utf-8"));
     let css_path = html.split("href=\"").nth(1).and_then(|s| s.split('"').next()).unwrap().to_owned();
     let css = app.http.get(app.url(&css_path)).send().await.unwrap();
     assert_eq!((css.status(), header(&css, "content-type")), (StatusCode::OK, "text/css; charset=utf-8"));

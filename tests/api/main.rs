@@ -15,6 +15,7 @@ mod looker_errors;
 mod metrics;
 mod openapi;
 mod outstanding;
+mod page;
 mod proxies;
 mod roles;
 mod sdk;

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use resetd_domain::keyed::Digest;
 use resetd_domain::otp::Recipient;
 use resetd_domain::password::Password;
-use resetd_domain::policy::PolicyViolation;
+use resetd_domain::policy::{PasswordPolicy, PolicyViolation};
 use resetd_domain::reset_token::{ResetToken, ResetTokenKind};
+use resetd_domain::user::Email;
 use resetd_ports::credentials::TokenOwner;
 use resetd_ports::rate_limit::RateDecision;
 use resetd_ports::users::User;
@@ -37,11 +38,14 @@ pub enum RedeemError {
     Unexpected(#[from] Unexpected),
 }
 
-/// What the form page shows.
+/// What the form page shows: the policy to describe, and whose account it is (the page's
+/// read-only username, for password managers, and the language it speaks).
 #[derive(Debug, Clone)]
 pub struct ResetForm {
     pub kind: ResetTokenKind,
-    pub rules: Vec<String>,
+    pub policy: PasswordPolicy,
+    pub email: Option<Email>,
+    pub locale: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -54,22 +58,15 @@ impl RedeemService {
         Self { ctx }
     }
 
-    /// The policy's rules in words, for any caller (the form shows them before a token check).
-    ///
-    /// # Errors
-    /// [`Unexpected`] when the policy cannot be read.
-    pub async fn rules(&self) -> Result<Vec<String>, Unexpected> {
-        Ok(self.ctx.default_policy().await?.rules())
-    }
-
     /// Checks a link without consuming it.
     ///
     /// # Errors
     /// [`RedeemError::InvalidToken`] for any token that would not redeem now.
     #[tracing::instrument(name = "redeem.inspect", skip_all, err(level = "info", Display))]
     pub async fn inspect(&self, token: &str) -> Result<ResetForm, RedeemError> {
-        let (owner, _, _) = self.owner(token).await?;
-        Ok(ResetForm { kind: owner.kind, rules: self.rules().await? })
+        let (owner, user, _) = self.owner(token).await?;
+        let policy = self.ctx.default_policy().await?;
+        Ok(ResetForm { kind: owner.kind, policy, email: user.email, locale: user.locale })
     }
 
     /// Sets the password of the link's user and consumes the link.

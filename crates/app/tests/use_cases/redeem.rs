@@ -35,7 +35,8 @@ async fn inspecting_a_link_consumes_nothing() {
     let t = ResetToken::generate(&mut rand::rngs::OsRng);
     let form = m.app().redeem.inspect(t.expose()).await.unwrap();
     assert_eq!(form.kind, ResetTokenKind::PasswordReset);
-    assert!(!form.rules.is_empty());
+    assert_eq!(form.email.map(|e| e.as_str().to_owned()).as_deref(), Some("ada@example.com"), "whose account");
+    assert_eq!(form.locale.as_deref(), Some("es"));
 }
 
 #[tokio::test]

@@ -1,13 +1,18 @@
 //! The reset-link page: `GET /password/reset/{token}` and `GET /account/setup/{token}` show a
 //! form (consuming nothing, so mail scanners that fetch links do no harm); `POST
-//! /password/reset` (form or JSON `{token, password}`) sets the password.
+//! /password/reset` (form or JSON `{token, password}`) sets the password. The HTML speaks the
+//! user's language (see [`words`]); JSON answers in the Looker dialect.
+
+mod html;
+mod words;
 
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use resetd_app::redeem::RedeemError;
+use resetd_app::redeem::{RedeemError, ResetForm};
+use resetd_domain::locale::Language;
 use resetd_domain::password::Password;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -17,70 +22,42 @@ use crate::client_ip::ClientIp;
 use crate::looker::error::ErrorBody;
 use crate::looker::LookerError;
 use crate::Shared;
+use html::{form, message, CSS, JS, SCRIPT, STYLESHEET};
+use words::{from_browser, ours, words};
 
 pub(crate) fn router() -> Router<Shared> {
     Router::new()
         .route(STYLESHEET, get(stylesheet))
+        .route(SCRIPT, get(script))
         .route("/password/reset/{token}", get(show))
         .route("/account/setup/{token}", get(show_setup))
         .route("/password/reset", post(submit))
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+async fn stylesheet() -> Response {
+    asset("text/css; charset=utf-8", CSS)
 }
 
-/// The pages' one stylesheet, a file of its own so the CSP needs no `'unsafe-inline'`.
-const STYLESHEET: &str = "/password/assets/page.css";
-const CSS: &str =
-    "body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;line-height:1.5}\
-label,input,button{display:block;font-size:1rem}input{width:100%;padding:.5rem;margin:.25rem 0 1rem}\
-button{padding:.5rem 1rem}.error{color:#a00;border-left:4px solid #a00;padding-left:.75rem}\n";
+async fn script() -> Response {
+    asset("text/javascript; charset=utf-8", JS)
+}
 
-/// Nothing runs, nothing frames the page, the form posts only here.
-const CSP: &str = "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
-async fn stylesheet() -> Response {
-    let mut r = ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CSS).into_response();
+fn asset(content_type: &'static str, text: &'static str) -> Response {
+    let mut r = ([(header::CONTENT_TYPE, content_type)], text).into_response();
     r.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("public, max-age=3600"));
     r
 }
 
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <meta name=\"referrer\" content=\"no-referrer\"><title>{t}</title>\
-         <link rel=\"stylesheet\" href=\"{STYLESHEET}\"></head>\
-         <body><main><h1>{t}</h1>{body}</main></body></html>",
-        t = escape(title)
-    );
-    let mut r = (status, Html(html)).into_response();
-    let headers = r.headers_mut();
-    headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
-    headers.insert(header::CONTENT_SECURITY_POLICY, header::HeaderValue::from_static(CSP));
-    r
+/// The user's language when the link names a user whose locale is one of ours, else the
+/// browser's.
+fn language(f: &ResetForm, browser: Language) -> Language {
+    f.locale.as_deref().and_then(ours).unwrap_or(browser)
 }
 
-fn form(token: &str, rules: &[String], errors: &[String]) -> String {
-    let rules: String = rules.iter().map(|r| format!("<li>{}</li>", escape(r))).collect();
-    let errors = if errors.is_empty() {
-        String::new()
-    } else {
-        let items: String = errors.iter().map(|e| format!("<li>{}</li>", escape(e))).collect();
-        format!("<div class=\"error\" role=\"alert\" id=\"errors\"><p>Your password was not changed:</p><ul>{items}</ul></div>")
-    };
-    format!(
-        "{errors}<form method=\"post\" action=\"/password/reset\">\
-         <input type=\"hidden\" name=\"token\" value=\"{token}\">\
-         <label for=\"password\">New password</label>\
-         <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"new-password\" required aria-describedby=\"rules\">\
-         <p id=\"rules\">Your new password must be:</p><ul>{rules}</ul>\
-         <button type=\"submit\">Set password</button></form>",
-        token = escape(token)
-    )
+fn invalid(status: StatusCode, lang: Language) -> Response {
+    let w = words(lang);
+    message(status, lang, w.invalid_title, w.invalid_text)
 }
-
-const INVALID: &str = "This link is invalid or has expired. Ask for a new one.";
 
 #[utoipa::path(
     get,
@@ -93,11 +70,12 @@ const INVALID: &str = "This link is invalid or has expired. Ask for a new one.";
         (status = 404, description = "Unknown, used or expired link", content_type = "text/html", body = String),
     )
 )]
-pub(crate) async fn show(State(state): State<Shared>, Path(token): Path<String>) -> Response {
+pub(crate) async fn show(State(state): State<Shared>, Path(token): Path<String>, headers: HeaderMap) -> Response {
+    let browser = from_browser(&headers);
     match state.app.redeem.inspect(&token).await {
-        Ok(f) => page(StatusCode::OK, "Choose a new password", &form(&token, &f.rules, &[])),
-        Err(RedeemError::Unexpected(e)) => failed(&e),
-        Err(_) => page(StatusCode::NOT_FOUND, "Link expired", &format!("<p>{INVALID}</p>")),
+        Ok(f) => form(StatusCode::OK, language(&f, browser), &token, &f, &[]),
+        Err(RedeemError::Unexpected(e)) => failed(browser, &e),
+        Err(_) => invalid(StatusCode::NOT_FOUND, browser),
     }
 }
 
@@ -112,8 +90,8 @@ pub(crate) async fn show(State(state): State<Shared>, Path(token): Path<String>)
         (status = 404, description = "Unknown, used or expired link", content_type = "text/html", body = String),
     )
 )]
-pub(crate) async fn show_setup(state: State<Shared>, token: Path<String>) -> Response {
-    show(state, token).await
+pub(crate) async fn show_setup(state: State<Shared>, token: Path<String>, headers: HeaderMap) -> Response {
+    show(state, token, headers).await
 }
 
 /// The form's fields, posted as a form or as JSON.
@@ -171,75 +149,70 @@ pub(crate) async fn submit(State(state): State<Shared>, ClientIp(ip): ClientIp, 
         Ok(b) => b,
         Err(e) => return LookerError::from(e).render(&state.docs_base),
     };
+    let browser = from_browser(&headers);
     let json = wants_json(&headers);
     let parsed: Result<Submit, _> = body::json_or_form(&headers, &bytes);
     let b = match parsed {
         Ok(b) => b,
         Err(e) if json => return LookerError::from(e).render(&state.docs_base),
-        Err(_) => return page(StatusCode::BAD_REQUEST, "Link expired", &format!("<p>{INVALID}</p>")),
+        Err(_) => return invalid(StatusCode::BAD_REQUEST, browser),
     };
     let token = b.token.unwrap_or_default();
-    let result = match Password::new(b.password.unwrap_or_default()) {
-        Ok(p) => state.app.redeem.redeem_from(&token, p, ip).await,
-        Err(e) => Err(bad_password(e)),
+    let password = Password::new(b.password.unwrap_or_default());
+    if json {
+        let result = match password {
+            Ok(p) => state.app.redeem.redeem_from(&token, p, ip).await,
+            Err(e) => Err(RedeemError::Rejected(e.to_string())),
+        };
+        return match result {
+            Ok(()) => (StatusCode::OK, Json(Redeemed { message: "Your password was changed.".into() })).into_response(),
+            Err(e) => redeem_error(e).render(&state.docs_base),
+        };
+    }
+    // The page: the link's user and language first (a refused password shows the form again).
+    let f = match state.app.redeem.inspect(&token).await {
+        Ok(f) => f,
+        Err(RedeemError::Unexpected(e)) => return failed(browser, &e),
+        Err(_) => return invalid(StatusCode::NOT_FOUND, browser),
     };
-    match (result, json) {
-        (Ok(()), true) => {
-            (StatusCode::OK, Json(Redeemed { message: "Your password was changed.".into() })).into_response()
-        }
-        (Ok(()), false) => {
-            page(StatusCode::OK, "Password changed", "<p>Your password was changed. You can sign in with it now.</p>")
-        }
-        (Err(e), true) => redeem_error(e).render(&state.docs_base),
-        (Err(RedeemError::InvalidToken), false) => {
-            page(StatusCode::NOT_FOUND, "Link expired", &format!("<p>{INVALID}</p>"))
-        }
-        (Err(RedeemError::Unexpected(e)), false) => failed(&e),
-        (Err(RedeemError::RateLimited { retry_after }), false) => {
-            let mut r =
-                page(StatusCode::TOO_MANY_REQUESTS, "Too many attempts", "<p>Please wait a minute and try again.</p>");
+    let lang = language(&f, browser);
+    let w = words(lang);
+    let result = match password {
+        Ok(p) => state.app.redeem.redeem_from(&token, p, ip).await,
+        Err(e) => return form(StatusCode::UNPROCESSABLE_ENTITY, lang, &token, &f, &[words::unusable(lang, &e)]),
+    };
+    match result {
+        Ok(()) => message(StatusCode::OK, lang, w.done_title, w.done_text),
+        Err(RedeemError::InvalidToken) => invalid(StatusCode::NOT_FOUND, lang),
+        Err(RedeemError::Unexpected(e)) => failed(lang, &e),
+        Err(RedeemError::RateLimited { retry_after }) => {
+            let mut r = message(StatusCode::TOO_MANY_REQUESTS, lang, w.busy_title, w.busy_text);
             r.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(retry_after.as_secs().max(1)));
             r
         }
-        (Err(e), false) => match state.app.redeem.rules().await {
-            Ok(rules) => {
-                page(StatusCode::UNPROCESSABLE_ENTITY, "Choose a new password", &form(&token, &rules, &messages(&e)))
-            }
-            Err(failure) => failed(&failure),
-        },
+        Err(RedeemError::Policy(v)) => {
+            let reasons: Vec<String> = v.iter().map(|v| words::violation(lang, v)).collect();
+            form(StatusCode::UNPROCESSABLE_ENTITY, lang, &token, &f, &reasons)
+        }
+        Err(RedeemError::Recurrent) => form(StatusCode::UNPROCESSABLE_ENTITY, lang, &token, &f, &[w.recurrent.into()]),
+        Err(RedeemError::Rejected(_)) => form(StatusCode::UNPROCESSABLE_ENTITY, lang, &token, &f, &[w.too_long.into()]),
     }
 }
 
 /// A page for a failure of the service: 503 (try again) while a backend is unavailable, 500
 /// otherwise; the cause goes to the log only.
-fn failed(e: &resetd_app::Unexpected) -> Response {
+fn failed(lang: Language, e: &resetd_app::Unexpected) -> Response {
+    let w = words(lang);
     if e.is_unavailable() {
         tracing::warn!(error = %e, cause = ?e.source, "a backend is unavailable");
-        page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Temporarily unavailable",
-            "<p>The service is temporarily unavailable. Please try again in a minute.</p>",
-        )
+        message(StatusCode::SERVICE_UNAVAILABLE, lang, w.unavailable_title, w.unavailable_text)
     } else {
         tracing::error!(error = %e, cause = ?e.source, "the reset page failed");
-        page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "<p>Please try again later.</p>")
+        message(StatusCode::INTERNAL_SERVER_ERROR, lang, w.failed_title, w.failed_text)
     }
 }
 
-fn bad_password(e: resetd_domain::password::PasswordError) -> RedeemError {
-    RedeemError::Rejected(e.to_string())
-}
-
-fn messages(e: &RedeemError) -> Vec<String> {
-    match e {
-        RedeemError::Policy(v) => v.iter().map(ToString::to_string).collect(),
-        RedeemError::Recurrent => vec!["You used this password recently; choose another.".into()],
-        RedeemError::Rejected(m) => vec![format!("{m}.")],
-        RedeemError::InvalidToken | RedeemError::Unexpected(_) | RedeemError::RateLimited { .. } => {
-            vec![INVALID.into()]
-        }
-    }
-}
+const INVALID: &str = "This link is invalid or has expired. Ask for a new one.";
 
 fn redeem_error(e: RedeemError) -> LookerError {
     let field =
