@@ -7,7 +7,7 @@ mod ciam_attack;
 mod deadline;
 mod dev_profile;
 mod headers;
-mod helpers;
+use resetd_e2e::helpers;
 mod history;
 mod limits;
 mod looker;

@@ -8,3 +8,4 @@ mod faults;
 mod leaks;
 mod rotation;
 mod startup;
+mod statements;

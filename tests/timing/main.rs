@@ -1,17 +1,13 @@
 //! The timing of `/otp/send` for known and unknown accounts, in its own test binary so that no
 //! other test loads the CPU while it measures.
 
-#[allow(dead_code)]
-#[path = "../api/helpers.rs"]
-mod helpers;
-
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
-use crate::helpers::TestApp;
+use resetd_e2e::helpers::TestApp;
 
 async fn post(app: &TestApp, path: &str, id: &str, secret: &str, body: Value) -> StatusCode {
     app.http.post(app.url(path)).basic_auth(id, Some(secret)).json(&body).send().await.unwrap().status()

@@ -176,6 +176,11 @@ impl CredentialStore for MemoryStore {
         Ok(self.lock().credential(user.as_i64()))
     }
 
+    async fn get_many(&self, users: &[UserId]) -> Result<Vec<EmailCredential>, StoreError> {
+        let s = self.lock();
+        Ok(users.iter().filter_map(|u| s.credential(u.as_i64())).collect())
+    }
+
     async fn create(
         &self,
         user: UserId,

@@ -100,6 +100,16 @@ impl CredentialStore for PgStore {
         .await
     }
 
+    async fn get_many(&self, users: &[UserId]) -> Result<Vec<EmailCredential>, StoreError> {
+        let ids: Vec<i64> = users.iter().map(|u| u.as_i64()).collect();
+        crate::within(async move {
+            let sql = format!("SELECT {COLUMNS} FROM credentials_email WHERE user_id = ANY($1)");
+            let rows = sqlx::query_as::<_, CredentialRow>(&sql).bind(&ids).fetch_all(&self.pool).await;
+            rows.map_err(error::store)?.into_iter().map(EmailCredential::try_from).collect()
+        })
+        .await
+    }
+
     async fn create(
         &self,
         user: UserId,

@@ -96,6 +96,13 @@ pub trait CredentialStore: Send + Sync {
     /// [`StoreError`] only.
     async fn get(&self, user: UserId) -> Result<Option<EmailCredential>, StoreError>;
 
+    /// The credentials of `users` in one read (a page of users costs one call, whatever its
+    /// size), in no particular order; users without one are left out.
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn get_many(&self, users: &[UserId]) -> Result<Vec<EmailCredential>, StoreError>;
+
     /// # Errors
     /// [`CredentialWriteError::UserNotFound`], [`CredentialWriteError::AlreadyExists`],
     /// [`CredentialWriteError::EmailTaken`].

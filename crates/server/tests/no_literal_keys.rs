@@ -19,14 +19,14 @@ fn values(line: &str) -> Vec<String> {
     out
 }
 
-/// Whether `v` looks like a key someone typed: long, and not a variable, an expression or an
-/// environment variable's name.
+/// Whether `v` looks like a key someone typed: long, and not a variable, an expression, a
+/// (generic) type or an environment variable's name.
 fn key_like(v: &str) -> bool {
     let type_name = v.starts_with(|c: char| c.is_ascii_uppercase()) && v.chars().all(|c| c.is_ascii_alphanumeric());
     v.len() >= 12
         && !type_name
         && !v.chars().all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit())
-        && !v.contains(['$', '(', '{', '.', ':', '/'])
+        && !v.contains(['$', '(', '{', '.', ':', '/', '<'])
         && v.chars().all(|c| c.is_ascii_graphic())
 }
 
@@ -67,4 +67,5 @@ fn the_scan_finds_a_literal_key() {
     assert!(values(&format!("{env}: {sample}")).iter().any(|v| key_like(v)));
     assert!(!values(&format!("{env}: ${{RESETD_TOKEN_KEY:?}}")).iter().any(|v| key_like(v)));
     assert!(!values(&format!("{name} = \"\"")).iter().any(|v| key_like(v)), "empty is no key");
+    assert!(!values(&format!("pub {name}s: Vec<SecretString>,")).iter().any(|v| key_like(v)), "a field's type");
 }

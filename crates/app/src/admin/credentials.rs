@@ -26,7 +26,7 @@ impl AdminService {
         })
     }
 
-    fn view(
+    pub(super) fn view(
         &self,
         credential: EmailCredential,
         user: &User,

@@ -75,6 +75,14 @@ pub struct CredentialView {
     pub account_setup_url_expired: bool,
 }
 
+/// A Looker user with its email credential (`None` when it has none), read together so that
+/// an answer never needs a second use case, and a page of users costs two store reads.
+#[derive(Debug, Clone)]
+pub struct UserView {
+    pub user: User,
+    pub credential: Option<CredentialView>,
+}
+
 /// The writable fields of a Looker user.
 #[derive(Debug, Clone, Default)]
 pub struct WriteUser {

@@ -5,7 +5,11 @@ use resetd_domain::user::{Email, UserId, UserStatus};
 use resetd_ports::audit::AuditKind;
 use resetd_ports::users::{NewUser, UserPatch, UserWriteError};
 
-use super::{invalid_email, AdminError, AdminService, User, WriteUser};
+use std::collections::HashMap;
+
+use resetd_ports::credentials::EmailCredential;
+
+use super::{invalid_email, AdminError, AdminService, User, UserView, WriteUser};
 use crate::{unexpected, Unexpected};
 
 impl AdminService {
@@ -13,26 +17,46 @@ impl AdminService {
     ///
     /// # Errors
     /// 403 for another user without admin rights, 404.
-    pub async fn get_user(&self, caller: Principal, id: UserId) -> Result<User, AdminError> {
-        self.user(caller, id).await
+    pub async fn get_user(&self, caller: Principal, id: UserId) -> Result<UserView, AdminError> {
+        let user = self.user(caller, id).await?;
+        self.with_credential(user).await
     }
 
     /// `GET /users`: everyone for admins, only themselves for others.
     ///
     /// # Errors
     /// [`AdminError::Unexpected`].
-    pub async fn list_users(&self, caller: Principal, offset: u64, limit: u64) -> Result<Vec<User>, AdminError> {
-        if caller.role != Role::Admin {
-            return Ok(self.user(caller, caller.user_id).await.into_iter().collect());
-        }
-        Ok(self.ctx.ports.users.list(offset, limit.min(1000)).await.map_err(unexpected("listing users"))?)
+    pub async fn list_users(&self, caller: Principal, offset: u64, limit: u64) -> Result<Vec<UserView>, AdminError> {
+        let ports = &self.ctx.ports;
+        let users = if caller.role == Role::Admin {
+            ports.users.list(offset, limit.min(1000)).await.map_err(unexpected("listing users"))?
+        } else {
+            self.user(caller, caller.user_id).await.into_iter().collect()
+        };
+        let ids: Vec<UserId> = users.iter().map(|u| u.id).collect();
+        let found = ports.credentials.get_many(&ids).await.map_err(unexpected("loading credentials"))?;
+        let mut credentials: HashMap<UserId, EmailCredential> = found.into_iter().map(|c| (c.user_id, c)).collect();
+        Ok(users
+            .into_iter()
+            .map(|user| {
+                let credential = credentials.remove(&user.id).map(|c| self.view(c, &user, None));
+                UserView { user, credential }
+            })
+            .collect())
+    }
+
+    /// `user` with its email credential.
+    pub(super) async fn with_credential(&self, user: User) -> Result<UserView, AdminError> {
+        let found = self.ctx.ports.credentials.get(user.id).await.map_err(unexpected("loading a credential"))?;
+        let credential = found.map(|c| self.view(c, &user, None));
+        Ok(UserView { user, credential })
     }
 
     /// `POST /users` (admins), with an optional email credential.
     ///
     /// # Errors
     /// 403, 422 for a bad email, 409 for a taken email.
-    pub async fn create_user(&self, caller: Principal, body: WriteUser) -> Result<User, AdminError> {
+    pub async fn create_user(&self, caller: Principal, body: WriteUser) -> Result<UserView, AdminError> {
         Self::admin_only(caller)?;
         let email = body.email.as_deref().map(Email::parse).transpose().map_err(|_| invalid_email())?;
         let ports = &self.ctx.ports;
@@ -59,14 +83,15 @@ impl AdminService {
         ports
             .audit(AuditKind::UserCreated, Some(user.id), format!("api-user:{}", caller.user_id), String::new())
             .await?;
-        self.user(caller, user.id).await
+        let user = self.user(caller, user.id).await?;
+        self.with_credential(user).await
     }
 
     /// `PATCH /users/{id}`.
     ///
     /// # Errors
     /// 403, 404.
-    pub async fn update_user(&self, caller: Principal, id: UserId, body: WriteUser) -> Result<User, AdminError> {
+    pub async fn update_user(&self, caller: Principal, id: UserId, body: WriteUser) -> Result<UserView, AdminError> {
         let before = self.administered(caller, id).await?;
         // Nobody switches their own account on or off (a disabled admin re-enabling itself).
         if body.is_disabled.is_some() && caller.user_id == id {
@@ -85,7 +110,7 @@ impl AdminService {
         })?;
         let updated = updated.ok_or(AdminError::NotFound)?;
         self.ctx.after_status_change(&before, &updated).await;
-        Ok(updated)
+        self.with_credential(updated).await
     }
 
     /// `DELETE /users/{id}` (admins).

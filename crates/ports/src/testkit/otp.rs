@@ -58,7 +58,8 @@ pub async fn otp_store(store: Arc<dyn OtpStore>) {
     store.create(&s.challenge, now).await.unwrap();
     assert_eq!(
         store.verify_and_claim(&s.challenge.token, &s.wrong, b, now).await.unwrap(),
-        ClaimOutcome::WrongCode { attempts_left: 2 }
+        ClaimOutcome::WrongCode { attempts_left: 2 },
+        "a wrong code costs an attempt"
     );
     let other_recipient = OtpBinding { recipient: email(), ..b.clone() };
     assert_eq!(

@@ -135,6 +135,11 @@ pub async fn credential_store(users: Arc<dyn UserStore>, creds: Arc<dyn Credenti
     assert!(matches!(creds.update(bob.id, Some(e.clone()), None).await, Err(CredentialWriteError::UserNotFound)));
     creds.create(bob.id, &e, now).await.unwrap();
     assert!(matches!(creds.update(ada.id, Some(e.clone()), None).await, Err(CredentialWriteError::EmailTaken)));
+    let mut many = creds.get_many(&[bob.id, ghost, ada.id]).await.unwrap();
+    many.sort_by_key(|c| c.user_id);
+    let each = vec![creds.get(ada.id).await.unwrap().unwrap(), creds.get(bob.id).await.unwrap().unwrap()];
+    assert_eq!(many, each, "one read, the same credentials as one by one; none for a user without");
+    assert_eq!(creds.get_many(&[]).await.unwrap(), vec![]);
 
     // Tokens: one live token per user, expiry at the instant, unknown digests find nothing.
     let first = ResetToken::generate(&mut rand::rngs::OsRng).digest(&key);

@@ -8,9 +8,7 @@ mod users;
 
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::response::Response;
-use resetd_app::admin::{AdminError, CredentialView, User};
-use resetd_domain::access::Principal;
+use resetd_app::admin::{CredentialView, UserView};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::{IntoParams, IntoResponses};
@@ -20,7 +18,7 @@ pub(crate) use self::credentials::*;
 pub(crate) use self::session::*;
 pub(crate) use self::users::*;
 use super::error::ErrorBody;
-use super::{fail, ok_json, view, Outcome};
+use super::{ok_json, view, Outcome};
 use crate::Shared;
 
 /// The query parameters these endpoints take.
@@ -32,21 +30,12 @@ pub(in crate::looker) struct Params {
     pub limit: Option<u64>,
 }
 
-/// A user as Looker shows it, with its email credential (`null` when it has none). A failure
-/// to read the credential fails the answer: it is never shown as "no credential".
-pub(in crate::looker) async fn user_json(
-    state: &Shared,
-    who: Principal,
-    u: &User,
-    p: &Params,
-) -> Result<Value, Response> {
+/// A user as Looker shows it, with its email credential (`null` when it has none), both read
+/// by the one use case that answered.
+pub(in crate::looker) fn user_json(state: &Shared, v: &UserView, p: &Params) -> Value {
     let base = state.app.admin_base();
-    let cred = match state.app.admin.get_credential(who, u.id).await {
-        Ok(c) => Some(view::credential(&base, &c)),
-        Err(AdminError::NotFound) => None,
-        Err(e) => return Err(fail(state, e)),
-    };
-    Ok(view::shaped(&view::user(&base, u, cred), p.fields.as_deref()))
+    let cred = v.credential.as_ref().map(|c| view::credential(&base, c));
+    view::shaped(&view::user(&base, &v.user, cred), p.fields.as_deref())
 }
 
 pub(in crate::looker) fn credential_json(state: &Shared, c: &CredentialView, p: &Params) -> Outcome {

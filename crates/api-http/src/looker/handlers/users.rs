@@ -37,11 +37,7 @@ pub(in crate::looker) async fn list_users(
         return Err(fail(&state, LookerError::bad_request("offset and limit must be at most 9223372036854775807.")));
     }
     let users = state.app.admin.list_users(who, offset, limit).await.map_err(|e| fail(&state, e))?;
-    let mut out = Vec::with_capacity(users.len());
-    for u in &users {
-        out.push(user_json(&state, who, u, &p).await?);
-    }
-    ok_json(Value::Array(out))
+    ok_json(Value::Array(users.iter().map(|u| user_json(&state, u, &p)).collect()))
 }
 
 /// Looker's `WriteUser`: absent fields are left alone, `null` clears.
@@ -102,7 +98,7 @@ pub(in crate::looker) async fn create_user(
     OptionalJson(b): OptionalJson<WriteUserBody>,
 ) -> Outcome {
     let u = state.app.admin.create_user(who, b.into()).await.map_err(|e| fail(&state, e))?;
-    ok_json(user_json(&state, who, &u, &p).await?)
+    ok_json(user_json(&state, &u, &p))
 }
 
 #[utoipa::path(
@@ -126,7 +122,7 @@ pub(in crate::looker) async fn get_user(
     LookerQuery(p): LookerQuery<Params>,
 ) -> Outcome {
     let u = state.app.admin.get_user(who, id).await.map_err(|e| fail(&state, e))?;
-    ok_json(user_json(&state, who, &u, &p).await?)
+    ok_json(user_json(&state, &u, &p))
 }
 
 #[utoipa::path(
@@ -155,7 +151,7 @@ pub(in crate::looker) async fn update_user(
     LookerJson(b): LookerJson<WriteUserBody>,
 ) -> Outcome {
     let u = state.app.admin.update_user(who, id, b.into()).await.map_err(|e| fail(&state, e))?;
-    ok_json(user_json(&state, who, &u, &p).await?)
+    ok_json(user_json(&state, &u, &p))
 }
 
 #[utoipa::path(

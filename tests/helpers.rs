@@ -1,3 +1,5 @@
+//! Starting resetd on a fresh database as `resetd serve` does, and reading what it sent.
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -5,10 +7,17 @@ use resetd_server::{Profile, Settings};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
+/// A resetd serving on a free port, its base URL, a client, and its use cases.
 pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
     pub app: resetd_app::App,
+}
+
+impl std::fmt::Debug for TestApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestApp").field("base", &self.base).finish_non_exhaustive()
+    }
 }
 
 fn env(name: &str, default: &str) -> String {
@@ -182,6 +191,7 @@ pub async fn get_json(app: &TestApp, path: &str, token: &str) -> Value {
 }
 
 /// A CIAM application's credentials (public clients have no secret).
+#[derive(Debug)]
 pub struct Creds {
     pub id: String,
     pub secret: Option<String>,
@@ -243,6 +253,7 @@ pub fn digits_after(text: &str, marker: &str, len: usize) -> String {
 }
 
 /// A real local HTTP listener standing in for the SMS gateway; it records every JSON body.
+#[derive(Debug)]
 pub struct SmsGateway {
     pub url: String,
     pub received: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
