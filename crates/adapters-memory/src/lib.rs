@@ -7,13 +7,10 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
-mod cache;
 mod durable;
 mod ephemeral;
 mod keys;
 mod outbox;
-
-pub use cache::CachedClients;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};

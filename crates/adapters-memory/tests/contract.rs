@@ -57,17 +57,14 @@ async fn the_small_stores_follow_the_contract() {
 }
 
 #[tokio::test]
-async fn key_usage_follows_the_contract_through_the_client_cache() {
+async fn key_usage_follows_the_contract() {
     let (s, _) = store();
-    let clock = Arc::new(ManualClock::new(testkit::t0()));
-    let cached = resetd_adapters_memory::CachedClients::new(s.clone(), clock, std::time::Duration::from_secs(60), 8);
-    let clients = Arc::new(cached);
     let stores = testkit::KeyedStores {
         usage: s.clone(),
         users: s.clone(),
         credentials: s.clone(),
-        api_credentials: s,
-        clients,
+        api_credentials: s.clone(),
+        clients: s,
     };
     testkit::key_usage(stores).await;
 }

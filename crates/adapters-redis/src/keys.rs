@@ -6,7 +6,7 @@
 //! | key                          | type        | holds                                        |
 //! |------------------------------|-------------|----------------------------------------------|
 //! | `P{otp:<token hex>}:c`       | hash        | one OTP challenge (see [`crate::otp`])       |
-//! | `Prl:{<key>}`                | string      | the hit count of one rate-limit window       |
+//! | `Prl:{<key>}`                | string      | the hit count of one rate-limit window; `<key>` comes from the use cases (`resetd_app`'s `limit_keys`, the one place they are built) |
 //! | `P{u:<user id>}:s:<digest>`  | string      | one API session: `<role>:<generation>`       |
 //! | `P{u:<user id>}:g`           | string      | the user's published credential generation   |
 //! | `P{health:<channel>}`        | string      | present, with a TTL, while a channel fails    |

@@ -29,7 +29,7 @@ use tower_http::trace::TraceLayer;
 
 pub use client_ip::ProxyTrust;
 pub use dev::{DevMessage, DevOutbox};
-use guard::{Dialect, Guard};
+use guard::Guard;
 pub use health::Probe;
 pub use telemetry::RenderMetrics;
 
@@ -70,19 +70,19 @@ pub fn router(state: HttpState) -> Router {
     let request_id = axum::http::HeaderName::from_static("x-request-id");
     let docs_base: Arc<str> = state.docs_base.as_str().into();
     let budget = state.backend_budget;
-    let guard = |dialect| Guard { dialect, docs_base: docs_base.clone(), timeout: state.request_timeout };
+    let guard = |responder| Guard { responder, timeout: state.request_timeout };
     let mut plain = Router::new()
         .merge(health::router())
-        .merge(page::router())
         .route("/metrics", axum::routing::get(telemetry::render))
         .route("/openapi.json", axum::routing::get(openapi::document));
     if state.dev_outbox.is_some() {
         plain = plain.merge(dev::router());
     }
     Router::new()
-        .merge(guard(Dialect::Plain).wrap(plain))
-        .merge(guard(Dialect::Looker).wrap(looker::router()))
-        .merge(guard(Dialect::Ciam).wrap(ciam::router()))
+        .merge(guard(Arc::new(guard::plain)).wrap(plain))
+        .merge(guard(page::responder(docs_base.clone())).wrap(page::router()))
+        .merge(guard(looker::responder(docs_base)).wrap(looker::router()))
+        .merge(guard(ciam::responder()).wrap(ciam::router()))
         .with_state(Arc::new(state))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         // Answers carry tokens, links and secrets: no cache keeps them (an answer that may be

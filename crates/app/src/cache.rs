@@ -1,5 +1,6 @@
-//! A read-through cache in front of another [`ClientRegistry`]: CIAM calls look their client up
-//! on every request, and clients change rarely. Only found clients are cached (unknown ids
+//! A read-through cache in front of another [`ClientRegistry`], as a decorator of the port
+//! (any store can sit behind it): CIAM calls look their client up on every request, and
+//! clients change rarely. Only found clients are cached (unknown ids
 //! cannot fill memory), for `ttl`, at most `capacity` of them; a change made by another process
 //! is seen within `ttl`.
 
@@ -85,7 +86,7 @@ impl ClientRegistry for CachedClients {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::MemoryStore;
+    use resetd_adapters_memory::MemoryStore;
     use resetd_ports::testkit::{self, ManualClock};
 
     #[tokio::test]
@@ -115,10 +116,27 @@ mod tests {
         assert_eq!(cache.find(&id).await.unwrap(), None, "misses are not cached");
         ClientRegistry::create(inner.as_ref(), client.clone()).await.unwrap();
         assert_eq!(cache.find(&id).await.unwrap(), Some(client.clone()));
-        // Behind the cache's back (another process), the client goes away.
-        *inner.lock() = crate::State::default();
-        assert_eq!(cache.find(&id).await.unwrap(), Some(client), "served from the cache");
+        // Behind the cache's back (another process), the client is switched off.
+        let off = ClientSwitches { enabled: Some(false), ..ClientSwitches::default() };
+        assert!(inner.set_switches(&id, off).await.unwrap());
+        assert_eq!(cache.find(&id).await.unwrap(), Some(client.clone()), "served from the cache");
         clock.advance(Duration::from_secs(10));
-        assert_eq!(cache.find(&id).await.unwrap(), None, "expired after the TTL");
+        let fresh = cache.find(&id).await.unwrap().unwrap();
+        assert!(!fresh.enabled, "read again after the TTL");
+    }
+
+    #[tokio::test]
+    async fn key_usage_follows_the_contract_through_the_cache() {
+        let clock = Arc::new(ManualClock::new(testkit::t0()));
+        let s = Arc::new(MemoryStore::new(clock.clone()));
+        let clients = Arc::new(CachedClients::new(s.clone(), clock, Duration::from_secs(60), 8));
+        let stores = testkit::KeyedStores {
+            usage: s.clone(),
+            users: s.clone(),
+            credentials: s.clone(),
+            api_credentials: s,
+            clients,
+        };
+        testkit::key_usage(stores).await;
     }
 }

@@ -6,10 +6,12 @@
 
 pub mod admin;
 pub mod bootstrap;
+pub mod cache;
 pub mod ciam;
 pub mod first_run;
 pub mod hashing;
 pub mod keys;
+mod limit_keys;
 pub mod outbox;
 pub mod password;
 pub mod redeem;

@@ -91,7 +91,8 @@ impl RedeemService {
     ) -> Result<(), RedeemError> {
         if let Some(ip) = ip {
             let l = self.ctx.settings.changes_per_ip;
-            let decided = self.ctx.ports.rate_limiter.hit(&format!("change:ip:{ip}"), l.limit, l.window).await;
+            let decided =
+                self.ctx.ports.rate_limiter.hit(&crate::limit_keys::changes_from(ip), l.limit, l.window).await;
             if let RateDecision::Limited { retry_after } = decided.map_err(unexpected("rate limiting"))? {
                 return Err(RedeemError::RateLimited { retry_after });
             }

@@ -16,13 +16,14 @@ use std::time::Duration;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use resetd_adapters_memory::{CachedClients, MemoryStore};
+use resetd_adapters_memory::MemoryStore;
 use resetd_adapters_notify::{
     ChannelNotifier, LogSender, SmtpConfig, SmtpSender, TlsMode, WebhookConfig, WebhookSmsSender,
 };
 use resetd_adapters_postgres::PgStore;
 use resetd_adapters_redis::RedisStore;
 use resetd_api_http::{HttpState, Probe};
+use resetd_app::cache::CachedClients;
 use resetd_app::hashing::BlockingArgon2;
 use resetd_app::{App, OtpSettings, Ports, RateLimit};
 use resetd_domain::keyed::TokenKey;

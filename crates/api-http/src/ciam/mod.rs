@@ -74,6 +74,11 @@ impl IntoResponse for CiamReply {
 }
 
 /// A panic or a timeout, in this dialect (see [`crate::guard`]).
+/// The CIAM routes' answers to a panic or the deadline.
+pub(crate) fn responder() -> crate::guard::Responder {
+    std::sync::Arc::new(|_: &crate::guard::Asked, f: Failure| failure(f))
+}
+
 pub(crate) fn failure(failure: Failure) -> Response {
     match failure {
         Failure::Panicked => {

@@ -77,6 +77,11 @@ impl LookerError {
 pub(crate) const UNAVAILABLE: &str = "The service is temporarily unavailable. Please try again later.";
 
 /// A panic or a timeout, in this dialect (see [`crate::guard`]).
+/// The Looker routers' answers to a panic or the deadline.
+pub(crate) fn responder(docs_base: std::sync::Arc<str>) -> crate::guard::Responder {
+    std::sync::Arc::new(move |_: &crate::guard::Asked, f: Failure| failure(&docs_base, f))
+}
+
 pub(crate) fn failure(docs_base: &str, failure: Failure) -> Response {
     match failure {
         Failure::Panicked => LookerError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error"),

@@ -17,7 +17,7 @@ use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use serde_json::Value;
 
-pub(crate) use self::error::{failure, LookerError};
+pub(crate) use self::error::{failure, responder, LookerError};
 use self::handlers::*;
 use crate::Shared;
 

@@ -199,6 +199,26 @@ pub(crate) async fn submit(State(state): State<Shared>, ClientIp(ip): ClientIp, 
     }
 }
 
+/// The reset page's answers to a panic or the deadline, in the shape of its other answers: a
+/// program posting JSON gets the Looker dialect, a browser a page in its language.
+pub(crate) fn responder(docs_base: std::sync::Arc<str>) -> crate::guard::Responder {
+    std::sync::Arc::new(move |asked: &crate::guard::Asked, f: crate::guard::Failure| {
+        if asked.method == axum::http::Method::POST && wants_json(&asked.headers) {
+            return crate::looker::failure(&docs_base, f);
+        }
+        let lang = from_browser(&asked.headers);
+        let w = words(lang);
+        match f {
+            crate::guard::Failure::Panicked => {
+                message(StatusCode::INTERNAL_SERVER_ERROR, lang, w.failed_title, w.failed_text)
+            }
+            crate::guard::Failure::TimedOut => {
+                message(StatusCode::SERVICE_UNAVAILABLE, lang, w.unavailable_title, w.unavailable_text)
+            }
+        }
+    })
+}
+
 /// A page for a failure of the service: 503 (try again) while a backend is unavailable, 500
 /// otherwise; the cause goes to the log only.
 fn failed(lang: Language, e: &resetd_app::Unexpected) -> Response {

@@ -125,7 +125,7 @@ impl AdminService {
         lifetime: TokenLifetime,
     ) -> Result<(User, CredentialView, SecretString, ResetTokenKind), AdminError> {
         let user = self.administered(caller, id).await?;
-        self.limit(format!("reset:caller:{}", caller.user_id), self.ctx.settings.reset_per_caller).await?;
+        self.limit(crate::limit_keys::links_by(caller.user_id), self.ctx.settings.reset_per_caller).await?;
         let kind = kind.unwrap_or(if user.has_password {
             ResetTokenKind::PasswordReset
         } else {

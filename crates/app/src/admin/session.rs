@@ -23,13 +23,12 @@ impl AdminService {
     ) -> Result<Session, AdminError> {
         let s = &self.ctx.settings;
         if let Some(ip) = ip {
-            self.limit(format!("login:ip:{ip}"), s.login_per_ip).await?;
+            self.limit(crate::limit_keys::login_from(ip), s.login_per_ip).await?;
         }
         let id = ClientId::parse(client_id).map_err(|_| AdminError::NotFound)?;
         // Failures count per client and address: a right secret from elsewhere still logs in,
         // so guessing at an integration's id cannot lock the integration out.
-        let from = ip.map_or_else(|| "-".to_owned(), |ip| ip.to_string());
-        let failures = format!("login:fail:{id}:{from}");
+        let failures = crate::limit_keys::login_failures(&id, ip);
         let ports = &self.ctx.ports;
         let spent = ports.rate_limiter.count(&failures).await.map_err(unexpected("reading the login failures"))?;
         if spent >= s.login_failures.limit {

@@ -17,7 +17,7 @@ use resetd_ports::notify::{Notice, Notification};
 use resetd_ports::rate_limit::{RateCheck, RateDecision};
 use resetd_ports::users::User;
 
-use crate::{unexpected, Context, RateLimit, Unexpected};
+use crate::{limit_keys, unexpected, Context, RateLimit, Unexpected};
 
 /// How long a failed delivery marks its channel failing, unless a good one clears it first.
 const CHANNEL_FAILING_FOR: Duration = Duration::from_secs(30);
@@ -197,15 +197,15 @@ impl CiamService {
         if !self.ctx.settings.delivers(channel) {
             return Err(CiamError::ChannelOff(channel));
         }
-        let dest = format!("otp:dest:{}", self.destination(&recipient));
+        let dest = self.destination(&recipient);
         let check = |key: String, l: RateLimit| RateCheck { key, limit: l.limit, window: l.window };
         let mut checks = vec![
-            check(format!("{dest}:cooldown"), o.destination_cooldown),
-            check(format!("{dest}:day"), o.destination_daily),
-            check(format!("otp:client:{}", client.id), o.per_client),
+            check(limit_keys::destination_cooldown(&dest), o.destination_cooldown),
+            check(limit_keys::destination_daily(&dest), o.destination_daily),
+            check(limit_keys::sends_by(&client.id), o.per_client),
         ];
         if let Some(ip) = req.ip {
-            checks.push(check(format!("otp:ip:{ip}"), o.per_ip));
+            checks.push(check(limit_keys::sends_from(ip), o.per_ip));
         }
         // One round trip for every limit; the destination's answer wins (it has its own code).
         let decisions = self.ctx.ports.rate_limiter.hit_all(&checks).await.map_err(unexpected("rate limiting"))?;

@@ -32,7 +32,8 @@ impl CiamService {
         // Per address, before anything costly (argon2) can run.
         if let Some(ip) = req.ip {
             let l = self.ctx.settings.changes_per_ip;
-            let decided = self.ctx.ports.rate_limiter.hit(&format!("change:ip:{ip}"), l.limit, l.window).await;
+            let decided =
+                self.ctx.ports.rate_limiter.hit(&crate::limit_keys::changes_from(ip), l.limit, l.window).await;
             if let RateDecision::Limited { retry_after } = decided.map_err(unexpected("rate limiting"))? {
                 return Err(CiamError::RateLimited { retry_after });
             }
@@ -87,8 +88,8 @@ impl CiamService {
         // atomically before the code is compared, so concurrent guesses cannot all slip under
         // it, and refunded unless a wrong code spent it.
         let budget = match &user {
-            Some(u) => format!("otp:guess:u:{}", u.id),
-            None => format!("otp:guess:d:{}", self.destination(&recipient)),
+            Some(u) => crate::limit_keys::guesses_of(u.id),
+            None => crate::limit_keys::guesses_at(&self.destination(&recipient)),
         };
         let limiter = &ports.rate_limiter;
         let reserved = limiter.hit(&budget, o.account_guesses.limit, o.account_guesses.window).await;
