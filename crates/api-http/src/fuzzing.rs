@@ -8,7 +8,7 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use crate::body;
 use crate::ciam::{credentials, ResetBody, SendBody};
 use crate::looker::handlers::{LoginForm, PasswordConfigBody, WriteCredential, WriteUserBody};
-use crate::page::Submit;
+use crate::redeem::Submit;
 
 fn headers(content_type: &[u8], authorization: Option<&[u8]>) -> HeaderMap {
     let mut h = HeaderMap::new();

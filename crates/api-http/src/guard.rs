@@ -128,7 +128,7 @@ mod tests {
         let router: Router = Router::new()
             .route("/slow", axum::routing::any(|| async { tokio::time::sleep(Duration::from_secs(60)).await }));
         let guard = Guard {
-            responder: crate::page::responder("https://docs.example/api".into()),
+            responder: crate::redeem::responder("https://docs.example/api".into()),
             timeout: Duration::from_millis(50),
         };
         let ask = |method: &str, content_type: &str, language: &str| {

@@ -14,7 +14,7 @@ mod guard;
 mod health;
 mod looker;
 mod openapi;
-mod page;
+mod redeem;
 mod telemetry;
 
 use std::sync::Arc;
@@ -80,7 +80,7 @@ pub fn router(state: HttpState) -> Router {
     }
     Router::new()
         .merge(guard(Arc::new(guard::plain)).wrap(plain))
-        .merge(guard(page::responder(docs_base.clone())).wrap(page::router()))
+        .merge(guard(redeem::responder(docs_base.clone())).wrap(redeem::router()))
         .merge(guard(looker::responder(docs_base)).wrap(looker::router()))
         .merge(guard(ciam::responder()).wrap(ciam::router()))
         .with_state(Arc::new(state))

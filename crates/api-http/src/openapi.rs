@@ -11,7 +11,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{Modify, OpenApi};
 
-use crate::{ciam, health, looker, page, telemetry};
+use crate::{ciam, health, looker, redeem, telemetry};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -42,9 +42,9 @@ use crate::{ciam, health, looker, page, telemetry};
         looker::handlers::force_reset_all,
         ciam::send,
         ciam::reset,
-        page::show,
-        page::show_setup,
-        page::submit,
+        redeem::show,
+        redeem::show_setup,
+        redeem::submit,
         health::healthz,
         health::readyz,
         telemetry::render,

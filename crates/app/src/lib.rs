@@ -4,7 +4,6 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
-pub mod admin;
 pub mod bootstrap;
 pub mod cache;
 pub mod ciam;
@@ -12,6 +11,7 @@ pub mod first_run;
 pub mod hashing;
 pub mod keys;
 mod limit_keys;
+pub mod looker;
 pub mod outbox;
 pub mod password;
 pub mod redeem;
@@ -82,7 +82,7 @@ impl Ports {
 /// The use cases, built once at start-up and shared by the HTTP handlers.
 #[derive(Debug, Clone)]
 pub struct App {
-    pub admin: admin::AdminService,
+    pub looker: looker::LookerService,
     pub redeem: redeem::RedeemService,
     pub ciam: ciam::CiamService,
     pub bootstrap: bootstrap::BootstrapService,
@@ -92,15 +92,15 @@ pub struct App {
 
 impl App {
     /// The public base URL (links and Looker self-links).
-    pub fn admin_base(&self) -> String {
-        self.admin.base_url()
+    pub fn looker_base(&self) -> String {
+        self.looker.base_url()
     }
 
     pub fn new(ports: Ports, settings: Settings) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         let ctx = Arc::new(Context { ports, settings, checks: Arc::new(tokio::sync::Semaphore::new(cores)) });
         Self {
-            admin: admin::AdminService::new(ctx.clone()),
+            looker: looker::LookerService::new(ctx.clone()),
             redeem: redeem::RedeemService::new(ctx.clone()),
             ciam: ciam::CiamService::new(ctx.clone()),
             bootstrap: bootstrap::BootstrapService::new(ctx.clone()),

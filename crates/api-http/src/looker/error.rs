@@ -3,7 +3,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use resetd_app::admin::{AdminError, FieldError};
+use resetd_app::looker::{AdminError, FieldError};
 use serde::Serialize;
 use utoipa::ToSchema;
 

@@ -1,8 +1,8 @@
 //! Looker JSON shapes: `User`, `CredentialsEmail`, `PasswordConfig`, and the `fields` filter.
 
 use chrono::{DateTime, Utc};
-use resetd_app::admin::User;
-use resetd_app::admin::{CredentialView, PasswordConfig};
+use resetd_app::looker::User;
+use resetd_app::looker::{CredentialView, PasswordConfig};
 use resetd_domain::user::UserStatus;
 use secrecy::ExposeSecret;
 use serde::Serialize;

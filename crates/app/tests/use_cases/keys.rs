@@ -105,7 +105,7 @@ async fn an_api_secret_under_the_old_key_logs_in_and_is_resealed() {
         .returning(|_, _, _| Ok(()));
     m.users.expect_find().returning(|_| Ok(Some(user(UserStatus::Active))));
     m.access_tokens.expect_issue().times(1).returning(|_, _, _, _| Ok(()));
-    m.app_with_keys(rotated()).admin.login("api", secret.expose(), None).await.unwrap();
+    m.app_with_keys(rotated()).looker.login("api", secret.expose(), None).await.unwrap();
 }
 
 #[tokio::test]
@@ -128,7 +128,7 @@ async fn a_session_from_before_the_rotation_resolves_and_logs_out_under_its_key(
         .in_sequence(&mut seq)
         .returning(|s| Ok(Some(resetd_domain::access::Principal { user_id: s.user_id, role: Role::Admin })));
     m.access_tokens.expect_revoke().withf(move |s| s.token == under_old).times(1).returning(|_| Ok(()));
-    m.app_with_keys(rotated()).admin.logout(&token.expose()).await.unwrap();
+    m.app_with_keys(rotated()).looker.logout(&token.expose()).await.unwrap();
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use resetd_app::admin::{AdminError, WriteUser};
+use resetd_app::looker::{AdminError, WriteUser};
 use resetd_domain::access::{ApiSecret, Principal, Role, SessionToken};
 use resetd_domain::client::ClientId;
 use resetd_domain::keyring::KeyRing;
@@ -67,7 +67,7 @@ async fn a_login_over_the_address_limit_reads_no_credential() {
     m.api_credentials.expect_find().times(0);
     m.access_tokens.expect_issue().times(0);
     let ip = Some("192.0.2.1".parse().unwrap());
-    let refused = m.app().admin.login("api", "secret", ip).await;
+    let refused = m.app().looker.login("api", "secret", ip).await;
     assert!(matches!(refused, Err(AdminError::RateLimited { .. })), "{refused:?}");
 }
 
@@ -77,7 +77,7 @@ async fn a_login_over_the_failure_limit_of_its_client_and_address_reads_no_crede
     m.rate_limiter.expect_hit().returning(|_, _, _| Ok(RateDecision::Allowed));
     m.rate_limiter.expect_count().withf(|key| key.starts_with("login:fail:api:")).returning(|_| Ok(1_000));
     m.api_credentials.expect_find().times(0);
-    let refused = m.app().admin.login("api", "secret", None).await;
+    let refused = m.app().looker.login("api", "secret", None).await;
     assert!(matches!(refused, Err(AdminError::RateLimited { .. })), "{refused:?}");
 }
 
@@ -97,7 +97,7 @@ async fn unknown_clients_wrong_secrets_and_inactive_owners_are_one_answer_and_co
             .returning(|_, _, _| Ok(RateDecision::Allowed));
         m.access_tokens.expect_issue().times(0);
         let presented = if case == "wrong secret" { &wrong } else { &secret };
-        let answer = m.app().admin.login("api", presented.expose(), None).await;
+        let answer = m.app().looker.login("api", presented.expose(), None).await;
         assert!(matches!(answer, Err(AdminError::NotFound)), "{case}: {answer:?}");
     }
 }
@@ -119,7 +119,7 @@ async fn a_right_secret_opens_a_session_under_the_owners_generation_and_is_audit
         .times(1)
         .returning(|_, _, _, _| Ok(()));
     m.audit.expect_record().withf(|e| e.kind == AuditKind::ApiLogin).times(1).returning(|_| Ok(()));
-    let session = m.app().admin.login("api", secret.expose(), None).await.unwrap();
+    let session = m.app().looker.login("api", secret.expose(), None).await.unwrap();
     assert_eq!(session.access_token.user_id(), seven());
 }
 
@@ -127,11 +127,11 @@ async fn a_right_secret_opens_a_session_under_the_owners_generation_and_is_audit
 async fn a_malformed_access_token_touches_no_store() {
     let mut m = Mocks::default();
     m.access_tokens.expect_resolve().times(0);
-    assert!(matches!(m.app().admin.authenticate("not-a-token").await, Err(AdminError::Unauthenticated)));
+    assert!(matches!(m.app().looker.authenticate("not-a-token").await, Err(AdminError::Unauthenticated)));
     let mut m = Mocks::default();
     m.access_tokens.expect_resolve().times(1).returning(|_| Ok(None));
     let token = SessionToken::generate(seven(), &mut rand::rngs::OsRng);
-    assert!(matches!(m.app().admin.authenticate(&token.expose()).await, Err(AdminError::Unauthenticated)));
+    assert!(matches!(m.app().looker.authenticate(&token.expose()).await, Err(AdminError::Unauthenticated)));
 }
 
 #[tokio::test]
@@ -141,7 +141,7 @@ async fn a_plain_user_sees_only_itself_and_administers_nothing() {
     m.users.expect_list().times(0);
     m.users.expect_find().returning(|_| Ok(Some(user(UserStatus::Active))));
     m.credentials.expect_get_many().returning(|ids| Ok(ids.iter().map(|id| email_credential(*id)).collect()));
-    let listed = m.app().admin.list_users(me, 0, 100).await.unwrap();
+    let listed = m.app().looker.list_users(me, 0, 100).await.unwrap();
     assert_eq!(listed.iter().map(|v| v.user.id).collect::<Vec<_>>(), vec![seven()]);
     assert!(listed[0].credential.is_some(), "with its credential, from the one batched read");
 
@@ -151,10 +151,10 @@ async fn a_plain_user_sees_only_itself_and_administers_nothing() {
     m.users.expect_delete().times(0);
     m.credentials.expect_issue_reset_token().times(0);
     let app = m.app();
-    assert!(matches!(app.admin.get_user(me, UserId::from_i64(8).unwrap()).await, Err(AdminError::Forbidden)));
-    assert!(matches!(app.admin.create_user(me, WriteUser::default()).await, Err(AdminError::Forbidden)));
-    assert!(matches!(app.admin.delete_user(me, seven()).await, Err(AdminError::Forbidden)));
-    assert!(matches!(app.admin.create_password_reset(me, seven(), true).await, Err(AdminError::Forbidden)));
+    assert!(matches!(app.looker.get_user(me, UserId::from_i64(8).unwrap()).await, Err(AdminError::Forbidden)));
+    assert!(matches!(app.looker.create_user(me, WriteUser::default()).await, Err(AdminError::Forbidden)));
+    assert!(matches!(app.looker.delete_user(me, seven()).await, Err(AdminError::Forbidden)));
+    assert!(matches!(app.looker.create_password_reset(me, seven(), true).await, Err(AdminError::Forbidden)));
 }
 
 #[tokio::test]
@@ -171,7 +171,7 @@ async fn a_page_of_users_reads_its_credentials_in_one_call() {
         .withf(|ids| ids.len() == 3)
         .times(1)
         .returning(|_| Ok(vec![email_credential(UserId::from_i64(2).unwrap())]));
-    let page = m.app().admin.list_users(admin(), 0, 5_000).await.unwrap();
+    let page = m.app().looker.list_users(admin(), 0, 5_000).await.unwrap();
     let with: Vec<bool> = page.iter().map(|v| v.credential.is_some()).collect();
     assert_eq!(with, vec![false, true, false], "each credential on its user, none invented");
 }
@@ -183,7 +183,7 @@ async fn a_taken_email_creates_nothing() {
     m.users.expect_create().times(0);
     m.credentials.expect_create().times(0);
     let body = WriteUser { email: Some("ada@example.com".into()), ..WriteUser::default() };
-    assert!(matches!(m.app().admin.create_user(admin(), body).await, Err(AdminError::Conflict(_))));
+    assert!(matches!(m.app().looker.create_user(admin(), body).await, Err(AdminError::Conflict(_))));
 }
 
 #[tokio::test]
@@ -193,7 +193,7 @@ async fn nobody_switches_their_own_account_on_or_off() {
     m.users.expect_update().times(0);
     let me = Principal { user_id: seven(), role: Role::Admin };
     let body = WriteUser { is_disabled: Some(false), ..WriteUser::default() };
-    assert!(matches!(m.app().admin.update_user(me, seven(), body).await, Err(AdminError::Forbidden)));
+    assert!(matches!(m.app().looker.update_user(me, seven(), body).await, Err(AdminError::Forbidden)));
 }
 
 #[tokio::test]
@@ -205,7 +205,7 @@ async fn a_reset_link_over_the_callers_limit_is_not_issued() {
         .withf(|key, _, _| key.starts_with("reset:caller:"))
         .returning(|_, _, _| Ok(RateDecision::Limited { retry_after: Duration::from_secs(5) }));
     m.credentials.expect_issue_reset_token().times(0);
-    let refused = m.app().admin.create_password_reset(admin(), seven(), true).await;
+    let refused = m.app().looker.create_password_reset(admin(), seven(), true).await;
     assert!(matches!(refused, Err(AdminError::RateLimited { .. })), "{refused:?}");
 }
 
@@ -220,7 +220,7 @@ async fn a_reset_link_is_issued_once_audited_and_shown_once() {
         Ok(Some(email_credential(id)))
     });
     m.audit.expect_record().withf(|e| e.kind == AuditKind::ResetTokenIssued).times(1).returning(|_| Ok(()));
-    let view = m.app().admin.create_password_reset(admin(), seven(), true).await.unwrap();
+    let view = m.app().looker.create_password_reset(admin(), seven(), true).await.unwrap();
     let url = view.password_reset_url.map(|u| secrecy::ExposeSecret::expose_secret(&u).to_owned()).unwrap();
     assert!(url.starts_with("https://reset.example.com/password/reset/"), "{url}");
 }

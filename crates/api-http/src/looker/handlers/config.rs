@@ -4,7 +4,7 @@
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use resetd_app::admin::PasswordConfigPatch;
+use resetd_app::looker::PasswordConfigPatch;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -33,7 +33,7 @@ pub(in crate::looker) async fn get_password_config(
     Caller(who): Caller,
     LookerQuery(p): LookerQuery<Params>,
 ) -> Outcome {
-    let c = state.app.admin.password_config(who).await.map_err(|e| fail(&state, e))?;
+    let c = state.app.looker.password_config(who).await.map_err(|e| fail(&state, e))?;
     ok_json(view::shaped(&view::password_config(&c), p.fields.as_deref()))
 }
 
@@ -81,7 +81,7 @@ pub(in crate::looker) async fn update_password_config(
         expiration_enabled: b.expiration_enabled,
         expiration_duration_days: b.expiration_duration_days,
     };
-    let c = state.app.admin.update_password_config(who, patch).await.map_err(|e| fail(&state, e))?;
+    let c = state.app.looker.update_password_config(who, patch).await.map_err(|e| fail(&state, e))?;
     ok_json(view::shaped(&view::password_config(&c), p.fields.as_deref()))
 }
 
@@ -101,6 +101,6 @@ pub(in crate::looker) async fn force_reset_all(
     State(state): State<Shared>,
     Caller(who): Caller,
 ) -> Result<Response, Response> {
-    state.app.admin.force_reset_all(who).await.map_err(|e| fail(&state, e))?;
+    state.app.looker.force_reset_all(who).await.map_err(|e| fail(&state, e))?;
     Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], "\"\"").into_response())
 }

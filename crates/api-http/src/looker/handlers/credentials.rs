@@ -31,7 +31,7 @@ pub(in crate::looker) async fn get_credential(
     Target(id): Target,
     LookerQuery(p): LookerQuery<Params>,
 ) -> Outcome {
-    let c = state.app.admin.get_credential(who, id).await.map_err(|e| fail(&state, e))?;
+    let c = state.app.looker.get_credential(who, id).await.map_err(|e| fail(&state, e))?;
     credential_json(&state, &c, &p)
 }
 
@@ -60,7 +60,7 @@ pub(in crate::looker) async fn create_credential(
     LookerQuery(p): LookerQuery<Params>,
     LookerJson(b): LookerJson<WriteCredential>,
 ) -> Outcome {
-    let c = state.app.admin.create_credential(who, id, b.email.as_deref()).await.map_err(|e| fail(&state, e))?;
+    let c = state.app.looker.create_credential(who, id, b.email.as_deref()).await.map_err(|e| fail(&state, e))?;
     credential_json(&state, &c, &p)
 }
 
@@ -91,7 +91,7 @@ pub(in crate::looker) async fn update_credential(
 ) -> Outcome {
     let forced = b.forced_password_reset_at_next_login;
     let c =
-        state.app.admin.update_credential(who, id, b.email.as_deref(), forced).await.map_err(|e| fail(&state, e))?;
+        state.app.looker.update_credential(who, id, b.email.as_deref(), forced).await.map_err(|e| fail(&state, e))?;
     credential_json(&state, &c, &p)
 }
 
@@ -114,7 +114,7 @@ pub(in crate::looker) async fn delete_credential(
     Caller(who): Caller,
     Target(id): Target,
 ) -> Outcome {
-    state.app.admin.delete_credential(who, id).await.map_err(|e| fail(&state, e))?;
+    state.app.looker.delete_credential(who, id).await.map_err(|e| fail(&state, e))?;
     no_content()
 }
 
@@ -154,7 +154,7 @@ pub(in crate::looker) async fn password_reset(
     OptionalJson(_): OptionalJson<Value>,
 ) -> Outcome {
     let expires = parse_expires(p.expires.as_deref()).map_err(|e| fail(&state, e))?;
-    let c = state.app.admin.create_password_reset(who, id, expires).await.map_err(|e| fail(&state, e))?;
+    let c = state.app.looker.create_password_reset(who, id, expires).await.map_err(|e| fail(&state, e))?;
     credential_json(&state, &c, &p)
 }
 
@@ -180,7 +180,7 @@ pub(in crate::looker) async fn send_password_reset(
     Target(id): Target,
     LookerQuery(p): LookerQuery<Params>,
 ) -> Outcome {
-    let c = state.app.admin.send_password_reset(who, id).await.map_err(|e| fail(&state, e))?;
+    let c = state.app.looker.send_password_reset(who, id).await.map_err(|e| fail(&state, e))?;
     credential_json(&state, &c, &p)
 }
 

@@ -8,7 +8,7 @@ mod users;
 
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use resetd_app::admin::{CredentialView, UserView};
+use resetd_app::looker::{CredentialView, UserView};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::{IntoParams, IntoResponses};
@@ -33,13 +33,13 @@ pub(in crate::looker) struct Params {
 /// A user as Looker shows it, with its email credential (`null` when it has none), both read
 /// by the one use case that answered.
 pub(in crate::looker) fn user_json(state: &Shared, v: &UserView, p: &Params) -> Value {
-    let base = state.app.admin_base();
+    let base = state.app.looker_base();
     let cred = v.credential.as_ref().map(|c| view::credential(&base, c));
     view::shaped(&view::user(&base, &v.user, cred), p.fields.as_deref())
 }
 
 pub(in crate::looker) fn credential_json(state: &Shared, c: &CredentialView, p: &Params) -> Outcome {
-    ok_json(view::shaped(&view::credential(&state.app.admin_base(), c), p.fields.as_deref()))
+    ok_json(view::shaped(&view::credential(&state.app.looker_base(), c), p.fields.as_deref()))
 }
 
 pub(in crate::looker) fn no_content() -> Outcome {

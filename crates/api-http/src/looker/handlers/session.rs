@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use resetd_app::admin::AdminError;
+use resetd_app::looker::AdminError;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -65,7 +65,7 @@ pub(in crate::looker) async fn login(
     };
     let id = form.client_id.or_else(|| query.get("client_id").cloned()).unwrap_or_default();
     let secret = form.client_secret.or_else(|| query.get("client_secret").cloned()).unwrap_or_default();
-    let session = state.app.admin.login(&id, &secret, ip).await.map_err(|e| fail(&state, e))?;
+    let session = state.app.looker.login(&id, &secret, ip).await.map_err(|e| fail(&state, e))?;
     ok_json(json!(AccessToken {
         access_token: session.access_token.expose().to_owned(),
         token_type: "Bearer".into(),
@@ -88,7 +88,7 @@ pub(in crate::looker) async fn login(
 )]
 pub(in crate::looker) async fn logout(State(state): State<Shared>, headers: HeaderMap) -> Outcome {
     let token = bearer(&headers).ok_or_else(|| fail(&state, AdminError::Unauthenticated))?;
-    state.app.admin.logout(token).await.map_err(|e| fail(&state, e))?;
+    state.app.looker.logout(token).await.map_err(|e| fail(&state, e))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -126,7 +126,7 @@ pub(in crate::looker) async fn me(
     Caller(who): Caller,
     LookerQuery(p): LookerQuery<Params>,
 ) -> Outcome {
-    let u = state.app.admin.get_user(who, who.user_id).await.map_err(|e| fail(&state, e))?;
+    let u = state.app.looker.get_user(who, who.user_id).await.map_err(|e| fail(&state, e))?;
     ok_json(user_json(&state, &u, &p))
 }
 

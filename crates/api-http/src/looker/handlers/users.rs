@@ -1,7 +1,7 @@
 //! Users: `GET, POST /users`, `GET, PATCH, DELETE /users/{user_id}`.
 
 use axum::extract::State;
-use resetd_app::admin::WriteUser;
+use resetd_app::looker::WriteUser;
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -36,7 +36,7 @@ pub(in crate::looker) async fn list_users(
     if i64::try_from(offset.max(limit)).is_err() {
         return Err(fail(&state, LookerError::bad_request("offset and limit must be at most 9223372036854775807.")));
     }
-    let users = state.app.admin.list_users(who, offset, limit).await.map_err(|e| fail(&state, e))?;
+    let users = state.app.looker.list_users(who, offset, limit).await.map_err(|e| fail(&state, e))?;
     ok_json(Value::Array(users.iter().map(|u| user_json(&state, u, &p)).collect()))
 }
 
@@ -97,7 +97,7 @@ pub(in crate::looker) async fn create_user(
     LookerQuery(p): LookerQuery<Params>,
     OptionalJson(b): OptionalJson<WriteUserBody>,
 ) -> Outcome {
-    let u = state.app.admin.create_user(who, b.into()).await.map_err(|e| fail(&state, e))?;
+    let u = state.app.looker.create_user(who, b.into()).await.map_err(|e| fail(&state, e))?;
     ok_json(user_json(&state, &u, &p))
 }
 
@@ -121,7 +121,7 @@ pub(in crate::looker) async fn get_user(
     Target(id): Target,
     LookerQuery(p): LookerQuery<Params>,
 ) -> Outcome {
-    let u = state.app.admin.get_user(who, id).await.map_err(|e| fail(&state, e))?;
+    let u = state.app.looker.get_user(who, id).await.map_err(|e| fail(&state, e))?;
     ok_json(user_json(&state, &u, &p))
 }
 
@@ -150,7 +150,7 @@ pub(in crate::looker) async fn update_user(
     LookerQuery(p): LookerQuery<Params>,
     LookerJson(b): LookerJson<WriteUserBody>,
 ) -> Outcome {
-    let u = state.app.admin.update_user(who, id, b.into()).await.map_err(|e| fail(&state, e))?;
+    let u = state.app.looker.update_user(who, id, b.into()).await.map_err(|e| fail(&state, e))?;
     ok_json(user_json(&state, &u, &p))
 }
 
@@ -173,6 +173,6 @@ pub(in crate::looker) async fn delete_user(
     Caller(who): Caller,
     Target(id): Target,
 ) -> Outcome {
-    state.app.admin.delete_user(who, id).await.map_err(|e| fail(&state, e))?;
+    state.app.looker.delete_user(who, id).await.map_err(|e| fail(&state, e))?;
     no_content()
 }

@@ -10,10 +10,10 @@ use resetd_ports::credentials::{CredentialWriteError, EmailCredential};
 use resetd_ports::notify::{Notice, Notification};
 use secrecy::SecretString;
 
-use super::{invalid_email, AdminError, AdminService, CredentialView, User};
+use super::{invalid_email, AdminError, CredentialView, LookerService, User};
 use crate::{unexpected, Unexpected};
 
-impl AdminService {
+impl LookerService {
     pub(super) fn write_credential(
         &self,
         r: Result<EmailCredential, CredentialWriteError>,

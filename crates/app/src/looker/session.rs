@@ -6,10 +6,10 @@ use resetd_domain::user::UserStatus;
 use resetd_ports::access::SessionKey;
 use resetd_ports::audit::AuditKind;
 
-use super::{AdminError, AdminService, Session};
+use super::{AdminError, LookerService, Session};
 use crate::unexpected;
 
-impl AdminService {
+impl LookerService {
     /// `POST /login`: client id and secret to an access token.
     ///
     /// # Errors

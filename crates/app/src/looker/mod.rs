@@ -112,7 +112,7 @@ pub struct PasswordConfigPatch {
 }
 
 #[derive(Debug, Clone)]
-pub struct AdminService {
+pub struct LookerService {
     ctx: Arc<Context>,
 }
 
@@ -124,7 +124,7 @@ fn invalid_email() -> AdminError {
     }])
 }
 
-impl AdminService {
+impl LookerService {
     pub(crate) fn new(ctx: Arc<Context>) -> Self {
         Self { ctx }
     }

@@ -4,10 +4,10 @@ use resetd_domain::access::Principal;
 use resetd_domain::policy::PolicyConfigError;
 use resetd_ports::audit::AuditKind;
 
-use super::{AdminError, AdminService, FieldError, PasswordConfig, PasswordConfigPatch};
+use super::{AdminError, FieldError, LookerService, PasswordConfig, PasswordConfigPatch};
 use crate::unexpected;
 
-impl AdminService {
+impl LookerService {
     /// `GET /password_config` (admins).
     ///
     /// # Errors

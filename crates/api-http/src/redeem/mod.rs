@@ -236,15 +236,15 @@ const INVALID: &str = "This link is invalid or has expired. Ask for a new one.";
 
 fn redeem_error(e: RedeemError) -> LookerError {
     let field =
-        |code: &'static str, message: String| resetd_app::admin::FieldError { field: "password", code, message };
+        |code: &'static str, message: String| resetd_app::looker::FieldError { field: "password", code, message };
     match e {
         RedeemError::InvalidToken => LookerError::new(StatusCode::NOT_FOUND, INVALID),
-        RedeemError::RateLimited { retry_after } => resetd_app::admin::AdminError::RateLimited { retry_after }.into(),
+        RedeemError::RateLimited { retry_after } => resetd_app::looker::AdminError::RateLimited { retry_after }.into(),
         RedeemError::Policy(v) => LookerError::validation(v.iter().map(|m| field("invalid", m.to_string())).collect()),
         RedeemError::Recurrent => {
             LookerError::validation(vec![field("recurrent", "The password was used recently.".into())])
         }
         RedeemError::Rejected(m) => LookerError::validation(vec![field("invalid", m)]),
-        RedeemError::Unexpected(e) => resetd_app::admin::AdminError::Unexpected(e).into(),
+        RedeemError::Unexpected(e) => resetd_app::looker::AdminError::Unexpected(e).into(),
     }
 }

@@ -9,10 +9,10 @@ use std::collections::HashMap;
 
 use resetd_ports::credentials::EmailCredential;
 
-use super::{invalid_email, AdminError, AdminService, User, UserView, WriteUser};
+use super::{invalid_email, AdminError, LookerService, User, UserView, WriteUser};
 use crate::{unexpected, Unexpected};
 
-impl AdminService {
+impl LookerService {
     /// `GET /users/{id}` (and `GET /user` with the caller's id).
     ///
     /// # Errors
