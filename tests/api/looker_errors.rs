@@ -168,3 +168,31 @@ async fn arrays_are_not_objects_and_null_is_no_body(pool: PgPool) {
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(r.json::<Value>().await.unwrap()["message"], "offset and limit must be at most 9223372036854775807.");
 }
+
+/// Found by schemathesis: `PATCH /users/{id}` with a `credentials_email.email` that is no
+/// address answered 200 and ignored it. Now a bad one is a 422 that writes nothing, and a
+/// good one changes the user's email.
+#[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
+async fn a_user_patch_checks_and_applies_its_email(pool: PgPool) {
+    let app = TestApp::spawn(&pool).await;
+    let token = app.admin_token(true).await;
+    let id = create_user(&app, &token, "patch.before@example.com").await;
+    let patch =
+        |body: Value| app.http.patch(app.url(&format!("/api/4.0/users/{id}"))).bearer_auth(&token).json(&body).send();
+    let bad = patch(json!({"first_name": "Changed", "credentials_email": {"email": "not an address"}})).await.unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let user: Value = app
+        .http
+        .get(app.url(&format!("/api/4.0/users/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((user["first_name"].as_str(), user["email"].as_str()), (Some("Ada"), Some("patch.before@example.com")));
+    let good = patch(json!({"credentials_email": {"email": "Patch.After@Example.com"}})).await.unwrap();
+    assert_eq!(good.status(), StatusCode::OK);
+    assert_eq!(good.json::<Value>().await.unwrap()["email"], "patch.after@example.com");
+}

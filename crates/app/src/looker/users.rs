@@ -97,6 +97,8 @@ impl LookerService {
         if body.is_disabled.is_some() && caller.user_id == id {
             return Err(AdminError::Forbidden);
         }
+        // A new email (`credentials_email.email`) is checked before anything is written.
+        let email = body.email.as_deref().map(Email::parse).transpose().map_err(|_| invalid_email())?;
         let patch = UserPatch {
             first_name: body.first_name,
             last_name: body.last_name,
@@ -110,6 +112,19 @@ impl LookerService {
         })?;
         let updated = updated.ok_or(AdminError::NotFound)?;
         self.ctx.after_status_change(&before, &updated).await;
+        if let Some(email) = email {
+            let credentials = &self.ctx.ports.credentials;
+            let exists = credentials.get(id).await.map_err(unexpected("loading a credential"))?.is_some();
+            let written = if exists {
+                credentials.update(id, Some(email), None).await
+            } else {
+                credentials.create(id, &email, self.ctx.ports.clock.now()).await
+            };
+            self.write_credential(written)?;
+            // The user as it now reads, its new email included.
+            let reread = self.user(caller, id).await?;
+            return self.with_credential(reread).await;
+        }
         self.with_credential(updated).await
     }
 

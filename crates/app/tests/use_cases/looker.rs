@@ -187,6 +187,33 @@ async fn a_taken_email_creates_nothing() {
 }
 
 #[tokio::test]
+async fn a_user_update_with_a_bad_email_writes_nothing() {
+    let mut m = Mocks::default();
+    m.users.expect_find().returning(|_| Ok(Some(user(UserStatus::Active))));
+    m.users.expect_update().times(0);
+    m.credentials.expect_update().times(0);
+    let body =
+        WriteUser { first_name: Some(Some("Ada".into())), email: Some("not an email".into()), ..WriteUser::default() };
+    let refused = m.app().looker.update_user(admin(), seven(), body).await;
+    assert!(matches!(refused, Err(AdminError::Validation(_))), "{refused:?}");
+}
+
+#[tokio::test]
+async fn a_user_update_with_an_email_changes_the_credential() {
+    let mut m = Mocks::default();
+    m.users.expect_find().returning(|_| Ok(Some(user(UserStatus::Active))));
+    m.users.expect_update().times(1).returning(|_, _| Ok(Some(user(UserStatus::Active))));
+    m.credentials.expect_get().returning(|id| Ok(Some(email_credential(id))));
+    m.credentials
+        .expect_update()
+        .withf(|_, email, forced| email.as_ref().map(Email::as_str) == Some("grace@example.com") && forced.is_none())
+        .times(1)
+        .returning(|id, _, _| Ok(email_credential(id)));
+    let body = WriteUser { email: Some("Grace@Example.com".into()), ..WriteUser::default() };
+    m.app().looker.update_user(admin(), seven(), body).await.unwrap();
+}
+
+#[tokio::test]
 async fn nobody_switches_their_own_account_on_or_off() {
     let mut m = Mocks::default();
     m.users.expect_find().returning(|_| Ok(Some(user(UserStatus::Active))));
