@@ -116,6 +116,22 @@ pub struct LookerService {
     ctx: Arc<Context>,
 }
 
+/// The user's text fields hold no control characters (a NUL cannot even be stored): a 422
+/// naming the first field that does.
+fn check_text(body: &WriteUser) -> Result<(), AdminError> {
+    let fields = [("first_name", &body.first_name), ("last_name", &body.last_name), ("locale", &body.locale)];
+    for (field, value) in fields {
+        if value.as_ref().and_then(Option::as_deref).is_some_and(|v| v.chars().any(char::is_control)) {
+            return Err(AdminError::Validation(vec![FieldError {
+                field,
+                code: "invalid",
+                message: format!("{field} may not contain control characters"),
+            }]));
+        }
+    }
+    Ok(())
+}
+
 fn invalid_email() -> AdminError {
     AdminError::Validation(vec![FieldError {
         field: "email",

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use resetd_ports::credentials::EmailCredential;
 
-use super::{invalid_email, AdminError, LookerService, User, UserView, WriteUser};
+use super::{check_text, invalid_email, AdminError, LookerService, User, UserView, WriteUser};
 use crate::{unexpected, Unexpected};
 
 impl LookerService {
@@ -58,6 +58,7 @@ impl LookerService {
     /// 403, 422 for a bad email, 409 for a taken email.
     pub async fn create_user(&self, caller: Principal, body: WriteUser) -> Result<UserView, AdminError> {
         Self::admin_only(caller)?;
+        check_text(&body)?;
         let email = body.email.as_deref().map(Email::parse).transpose().map_err(|_| invalid_email())?;
         let ports = &self.ctx.ports;
         if let Some(e) = &email {
@@ -97,7 +98,9 @@ impl LookerService {
         if body.is_disabled.is_some() && caller.user_id == id {
             return Err(AdminError::Forbidden);
         }
-        // A new email (`credentials_email.email`) is checked before anything is written.
+        // The fields and a new email (`credentials_email.email`) are checked before anything
+        // is written.
+        check_text(&body)?;
         let email = body.email.as_deref().map(Email::parse).transpose().map_err(|_| invalid_email())?;
         let patch = UserPatch {
             first_name: body.first_name,

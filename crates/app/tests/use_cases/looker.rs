@@ -199,6 +199,20 @@ async fn a_user_update_with_a_bad_email_writes_nothing() {
 }
 
 #[tokio::test]
+async fn control_characters_in_a_users_fields_write_nothing() {
+    let mut m = Mocks::default();
+    m.users.expect_find().returning(|_| Ok(Some(user(UserStatus::Active))));
+    m.users.expect_find_by_email().returning(|_| Ok(None));
+    m.users.expect_update().times(0);
+    m.users.expect_create().times(0);
+    let app = m.app();
+    let nul = WriteUser { locale: Some(Some("es\u{0}".into())), ..WriteUser::default() };
+    assert!(matches!(app.looker.update_user(admin(), seven(), nul).await, Err(AdminError::Validation(_))));
+    let tab = WriteUser { first_name: Some(Some("A\tda".into())), ..WriteUser::default() };
+    assert!(matches!(app.looker.create_user(admin(), tab).await, Err(AdminError::Validation(_))));
+}
+
+#[tokio::test]
 async fn a_user_update_with_an_email_changes_the_credential() {
     let mut m = Mocks::default();
     m.users.expect_find().returning(|_| Ok(Some(user(UserStatus::Active))));
