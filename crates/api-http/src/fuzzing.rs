@@ -7,7 +7,9 @@ use axum::http::{header, HeaderMap, HeaderValue};
 
 use crate::body;
 use crate::ciam::{credentials, ResetBody, SendBody};
-use crate::looker::handlers::{LoginForm, PasswordConfigBody, WriteCredential, WriteUserBody};
+use crate::looker::handlers::config::PasswordConfigBody;
+use crate::looker::handlers::session::LoginForm;
+use crate::looker::handlers::users::{WriteCredential, WriteUserBody};
 use crate::redeem::Submit;
 
 fn headers(content_type: &[u8], authorization: Option<&[u8]>) -> HeaderMap {

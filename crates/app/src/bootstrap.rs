@@ -17,7 +17,7 @@ use resetd_ports::credentials::CredentialWriteError;
 use resetd_ports::users::{NewUser, UserPatch, UserWriteError};
 
 use crate::password::SetPasswordError;
-use crate::{unexpected, Context, Unexpected};
+use crate::{fault, Context, Fault};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BootstrapError {
@@ -31,9 +31,13 @@ pub enum BootstrapError {
     UserNotFound,
     #[error("the password does not satisfy the policy: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join(" "))]
     Policy(Vec<PolicyViolation>),
-    #[error(transparent)]
-    Unexpected(#[from] Unexpected),
+    #[error("a backend is unavailable while {0}")]
+    Unavailable(Fault),
+    #[error("failed while {0}")]
+    Unexpected(Fault),
 }
+
+faults_into!(BootstrapError);
 
 /// A new API credential; the secret is shown once.
 #[derive(Debug)]
@@ -67,22 +71,22 @@ impl BootstrapService {
         phone: Option<PhoneNumber>,
     ) -> Result<resetd_ports::users::User, BootstrapError> {
         let ports = &self.ctx.ports;
-        if let Some(user) = ports.users.find_by_email(email).await.map_err(unexpected("looking up an email"))? {
+        if let Some(user) = ports.users.find_by_email(email).await.map_err(fault("looking up an email"))? {
             return Ok(user);
         }
         let now = ports.clock.now();
         let user =
             ports.users.create(NewUser { locale, phone, ..NewUser::default() }, now).await.map_err(|e| match e {
                 UserWriteError::PhoneTaken => BootstrapError::PhoneTaken,
-                UserWriteError::Store(e) => Unexpected::new("creating a user", e).into(),
+                UserWriteError::Store(e) => Fault::new("creating a user", e).into(),
             })?;
         ports.credentials.create(user.id, email, now).await.map_err(|e| match e {
             CredentialWriteError::EmailTaken | CredentialWriteError::AlreadyExists => BootstrapError::EmailTaken,
             CredentialWriteError::UserNotFound => BootstrapError::UserNotFound,
-            CredentialWriteError::Store(e) => Unexpected::new("creating a credential", e).into(),
+            CredentialWriteError::Store(e) => Fault::new("creating a credential", e).into(),
         })?;
         ports.audit(AuditKind::UserCreated, Some(user.id), "cli".into(), String::new()).await?;
-        ports.users.find(user.id).await.map_err(unexpected("loading a user"))?.ok_or(BootstrapError::UserNotFound)
+        ports.users.find(user.id).await.map_err(fault("loading a user"))?.ok_or(BootstrapError::UserNotFound)
     }
 
     /// Creates (or reuses) the user with `email` and a new API credential for it.
@@ -104,7 +108,7 @@ impl BootstrapService {
         self.ctx.ports.api_credentials.create(credential).await.map_err(|e| match e {
             ApiCredentialWriteError::UserNotFound => BootstrapError::UserNotFound,
             ApiCredentialWriteError::Duplicate => BootstrapError::Invalid("client id collision; try again".into()),
-            ApiCredentialWriteError::Store(e) => Unexpected::new("storing an API credential", e).into(),
+            ApiCredentialWriteError::Store(e) => Fault::new("storing an API credential", e).into(),
         })?;
         Ok(NewApiCredential { user_id: user.id, client_id, client_secret: secret })
     }
@@ -159,7 +163,7 @@ impl BootstrapService {
         };
         self.ctx.ports.clients.create(client).await.map_err(|e| match e {
             ClientWriteError::Duplicate => BootstrapError::Invalid("client id collision; try again".into()),
-            ClientWriteError::Store(e) => Unexpected::new("storing a client", e).into(),
+            ClientWriteError::Store(e) => Fault::new("storing a client", e).into(),
         })?;
         Ok(NewClient { client_id: id, client_secret: secret })
     }
@@ -179,7 +183,7 @@ impl BootstrapService {
         let email = Email::parse(email).map_err(|e| BootstrapError::Invalid(e.to_string()))?;
         let phone = phone.map(PhoneNumber::parse).transpose().map_err(|e| BootstrapError::Invalid(e.to_string()))?;
         let password = password.map(Password::new).transpose().map_err(|e| BootstrapError::Invalid(e.to_string()))?;
-        if self.ctx.ports.users.find_by_email(&email).await.map_err(unexpected("looking up an email"))?.is_some() {
+        if self.ctx.ports.users.find_by_email(&email).await.map_err(fault("looking up an email"))?.is_some() {
             return Err(BootstrapError::EmailTaken);
         }
         let policy = self.ctx.default_policy().await?;
@@ -194,7 +198,7 @@ impl BootstrapService {
                     BootstrapError::Invalid("the password changed concurrently".into())
                 }
                 SetPasswordError::UserGone => BootstrapError::UserNotFound,
-                SetPasswordError::Unexpected(e) => e.into(),
+                SetPasswordError::Fault(e) => e.into(),
             })?;
         }
         Ok(user.id)
@@ -206,8 +210,7 @@ impl BootstrapService {
     /// [`BootstrapError::Invalid`] for an unknown client.
     pub async fn set_client_switches(&self, client_id: &str, switches: ClientSwitches) -> Result<(), BootstrapError> {
         let id = ClientId::parse(client_id).map_err(|e| BootstrapError::Invalid(e.to_string()))?;
-        let found =
-            self.ctx.ports.clients.set_switches(&id, switches).await.map_err(unexpected("updating a client"))?;
+        let found = self.ctx.ports.clients.set_switches(&id, switches).await.map_err(fault("updating a client"))?;
         if found {
             Ok(())
         } else {
@@ -223,11 +226,11 @@ impl BootstrapService {
         let id = UserId::parse(user_id).map_err(|e| BootstrapError::Invalid(e.to_string()))?;
         let status = UserStatus::parse(status).map_err(|e| BootstrapError::Invalid(e.to_string()))?;
         let patch = UserPatch { status: Some(status), ..UserPatch::default() };
-        let before = self.ctx.ports.users.find(id).await.map_err(unexpected("loading a user"))?;
+        let before = self.ctx.ports.users.find(id).await.map_err(fault("loading a user"))?;
         let before = before.ok_or(BootstrapError::UserNotFound)?;
         let updated = self.ctx.ports.users.update(id, patch).await.map_err(|e| match e {
             UserWriteError::PhoneTaken => BootstrapError::PhoneTaken,
-            UserWriteError::Store(e) => Unexpected::new("updating a user", e).into(),
+            UserWriteError::Store(e) => Fault::new("updating a user", e).into(),
         })?;
         let updated = updated.ok_or(BootstrapError::UserNotFound)?;
         self.ctx.after_status_change(&before, &updated).await;

@@ -13,7 +13,7 @@ use resetd_ports::clients::{Client, ClientPolicy, ClientWriteError};
 use secrecy::SecretString;
 
 use crate::bootstrap::{BootstrapError, BootstrapService};
-use crate::{unexpected, Unexpected};
+use crate::{fault, Fault};
 
 pub const ADMIN_CLIENT_ID: &str = "resetd-admin";
 pub const ADMIN_EMAIL: &str = "admin@example.com";
@@ -57,8 +57,7 @@ impl BootstrapService {
         self.client(SPA_CLIENT_ID, ClientType::Spa, rotate).await?;
         let user_email = parsed(Email::parse(DEMO_EMAIL))?;
         let user_phone = parsed(PhoneNumber::parse(DEMO_PHONE))?;
-        let found =
-            self.ctx.ports.users.find_by_email(&user_email).await.map_err(unexpected("finding the demo user"))?;
+        let found = self.ctx.ports.users.find_by_email(&user_email).await.map_err(fault("finding the demo user"))?;
         let (user_id, user_password) = match found {
             Some(user) => (user.id, None),
             None => {
@@ -87,11 +86,11 @@ impl BootstrapService {
         let keys = &self.ctx.settings.keys;
         let id = fixed(ADMIN_CLIENT_ID)?;
         let secret = ApiSecret::generate(&mut rand::rngs::OsRng);
-        match ports.api_credentials.find(&id).await.map_err(unexpected("finding the admin credential"))? {
+        match ports.api_credentials.find(&id).await.map_err(fault("finding the admin credential"))? {
             Some(c) if rotate => {
                 let fresh = keys.seal(|k| secret.digest(k));
                 let reseal = ports.api_credentials.reseal(&id, &c.secret.digest, &fresh);
-                reseal.await.map_err(unexpected("rotating the admin secret"))?;
+                reseal.await.map_err(fault("rotating the admin secret"))?;
                 Ok((c.user_id, Some(secret)))
             }
             Some(c) => Ok((c.user_id, None)),
@@ -109,7 +108,7 @@ impl BootstrapService {
                     ApiCredentialWriteError::Duplicate => {
                         BootstrapError::Invalid("created concurrently; run again".into())
                     }
-                    ApiCredentialWriteError::Store(e) => Unexpected::new("storing the admin credential", e).into(),
+                    ApiCredentialWriteError::Store(e) => Fault::new("storing the admin credential", e).into(),
                 })?;
                 Ok((user.id, Some(secret)))
             }
@@ -128,11 +127,11 @@ impl BootstrapService {
         let id = fixed(id)?;
         let secret = client_type.requires_secret().then(|| ClientSecret::generate(&mut rand::rngs::OsRng));
         let sealed = secret.as_ref().map(|s| keys.seal(|k| s.digest(k)));
-        match ports.clients.find(&id).await.map_err(unexpected("finding a bootstrap client"))? {
+        match ports.clients.find(&id).await.map_err(fault("finding a bootstrap client"))? {
             Some(c) if rotate => match (c.secret, sealed) {
                 (Some(old), Some(fresh)) => {
                     let reseal = ports.clients.reseal(&id, &old.digest, &fresh);
-                    reseal.await.map_err(unexpected("rotating a client secret"))?;
+                    reseal.await.map_err(fault("rotating a client secret"))?;
                     Ok(secret)
                 }
                 _ => Ok(None),
@@ -153,7 +152,7 @@ impl BootstrapService {
                 };
                 ports.clients.create(client).await.map_err(|e| match e {
                     ClientWriteError::Duplicate => BootstrapError::Invalid("created concurrently; run again".into()),
-                    ClientWriteError::Store(e) => Unexpected::new("storing a bootstrap client", e).into(),
+                    ClientWriteError::Store(e) => Fault::new("storing a bootstrap client", e).into(),
                 })?;
                 Ok(secret)
             }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use resetd_domain::keyed::KeyId;
 use resetd_ports::keys::KeyUsage;
 
-use crate::{unexpected, Context, Unexpected};
+use crate::{fault, Context, Fault};
 
 /// One key that is configured or that some record depends on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,11 +57,11 @@ impl KeyService {
     }
 
     /// # Errors
-    /// [`Unexpected`] when the store fails.
-    pub async fn status(&self) -> Result<KeyStatus, Unexpected> {
+    /// [`Fault`] when the store fails.
+    pub async fn status(&self) -> Result<KeyStatus, Fault> {
         let ports = &self.ctx.ports;
         let s = &self.ctx.settings;
-        let mut usage = ports.key_usage.usage(ports.clock.now()).await.map_err(unexpected("counting key usage"))?;
+        let mut usage = ports.key_usage.usage(ports.clock.now()).await.map_err(fault("counting key usage"))?;
         let unlabelled = usage.iter().position(|u| u.key.is_none()).map(|i| usage.remove(i));
         let mut keys: Vec<KeyReport> = s
             .keys
@@ -95,9 +95,9 @@ impl KeyService {
     /// are also labelled, soundly, the next time they verify. Answers how many were labelled.
     ///
     /// # Errors
-    /// [`Unexpected`] when the store fails.
-    pub async fn label_if_one_key(&self) -> Result<u64, Unexpected> {
+    /// [`Fault`] when the store fails.
+    pub async fn label_if_one_key(&self) -> Result<u64, Fault> {
         let [key] = self.ctx.settings.keys.all() else { return Ok(0) };
-        self.ctx.ports.key_usage.label_unlabelled(key.id()).await.map_err(unexpected("labelling digests"))
+        self.ctx.ports.key_usage.label_unlabelled(key.id()).await.map_err(fault("labelling digests"))
     }
 }

@@ -4,6 +4,19 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+/// `From<Fault>` for use-case error enums: a backend that could not answer in time becomes
+/// the enum's `Unavailable` variant, anything else its `Unexpected` variant, so `?` works on
+/// port results and every enum says both outcomes in its own type.
+macro_rules! faults_into {
+    ($($error:ty),+ $(,)?) => {$(
+        impl From<$crate::Fault> for $error {
+            fn from(f: $crate::Fault) -> Self {
+                if f.is_unavailable() { Self::Unavailable(f) } else { Self::Unexpected(f) }
+            }
+        }
+    )+};
+}
+
 pub mod bootstrap;
 pub mod cache;
 pub mod ciam;
@@ -73,9 +86,9 @@ impl Ports {
         user_id: Option<resetd_domain::user::UserId>,
         actor: String,
         detail: String,
-    ) -> Result<(), Unexpected> {
+    ) -> Result<(), Fault> {
         let event = AuditEvent { at: self.clock.now(), kind, user_id, actor, detail };
-        self.audit.record(event).await.map_err(unexpected("recording an audit event"))
+        self.audit.record(event).await.map_err(fault("recording an audit event"))
     }
 }
 
@@ -119,19 +132,23 @@ pub(crate) struct Context {
     pub checks: Arc<tokio::sync::Semaphore>,
 }
 
-/// An infrastructure failure inside a use case: logged with its cause, answered with a fixed
-/// text by the HTTP layer — `503` in the API's dialect when a backend was unavailable
-/// ([`Unexpected::is_unavailable`]: refused, hung past the budget), `500` otherwise.
+/// An infrastructure failure inside a use case, with what it was doing: each use case's error
+/// enum turns it into its `Unavailable` variant when a backend could not answer in time
+/// ([`Fault::is_unavailable`]: refused, hung past the budget; answered 503, try again) or its
+/// `Unexpected` variant otherwise (a bug; answered 500). The HTTP layer logs the cause and
+/// answers with fixed words.
 #[derive(Debug, thiserror::Error)]
 #[error("{context}")]
-pub struct Unexpected {
+pub struct Fault {
+    /// What the use case was doing ("loading a user").
     pub context: &'static str,
+    /// The port's error.
     #[source]
     pub source: Box<dyn std::error::Error + Send + Sync>,
     unavailable: bool,
 }
 
-impl Unexpected {
+impl Fault {
     pub(crate) fn new(context: &'static str, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         let source = source.into();
         let unavailable = matches!(source.downcast_ref::<StoreError>(), Some(StoreError::Unavailable(_)))
@@ -148,9 +165,9 @@ impl Unexpected {
     }
 }
 
-/// `?` on a port error inside a use case: `.map_err(unexpected("doing x"))?`.
-pub(crate) fn unexpected<E: Into<Box<dyn std::error::Error + Send + Sync>>>(
+/// `?` on a port error inside a use case: `.map_err(fault("doing x"))?`.
+pub(crate) fn fault<E: Into<Box<dyn std::error::Error + Send + Sync>>>(
     context: &'static str,
-) -> impl FnOnce(E) -> Unexpected {
-    move |e| Unexpected::new(context, e)
+) -> impl FnOnce(E) -> Fault {
+    move |e| Fault::new(context, e)
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use resetd_ports::notify::{Notice, Notification};
 use resetd_ports::outbox::OutboxItem;
 
-use crate::{unexpected, Context, Unexpected};
+use crate::{fault, Context, Fault};
 
 /// Rows taken per run.
 const BATCH: u32 = 32;
@@ -39,17 +39,17 @@ impl OutboxWorker {
     /// Delivers the rows due now; answers how many were delivered.
     ///
     /// # Errors
-    /// [`Unexpected`] when the outbox itself cannot be read or written (a delivery that fails
+    /// [`Fault`] when the outbox itself cannot be read or written (a delivery that fails
     /// is rescheduled, not an error).
-    pub async fn run_once(&self) -> Result<usize, Unexpected> {
+    pub async fn run_once(&self) -> Result<usize, Fault> {
         let ports = &self.ctx.ports;
         let now = ports.clock.now();
-        let due = ports.outbox.claim_due(now, LEASE, BATCH).await.map_err(unexpected("claiming outbox rows"))?;
+        let due = ports.outbox.claim_due(now, LEASE, BATCH).await.map_err(fault("claiming outbox rows"))?;
         let mut delivered = 0;
         for item in due {
             match self.deliver(&item).await {
                 Ok(()) => {
-                    ports.outbox.done(item.id).await.map_err(unexpected("clearing an outbox row"))?;
+                    ports.outbox.done(item.id).await.map_err(fault("clearing an outbox row"))?;
                     delivered += 1;
                 }
                 Err((e, published)) => {
@@ -59,7 +59,7 @@ impl OutboxWorker {
                     let pause = if published { pause_after(item.attempts) } else { GENERATION_PAUSE };
                     tracing::warn!(error = %e, outbox_id = item.id, attempts = item.attempts + 1, "an outbox delivery failed; it is tried again");
                     let at = now + chrono::Duration::from_std(pause).unwrap_or(chrono::Duration::MAX);
-                    ports.outbox.retry(item.id, at).await.map_err(unexpected("rescheduling an outbox row"))?;
+                    ports.outbox.retry(item.id, at).await.map_err(fault("rescheduling an outbox row"))?;
                 }
             }
         }
@@ -67,12 +67,12 @@ impl OutboxWorker {
     }
 
     /// Publishes, then notifies; on failure, whether the generation (if any) was published.
-    async fn deliver(&self, item: &OutboxItem) -> Result<(), (Unexpected, bool)> {
+    async fn deliver(&self, item: &OutboxItem) -> Result<(), (Fault, bool)> {
         let ports = &self.ctx.ports;
         if let Some(generation) = item.generation {
             let ttl = self.ctx.settings.access_token_ttl;
             let published = ports.access_tokens.publish_generation(item.user_id, generation, ttl).await;
-            published.map_err(|e| (Unexpected::new("publishing a credential generation", e), false))?;
+            published.map_err(|e| (Fault::new("publishing a credential generation", e), false))?;
         }
         if let Some(notice) = item.notice.clone() {
             let notification = Notification {
@@ -82,7 +82,7 @@ impl OutboxWorker {
                 notice: Notice::PasswordChanged,
             };
             let sent = ports.notifier.send(notification).await;
-            sent.map_err(|e| (Unexpected::new("sending a password-changed notice", e), true))?;
+            sent.map_err(|e| (Fault::new("sending a password-changed notice", e), true))?;
         }
         Ok(())
     }

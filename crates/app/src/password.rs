@@ -15,11 +15,11 @@ use resetd_ports::credentials::{ChangePassword, ChangePasswordError};
 use resetd_ports::outbox::PendingNotice;
 use resetd_ports::users::User;
 
-use crate::{unexpected, Context, Unexpected};
+use crate::{fault, Context, Fault};
 
 /// Why a new password was not set.
 #[derive(Debug, thiserror::Error)]
-pub enum SetPasswordError {
+pub(crate) enum SetPasswordError {
     #[error("the password does not satisfy the policy")]
     Policy(Vec<PolicyViolation>),
     #[error("the password was used recently")]
@@ -30,18 +30,18 @@ pub enum SetPasswordError {
     #[error("no such user")]
     UserGone,
     #[error(transparent)]
-    Unexpected(#[from] Unexpected),
+    Fault(#[from] Fault),
 }
 
 impl Context {
     /// The default policy: the one `password_config` stored, else the configured one.
-    pub(crate) async fn default_policy(&self) -> Result<PasswordPolicy, Unexpected> {
-        let stored = self.ports.policies.default_policy().await.map_err(unexpected("reading the default policy"))?;
+    pub(crate) async fn default_policy(&self) -> Result<PasswordPolicy, Fault> {
+        let stored = self.ports.policies.default_policy().await.map_err(fault("reading the default policy"))?;
         Ok(stored.map_or_else(|| self.settings.default_policy.clone(), |s| s.policy))
     }
 
     /// The policy for a CIAM client's users.
-    pub(crate) async fn client_policy(&self, policy: &ClientPolicy) -> Result<PasswordPolicy, Unexpected> {
+    pub(crate) async fn client_policy(&self, policy: &ClientPolicy) -> Result<PasswordPolicy, Fault> {
         match policy {
             ClientPolicy::Default => self.default_policy().await,
             ClientPolicy::Custom(p) => Ok(p.clone()),
@@ -74,16 +74,16 @@ impl Context {
             .credentials
             .password_state(user.id, policy.history_count)
             .await
-            .map_err(unexpected("reading the password state"))?
+            .map_err(fault("reading the password state"))?
             .ok_or(SetPasswordError::UserGone)?;
         if policy.history_count > 0 {
             let mut previous = state.history.clone();
             previous.extend(state.current.clone());
-            if ports.hasher.matches_any(password.clone(), previous).await.map_err(unexpected("checking the history"))? {
+            if ports.hasher.matches_any(password.clone(), previous).await.map_err(fault("checking the history"))? {
                 return Err(SetPasswordError::Recurrent);
             }
         }
-        let new_hash = ports.hasher.hash(password).await.map_err(unexpected("hashing the password"))?;
+        let new_hash = ports.hasher.hash(password).await.map_err(fault("hashing the password"))?;
         let now = ports.clock.now();
         let notice = notify.filter(|to| self.settings.delivers(to.channel())).map(|to| PendingNotice {
             to,
@@ -114,7 +114,7 @@ impl Context {
                 return Err(SetPasswordError::Conflict)
             }
             Err(ChangePasswordError::UserNotFound) => return Err(SetPasswordError::UserGone),
-            Err(ChangePasswordError::Store(e)) => return Err(Unexpected::new("changing the password", e).into()),
+            Err(ChangePasswordError::Store(e)) => return Err(Fault::new("changing the password", e).into()),
         };
         self.publish_generation(user.id, generation).await;
         Ok(())
@@ -127,17 +127,17 @@ impl Context {
         password: &Password,
         policy: &PasswordPolicy,
         email: Option<resetd_domain::user::Email>,
-    ) -> Result<Result<(), Vec<PolicyViolation>>, Unexpected> {
+    ) -> Result<Result<(), Vec<PolicyViolation>>, Fault> {
         let permit = Arc::clone(&self.checks)
             .acquire_owned()
             .await
-            .map_err(|_| Unexpected::new("checking a password", "the service is shutting down"))?;
+            .map_err(|_| Fault::new("checking a password", "the service is shutting down"))?;
         let (password, policy) = (password.clone(), policy.clone());
         let check = move || {
             let _permit = permit;
             policy.check(&password, &PolicyContext { email: email.as_ref() })
         };
-        tokio::task::spawn_blocking(check).await.map_err(unexpected("checking a password"))
+        tokio::task::spawn_blocking(check).await.map_err(fault("checking a password"))
     }
 
     /// Publishes a committed generation to the session store, ending older sessions. A

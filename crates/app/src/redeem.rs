@@ -17,7 +17,7 @@ use resetd_ports::users::User;
 use tracing::Instrument as _;
 
 use crate::password::SetPasswordError;
-use crate::{unexpected, Context, Unexpected};
+use crate::{fault, Context, Fault};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RedeemError {
@@ -31,12 +31,25 @@ pub enum RedeemError {
     RateLimited { retry_after: std::time::Duration },
     #[error("the password was used recently")]
     Recurrent,
-    /// The password is not acceptable at all (empty, too long for the hasher).
-    #[error("{0}")]
-    Rejected(String),
-    #[error(transparent)]
-    Unexpected(#[from] Unexpected),
+    #[error("a backend is unavailable while {0}")]
+    Unavailable(Fault),
+    #[error("failed while {0}")]
+    Unexpected(Fault),
 }
+
+/// What `inspect` answers instead of the form.
+#[derive(Debug, thiserror::Error)]
+pub enum InspectError {
+    /// Unknown, used, replaced or expired, or its user may not reset: one answer for all.
+    #[error("the link is invalid or has expired")]
+    InvalidToken,
+    #[error("a backend is unavailable while {0}")]
+    Unavailable(Fault),
+    #[error("failed while {0}")]
+    Unexpected(Fault),
+}
+
+faults_into!(RedeemError, InspectError);
 
 /// What the form page shows: the policy to describe, and whose account it is (the page's
 /// read-only username, for password managers, and the language it speaks).
@@ -61,10 +74,10 @@ impl RedeemService {
     /// Checks a link without consuming it.
     ///
     /// # Errors
-    /// [`RedeemError::InvalidToken`] for any token that would not redeem now.
+    /// [`InspectError::InvalidToken`] for any token that would not redeem now.
     #[tracing::instrument(name = "redeem.inspect", skip_all, err(level = "info", Display))]
-    pub async fn inspect(&self, token: &str) -> Result<ResetForm, RedeemError> {
-        let (owner, user, _) = self.owner(token).await?;
+    pub async fn inspect(&self, token: &str) -> Result<ResetForm, InspectError> {
+        let (owner, user, _) = self.owner(token).await?.ok_or(InspectError::InvalidToken)?;
         let policy = self.ctx.default_policy().await?;
         Ok(ResetForm { kind: owner.kind, policy, email: user.email, locale: user.locale })
     }
@@ -93,11 +106,11 @@ impl RedeemService {
             let l = self.ctx.settings.changes_per_ip;
             let decided =
                 self.ctx.ports.rate_limiter.hit(&crate::limit_keys::changes_from(ip), l.limit, l.window).await;
-            if let RateDecision::Limited { retry_after } = decided.map_err(unexpected("rate limiting"))? {
+            if let RateDecision::Limited { retry_after } = decided.map_err(fault("rate limiting"))? {
                 return Err(RedeemError::RateLimited { retry_after });
             }
         }
-        let (owner, user, digest) = self.owner(token).await?;
+        let (owner, user, digest) = self.owner(token).await?.ok_or(RedeemError::InvalidToken)?;
         tracing::Span::current().record("user_id", tracing::field::display(owner.user_id));
         let policy = self.ctx.default_policy().await?;
         let notify = user.email.clone().map(Recipient::Email);
@@ -107,36 +120,40 @@ impl RedeemService {
         let ctx = self.ctx.clone();
         let change =
             async move { ctx.set_password(&user, password, &policy, Some(digest), "link".to_owned(), notify).await };
-        let changed = tokio::spawn(change.in_current_span()).await.map_err(unexpected("redeeming a link"))?;
+        let changed = tokio::spawn(change.in_current_span()).await.map_err(fault("redeeming a link"))?;
         match changed {
             Ok(()) => Ok(()),
             Err(SetPasswordError::Policy(v)) => Err(RedeemError::Policy(v)),
             Err(SetPasswordError::Recurrent) => Err(RedeemError::Recurrent),
             Err(SetPasswordError::Conflict | SetPasswordError::UserGone) => Err(RedeemError::InvalidToken),
-            Err(SetPasswordError::Unexpected(e)) => Err(e.into()),
+            Err(SetPasswordError::Fault(e)) => Err(e.into()),
         }
     }
 
     /// The token's owner, the user, and the token's digest as stored: looked up under each
     /// token key in turn (the current one first), so links sent before a key rotation work
     /// until they expire.
-    async fn owner(&self, token: &str) -> Result<(TokenOwner, User, Digest), RedeemError> {
-        let token = ResetToken::parse(token).map_err(|_| RedeemError::InvalidToken)?;
+    async fn owner(&self, token: &str) -> Result<Option<(TokenOwner, User, Digest)>, Fault> {
+        let Ok(token) = ResetToken::parse(token) else {
+            return Ok(None);
+        };
         let ports = &self.ctx.ports;
         let now = ports.clock.now();
         let mut found = None;
         for key in self.ctx.settings.keys.all() {
             let digest = token.digest(key);
             let owner = ports.credentials.find_reset_token(&digest, now).await;
-            if let Some(owner) = owner.map_err(unexpected("looking up a reset token"))? {
+            if let Some(owner) = owner.map_err(fault("looking up a reset token"))? {
                 found = Some((owner, digest));
                 break;
             }
         }
-        let (owner, digest) = found.ok_or(RedeemError::InvalidToken)?;
-        let user = ports.users.find(owner.user_id).await.map_err(unexpected("loading the user"))?;
+        let Some((owner, digest)) = found else {
+            return Ok(None);
+        };
+        let user = ports.users.find(owner.user_id).await.map_err(fault("loading the user"))?;
         // The status at the moment of use: only an active account redeems.
         let user = user.filter(|u| u.status == resetd_domain::user::UserStatus::Active);
-        Ok((owner, user.ok_or(RedeemError::InvalidToken)?, digest))
+        Ok(user.map(|user| (owner, user, digest)))
     }
 }

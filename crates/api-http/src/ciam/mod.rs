@@ -2,207 +2,26 @@
 //! `{"error", "error_description"?}` with `application/json;charset=UTF-8`.
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use base64::Engine as _;
-use resetd_app::ciam::{CiamError, ClientCredentials, ResetWithOtp, SendOtp};
-use resetd_domain::otp::Channel;
+use resetd_app::ciam::{ClientCredentials, ResetWithOtp, SendOtp};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::body::{self, BodyError};
+use crate::body;
 use crate::client_ip::ClientIp;
-use crate::guard::Failure;
 use crate::Shared;
+
+mod reply;
+
+pub(crate) use reply::{responder, CiamErrorBody, CiamReply};
 
 pub(crate) fn router() -> Router<Shared> {
     Router::new().route("/otp/send", post(send)).route("/reset_user_password", post(reset))
-}
-
-const JSON_UTF8: &str = "application/json;charset=UTF-8";
-
-/// A CIAM error answer.
-#[derive(Debug)]
-pub(crate) struct CiamReply {
-    status: StatusCode,
-    error: &'static str,
-    description: Option<String>,
-    retry_after: Option<u64>,
-}
-
-impl CiamReply {
-    fn new(status: StatusCode, error: &'static str, description: Option<String>) -> Self {
-        Self { status, error, description, retry_after: None }
-    }
-
-    fn bad(error: &'static str) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, error, None)
-    }
-
-    fn invalid_request(description: &str) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_request", Some(description.to_owned()))
-    }
-}
-
-/// A CIAM error body.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct CiamErrorBody {
-    /// The error code, e.g. `bad_email_otp`.
-    error: String,
-    /// Omitted when there is none.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error_description: Option<String>,
-}
-
-impl IntoResponse for CiamReply {
-    fn into_response(self) -> Response {
-        metrics::counter!("resetd_ciam_errors_total", "error" => self.error).increment(1);
-        let body = CiamErrorBody { error: self.error.to_owned(), error_description: self.description };
-        let body = serde_json::to_string(&body).unwrap_or_default();
-        let mut r = (self.status, [(header::CONTENT_TYPE, JSON_UTF8)], body).into_response();
-        if let Some(secs) = self.retry_after {
-            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        }
-        if self.status == StatusCode::UNAUTHORIZED {
-            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"resetd\""));
-        }
-        r
-    }
-}
-
-/// A panic or a timeout, in this dialect (see [`crate::guard`]).
-/// The CIAM routes' answers to a panic or the deadline.
-pub(crate) fn responder() -> crate::guard::Responder {
-    std::sync::Arc::new(|_: &crate::guard::Asked, f: Failure| failure(f))
-}
-
-pub(crate) fn failure(failure: Failure) -> Response {
-    match failure {
-        Failure::Panicked => {
-            CiamReply::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", Some("Internal server error.".into()))
-        }
-        Failure::TimedOut => CiamReply::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "temporarily_unavailable",
-            Some("The request took too long. Please try again later.".into()),
-        ),
-    }
-    .into_response()
-}
-
-fn otp_token_error(c: Channel) -> &'static str {
-    match c {
-        Channel::Email => "bad_email_otp_token",
-        Channel::Sms => "bad_phone_number_otp_token",
-    }
-}
-
-fn otp_error(c: Channel) -> &'static str {
-    match c {
-        Channel::Email => "bad_email_otp",
-        Channel::Sms => "bad_phone_number_otp",
-    }
-}
-
-impl From<CiamError> for CiamReply {
-    fn from(e: CiamError) -> Self {
-        match e {
-            CiamError::InvalidClient => Self::new(StatusCode::UNAUTHORIZED, "invalid_client", None),
-            CiamError::InvalidRequest(d) => Self::invalid_request(d),
-            CiamError::UnauthorizedClient => Self::new(
-                StatusCode::BAD_REQUEST,
-                "unauthorized_client",
-                Some("This application type may not reset passwords.".into()),
-            ),
-            CiamError::PublicClientMayNotSend => Self::new(
-                StatusCode::BAD_REQUEST,
-                "unauthorized_client",
-                Some("This application type may not send OTPs.".into()),
-            ),
-            CiamError::ChannelOff(channel) => match channel {
-                Channel::Sms => Self::new(
-                    StatusCode::BAD_REQUEST,
-                    "insufficient_sms_quota",
-                    Some("SMS delivery is not available for this tenant.".into()),
-                ),
-                Channel::Email => Self::new(
-                    StatusCode::BAD_REQUEST,
-                    "insufficient_email_quota",
-                    Some("Email delivery is not available for this tenant.".into()),
-                ),
-            },
-            CiamError::Misconfigured => Self::new(
-                StatusCode::BAD_REQUEST,
-                "misconfigured",
-                Some("Reset password flow of the application is not enabled.".into()),
-            ),
-            CiamError::MalformedEmail => Self::bad("malformed_email"),
-            CiamError::MalformedPhoneNumber => Self::bad("malformed_phone_number"),
-            CiamError::DestinationRateLimited { channel, retry_after } => {
-                let (error, d) = match channel {
-                    Channel::Sms => ("sms_rate_limit_exceeded", "SMS rate limit exceeded for same phone number"),
-                    Channel::Email => ("email_rate_limit_exceeded", "Email rate limit exceeded for same email address"),
-                };
-                Self {
-                    retry_after: Some(retry_after.as_secs().max(1)),
-                    ..Self::new(StatusCode::BAD_REQUEST, error, Some(d.into()))
-                }
-            }
-            CiamError::RateLimited { retry_after } => Self {
-                retry_after: Some(retry_after.as_secs().max(1)),
-                ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limit_exceeded", Some("Too many requests.".into()))
-            },
-            CiamError::DeliveryFailed => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                Some("Failed to send OTP. Please try again later.".into()),
-            ),
-            CiamError::BadOtpToken(c) => Self::bad(otp_token_error(c)),
-            CiamError::BadOtp(c) => Self::bad(otp_error(c)),
-            CiamError::UserNotFound => Self::bad("user_not_found"),
-            CiamError::AbnormalUserStatus(d) => {
-                Self::new(StatusCode::BAD_REQUEST, "abnormal_user_status", Some(d.into()))
-            }
-            CiamError::InvalidNewPassword(v) => {
-                let d = v.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ");
-                Self::new(StatusCode::BAD_REQUEST, "invalid_new_password", (!d.is_empty()).then_some(d))
-            }
-            CiamError::RecurrentPassword => Self::bad("recurrent_password"),
-            CiamError::Unexpected(e) if e.is_unavailable() => {
-                tracing::warn!(error = %e, cause = ?e.source, "a backend is unavailable");
-                Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "temporarily_unavailable",
-                    Some("The service is temporarily unavailable. Please try again later.".into()),
-                )
-            }
-            CiamError::Unexpected(e) => {
-                tracing::error!(error = %e, cause = ?e.source, "CIAM request failed");
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", Some("Internal server error.".into()))
-            }
-        }
-    }
-}
-
-impl From<BodyError> for CiamReply {
-    fn from(e: BodyError) -> Self {
-        match e {
-            BodyError::TooLarge => Self::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "invalid_request",
-                Some("The request body is too large.".into()),
-            ),
-            BodyError::UnsupportedMediaType => Self::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "invalid_request",
-                Some("The request body must be application/json.".into()),
-            ),
-            BodyError::Malformed(m) => Self::new(StatusCode::BAD_REQUEST, "invalid_request", Some(m)),
-        }
-    }
 }
 
 /// Client credentials from HTTP Basic (URL-decoded halves) and/or the body.

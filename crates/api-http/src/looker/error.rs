@@ -1,14 +1,11 @@
-//! The Looker error dialect: `{"message", "documentation_url"}`, 422 with `errors[]`.
+//! The Looker error shape: `{"message", "documentation_url"}`, 422 with `errors[]`. The
+//! words are in [`super::words`].
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use resetd_app::looker::{AdminError, FieldError};
 use serde::Serialize;
 use utoipa::ToSchema;
-
-use crate::body::BodyError;
-use crate::guard::Failure;
 
 /// Looker's `Error` (and `ValidationError`, with `errors`).
 #[derive(Debug, Serialize, ToSchema)]
@@ -27,6 +24,14 @@ pub(crate) struct ValidationItem {
     code: String,
     message: String,
     documentation_url: String,
+}
+
+/// One field error of a 422.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FieldError {
+    pub field: String,
+    pub code: &'static str,
+    pub message: String,
 }
 
 /// A Looker error answer.
@@ -57,7 +62,7 @@ impl LookerError {
             errors
                 .into_iter()
                 .map(|e| ValidationItem {
-                    field: e.field.to_owned(),
+                    field: e.field,
                     code: e.code.to_owned(),
                     message: e.message,
                     documentation_url: doc.clone(),
@@ -70,62 +75,5 @@ impl LookerError {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
-    }
-}
-
-/// The answer while a backend is down or hung.
-pub(crate) const UNAVAILABLE: &str = "The service is temporarily unavailable. Please try again later.";
-
-/// A panic or a timeout, in this dialect (see [`crate::guard`]).
-/// The Looker routers' answers to a panic or the deadline.
-pub(crate) fn responder(docs_base: std::sync::Arc<str>) -> crate::guard::Responder {
-    std::sync::Arc::new(move |_: &crate::guard::Asked, f: Failure| failure(&docs_base, f))
-}
-
-pub(crate) fn failure(docs_base: &str, failure: Failure) -> Response {
-    match failure {
-        Failure::Panicked => LookerError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error"),
-        Failure::TimedOut => {
-            LookerError::new(StatusCode::SERVICE_UNAVAILABLE, "The request took too long. Please try again later.")
-        }
-    }
-    .render(docs_base)
-}
-
-impl From<AdminError> for LookerError {
-    fn from(e: AdminError) -> Self {
-        match e {
-            AdminError::Unauthenticated => Self::new(StatusCode::UNAUTHORIZED, "Requires authentication."),
-            AdminError::Forbidden => Self::new(StatusCode::FORBIDDEN, "Forbidden: the caller may not do this."),
-            AdminError::NotFound => Self::new(StatusCode::NOT_FOUND, "Not found"),
-            AdminError::Conflict(m) => Self::new(StatusCode::CONFLICT, m),
-            AdminError::Validation(errors) => {
-                Self { errors: Some(errors), ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "Validation Failed") }
-            }
-            AdminError::RateLimited { retry_after } => Self {
-                retry_after: Some(retry_after.as_secs().max(1)),
-                ..Self::new(StatusCode::TOO_MANY_REQUESTS, "Too many requests: try again later.")
-            },
-            AdminError::Unexpected(e) if e.is_unavailable() => {
-                tracing::warn!(error = %e, cause = ?e.source, "a backend is unavailable");
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE)
-            }
-            AdminError::Unexpected(e) => {
-                tracing::error!(error = %e, cause = ?e.source, "admin request failed");
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
-            }
-        }
-    }
-}
-
-impl From<BodyError> for LookerError {
-    fn from(e: BodyError) -> Self {
-        match e {
-            BodyError::TooLarge => Self::new(StatusCode::PAYLOAD_TOO_LARGE, "The request body is too large."),
-            BodyError::UnsupportedMediaType => {
-                Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "The request body must be application/json.")
-            }
-            BodyError::Malformed(m) => Self::bad_request(m),
-        }
     }
 }

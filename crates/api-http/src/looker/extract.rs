@@ -4,7 +4,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
-use resetd_app::looker::AdminError;
+use resetd_app::looker::session::AuthenticateError;
 use resetd_domain::access::Principal;
 use resetd_domain::user::UserId;
 use serde::de::DeserializeOwned;
@@ -26,7 +26,7 @@ impl FromRequestParts<Shared> for Caller {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Response> {
-        let token = bearer(&parts.headers).ok_or_else(|| fail(state, AdminError::Unauthenticated))?;
+        let token = bearer(&parts.headers).ok_or_else(|| fail(state, AuthenticateError::Unauthenticated))?;
         state.app.looker.authenticate(token).await.map(Caller).map_err(|e| fail(state, e))
     }
 }

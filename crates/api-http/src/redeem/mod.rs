@@ -4,22 +4,24 @@
 //! user's language (see [`words`]); JSON answers in the Looker dialect.
 
 mod html;
-mod words;
+pub(crate) mod words;
 
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use resetd_app::redeem::{RedeemError, ResetForm};
+use resetd_app::redeem::{InspectError, RedeemError, ResetForm};
+use resetd_app::Fault;
 use resetd_domain::locale::Language;
-use resetd_domain::password::Password;
+use resetd_domain::password::{Password, PasswordError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::body;
 use crate::client_ip::ClientIp;
 use crate::looker::error::ErrorBody;
+use crate::looker::error::FieldError;
 use crate::looker::LookerError;
 use crate::Shared;
 use html::{form, message, CSS, JS, SCRIPT, STYLESHEET};
@@ -72,11 +74,19 @@ fn invalid(status: StatusCode, lang: Language) -> Response {
 )]
 pub(crate) async fn show(State(state): State<Shared>, Path(token): Path<String>, headers: HeaderMap) -> Response {
     let browser = from_browser(&headers);
-    match state.app.redeem.inspect(&token).await {
+    match inspect(&state, &token, browser).await {
         Ok(f) => form(StatusCode::OK, language(&f, browser), &token, &f, &[]),
-        Err(RedeemError::Unexpected(e)) => failed(browser, &e),
-        Err(_) => invalid(StatusCode::NOT_FOUND, browser),
+        Err(page) => page,
     }
+}
+
+/// The link's form, or the page that says why there is none, in the browser's language.
+async fn inspect(state: &Shared, token: &str, browser: Language) -> Result<ResetForm, Response> {
+    state.app.redeem.inspect(token).await.map_err(|e| match e {
+        InspectError::InvalidToken => invalid(StatusCode::NOT_FOUND, browser),
+        InspectError::Unavailable(e) => unavailable(browser, &e),
+        InspectError::Unexpected(e) => failed(browser, &e),
+    })
 }
 
 #[utoipa::path(
@@ -162,7 +172,7 @@ pub(crate) async fn submit(State(state): State<Shared>, ClientIp(ip): ClientIp, 
     if json {
         let result = match password {
             Ok(p) => state.app.redeem.redeem_from(&token, p, ip).await,
-            Err(e) => Err(RedeemError::Rejected(e.to_string())),
+            Err(e) => return unusable(&e).render(&state.docs_base),
         };
         return match result {
             Ok(()) => (StatusCode::OK, Json(Redeemed { message: "Your password was changed.".into() })).into_response(),
@@ -170,10 +180,9 @@ pub(crate) async fn submit(State(state): State<Shared>, ClientIp(ip): ClientIp, 
         };
     }
     // The page: the link's user and language first (a refused password shows the form again).
-    let f = match state.app.redeem.inspect(&token).await {
+    let f = match inspect(&state, &token, browser).await {
         Ok(f) => f,
-        Err(RedeemError::Unexpected(e)) => return failed(browser, &e),
-        Err(_) => return invalid(StatusCode::NOT_FOUND, browser),
+        Err(page) => return page,
     };
     let lang = language(&f, browser);
     let w = words(lang);
@@ -184,6 +193,7 @@ pub(crate) async fn submit(State(state): State<Shared>, ClientIp(ip): ClientIp, 
     match result {
         Ok(()) => message(StatusCode::OK, lang, w.done_title, w.done_text),
         Err(RedeemError::InvalidToken) => invalid(StatusCode::NOT_FOUND, lang),
+        Err(RedeemError::Unavailable(e)) => unavailable(lang, &e),
         Err(RedeemError::Unexpected(e)) => failed(lang, &e),
         Err(RedeemError::RateLimited { retry_after }) => {
             let mut r = message(StatusCode::TOO_MANY_REQUESTS, lang, w.busy_title, w.busy_text);
@@ -195,7 +205,6 @@ pub(crate) async fn submit(State(state): State<Shared>, ClientIp(ip): ClientIp, 
             form(StatusCode::UNPROCESSABLE_ENTITY, lang, &token, &f, &reasons)
         }
         Err(RedeemError::Recurrent) => form(StatusCode::UNPROCESSABLE_ENTITY, lang, &token, &f, &[w.recurrent.into()]),
-        Err(RedeemError::Rejected(_)) => form(StatusCode::UNPROCESSABLE_ENTITY, lang, &token, &f, &[w.too_long.into()]),
     }
 }
 
@@ -219,32 +228,47 @@ pub(crate) fn responder(docs_base: std::sync::Arc<str>) -> crate::guard::Respond
     })
 }
 
-/// A page for a failure of the service: 503 (try again) while a backend is unavailable, 500
-/// otherwise; the cause goes to the log only.
-fn failed(lang: Language, e: &resetd_app::Unexpected) -> Response {
+/// The page while a backend is unavailable: 503, try again; the cause goes to the log only.
+fn unavailable(lang: Language, e: &Fault) -> Response {
+    tracing::warn!(error = %e, cause = ?e.source, "a backend is unavailable");
     let w = words(lang);
-    if e.is_unavailable() {
-        tracing::warn!(error = %e, cause = ?e.source, "a backend is unavailable");
-        message(StatusCode::SERVICE_UNAVAILABLE, lang, w.unavailable_title, w.unavailable_text)
-    } else {
-        tracing::error!(error = %e, cause = ?e.source, "the reset page failed");
-        message(StatusCode::INTERNAL_SERVER_ERROR, lang, w.failed_title, w.failed_text)
-    }
+    message(StatusCode::SERVICE_UNAVAILABLE, lang, w.unavailable_title, w.unavailable_text)
+}
+
+/// The page for a bug: 500; the cause goes to the log only.
+fn failed(lang: Language, e: &Fault) -> Response {
+    tracing::error!(error = %e, cause = ?e.source, "the reset page failed");
+    let w = words(lang);
+    message(StatusCode::INTERNAL_SERVER_ERROR, lang, w.failed_title, w.failed_text)
 }
 
 const INVALID: &str = "This link is invalid or has expired. Ask for a new one.";
 
+fn password_field(code: &'static str, message: String) -> FieldError {
+    FieldError { field: "password".into(), code, message }
+}
+
+/// A password no policy could accept (empty, or too long for the hasher), in the JSON answer.
+fn unusable(e: &PasswordError) -> LookerError {
+    let message = match e {
+        PasswordError::Empty => "the password is empty".to_owned(),
+        PasswordError::TooLong { max } => format!("the password is longer than {max} bytes"),
+    };
+    LookerError::validation(vec![password_field("invalid", message)])
+}
+
+/// The JSON answers, in the Looker dialect.
 fn redeem_error(e: RedeemError) -> LookerError {
-    let field =
-        |code: &'static str, message: String| resetd_app::looker::FieldError { field: "password", code, message };
     match e {
         RedeemError::InvalidToken => LookerError::new(StatusCode::NOT_FOUND, INVALID),
-        RedeemError::RateLimited { retry_after } => resetd_app::looker::AdminError::RateLimited { retry_after }.into(),
-        RedeemError::Policy(v) => LookerError::validation(v.iter().map(|m| field("invalid", m.to_string())).collect()),
+        RedeemError::RateLimited { retry_after } => LookerError::rate_limited(retry_after),
+        RedeemError::Policy(v) => LookerError::validation(
+            v.iter().map(|m| password_field("invalid", words::violation(Language::English, m))).collect(),
+        ),
         RedeemError::Recurrent => {
-            LookerError::validation(vec![field("recurrent", "The password was used recently.".into())])
+            LookerError::validation(vec![password_field("recurrent", "The password was used recently.".into())])
         }
-        RedeemError::Rejected(m) => LookerError::validation(vec![field("invalid", m)]),
-        RedeemError::Unexpected(e) => resetd_app::looker::AdminError::Unexpected(e).into(),
+        RedeemError::Unavailable(f) => LookerError::unavailable(&f),
+        RedeemError::Unexpected(f) => LookerError::unexpected(&f),
     }
 }

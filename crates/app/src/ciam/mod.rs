@@ -10,14 +10,15 @@ use std::time::{Duration, Instant};
 use resetd_domain::client::{ClientId, ClientSecret};
 use resetd_domain::locale::Language;
 use resetd_domain::otp::{Channel, OtpBinding, OtpChallenge, OtpCode, OtpToken, OtpUsage, Recipient};
-use resetd_domain::user::{Email, PhoneNumber};
+use resetd_domain::policy::PolicyViolation;
+use resetd_domain::user::{Email, PhoneNumber, UserStatus};
 use resetd_ports::audit::AuditKind;
 use resetd_ports::clients::Client;
 use resetd_ports::notify::{Notice, Notification};
 use resetd_ports::rate_limit::{RateCheck, RateDecision};
 use resetd_ports::users::User;
 
-use crate::{limit_keys, unexpected, Context, RateLimit, Unexpected};
+use crate::{fault, limit_keys, Context, Fault, RateLimit};
 
 /// How long a failed delivery marks its channel failing, unless a good one clears it first.
 const CHANNEL_FAILING_FOR: Duration = Duration::from_secs(30);
@@ -72,47 +73,125 @@ impl std::fmt::Debug for ResetWithOtp {
     }
 }
 
-/// Every documented CIAM error, by wire code.
+/// What `authenticate` answers instead of the application.
 #[derive(Debug, thiserror::Error)]
-pub enum CiamError {
-    #[error("invalid_client")]
+pub enum ClientAuthError {
+    /// An unknown or switched-off client, or a confidential one without its right secret.
+    #[error("client authentication failed")]
     InvalidClient,
-    #[error("invalid_request: {0}")]
-    InvalidRequest(&'static str),
-    #[error("unauthorized_client")]
-    UnauthorizedClient,
-    /// A public client that no operator opted in to `/otp/send`.
-    #[error("unauthorized_client: a public client may not send")]
+    #[error("a backend is unavailable while {0}")]
+    Unavailable(Fault),
+    #[error("failed while {0}")]
+    Unexpected(Fault),
+}
+
+/// What is wrong with a request's parameters (the HTTP layer words it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadRequest {
+    /// `usage` is missing, or a usage this service does not serve (only `reset_password`).
+    UsageUnsupported,
+    /// `usage` names no usage this service knows.
+    UsageUnknown,
+    /// Neither or both of `email` and `phone_number`.
+    NotOneRecipient,
+    /// A reset without a password and exactly one complete triple of address, token and code.
+    MissingParameters,
+}
+
+/// What `send_otp` answers instead of a token.
+#[derive(Debug, thiserror::Error)]
+pub enum SendOtpError {
+    #[error("client authentication failed")]
+    InvalidClient,
+    /// A public client that no operator opted in to sending.
+    #[error("a public client may not send")]
     PublicClientMayNotSend,
+    /// The client's reset flow is switched off: a code could never be used.
+    #[error("the client's reset flow is off")]
+    Misconfigured,
+    #[error("bad request: {0:?}")]
+    BadRequest(BadRequest),
+    #[error("malformed email")]
+    MalformedEmail,
+    #[error("malformed phone number")]
+    MalformedPhoneNumber,
     /// The channel is switched off on this server (`mail.enabled` / `sms.enabled`).
     #[error("the {0:?} channel is switched off")]
     ChannelOff(Channel),
-    #[error("misconfigured")]
-    Misconfigured,
-    #[error("malformed_email")]
-    MalformedEmail,
-    #[error("malformed_phone_number")]
-    MalformedPhoneNumber,
+    /// The destination's cooldown or daily cap.
     #[error("rate limited on {channel:?}")]
     DestinationRateLimited { channel: Channel, retry_after: Duration },
+    /// The client's or the address's limit.
     #[error("rate limited")]
     RateLimited { retry_after: Duration },
-    #[error("temporarily_unavailable")]
+    /// The message could not be delivered (or, while the channel fails, would not be).
+    #[error("delivery failed")]
     DeliveryFailed,
-    #[error("bad otp token")]
+    #[error("a backend is unavailable while {0}")]
+    Unavailable(Fault),
+    #[error("failed while {0}")]
+    Unexpected(Fault),
+}
+
+/// What `reset_password` answers instead of a changed password; nothing was changed.
+#[derive(Debug, thiserror::Error)]
+pub enum ResetPasswordError {
+    #[error("client authentication failed")]
+    InvalidClient,
+    /// This application type may not reset passwords.
+    #[error("this client type may not reset passwords")]
+    UnauthorizedClient,
+    /// The client's reset flow is switched off.
+    #[error("the client's reset flow is off")]
+    Misconfigured,
+    #[error("bad request: {0:?}")]
+    BadRequest(BadRequest),
+    /// Too many changes from this address.
+    #[error("rate limited")]
+    RateLimited { retry_after: Duration },
+    /// The token is unknown, used, for another destination or client, or its user changed.
+    #[error("bad otp token on {0:?}")]
     BadOtpToken(Channel),
-    #[error("bad otp")]
+    /// A wrong or expired code, or the account's guess budget is spent.
+    #[error("bad otp on {0:?}")]
     BadOtp(Channel),
-    #[error("user_not_found")]
+    #[error("no such user")]
     UserNotFound,
-    #[error("abnormal_user_status: {0}")]
-    AbnormalUserStatus(&'static str),
-    #[error("invalid_new_password")]
-    InvalidNewPassword(Vec<resetd_domain::policy::PolicyViolation>),
-    #[error("recurrent_password")]
+    /// The user is locked, frozen or disabled.
+    #[error("the user is {0:?}")]
+    AbnormalUserStatus(UserStatus),
+    /// The new password breaks the policy (empty when it is unusable at all).
+    #[error("the password breaks the policy")]
+    InvalidNewPassword(Vec<PolicyViolation>),
+    /// The new password is one of the last ones.
+    #[error("the password was used recently")]
     RecurrentPassword,
-    #[error(transparent)]
-    Unexpected(#[from] Unexpected),
+    #[error("a backend is unavailable while {0}")]
+    Unavailable(Fault),
+    #[error("failed while {0}")]
+    Unexpected(Fault),
+}
+
+faults_into!(ClientAuthError, SendOtpError, ResetPasswordError);
+
+impl From<ClientAuthError> for SendOtpError {
+    fn from(e: ClientAuthError) -> Self {
+        match e {
+            ClientAuthError::InvalidClient => Self::InvalidClient,
+            ClientAuthError::Unavailable(f) => Self::Unavailable(f),
+            ClientAuthError::Unexpected(f) => Self::Unexpected(f),
+        }
+    }
+}
+
+impl From<ClientAuthError> for ResetPasswordError {
+    fn from(e: ClientAuthError) -> Self {
+        match e {
+            ClientAuthError::InvalidClient => Self::InvalidClient,
+            ClientAuthError::Unavailable(f) => Self::Unavailable(f),
+            ClientAuthError::Unexpected(f) => Self::Unexpected(f),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -129,11 +208,11 @@ impl Clone for CiamService {
     }
 }
 
-fn parse_recipient(email: Option<&str>, phone: Option<&str>) -> Result<Recipient, CiamError> {
+fn parse_recipient(email: Option<&str>, phone: Option<&str>) -> Result<Recipient, SendOtpError> {
     match (email.filter(|s| !s.is_empty()), phone.filter(|s| !s.is_empty())) {
-        (Some(e), None) => Email::parse(e).map(Recipient::Email).map_err(|_| CiamError::MalformedEmail),
-        (None, Some(p)) => PhoneNumber::parse(p).map(Recipient::Phone).map_err(|_| CiamError::MalformedPhoneNumber),
-        _ => Err(CiamError::InvalidRequest("Exactly one of email and phone_number is required.")),
+        (Some(e), None) => Email::parse(e).map(Recipient::Email).map_err(|_| SendOtpError::MalformedEmail),
+        (None, Some(p)) => PhoneNumber::parse(p).map(Recipient::Phone).map_err(|_| SendOtpError::MalformedPhoneNumber),
+        _ => Err(SendOtpError::BadRequest(BadRequest::NotOneRecipient)),
     }
 }
 
@@ -146,11 +225,11 @@ impl CiamService {
     /// comparison), public ones by id alone (a secret they send is ignored).
     ///
     /// # Errors
-    /// [`CiamError::InvalidClient`].
-    pub async fn authenticate(&self, creds: &ClientCredentials) -> Result<Client, CiamError> {
-        let id = ClientId::parse(&creds.client_id).map_err(|_| CiamError::InvalidClient)?;
-        let client = self.ctx.ports.clients.find(&id).await.map_err(unexpected("loading a client"))?;
-        let client = client.filter(|c| c.enabled).ok_or(CiamError::InvalidClient)?;
+    /// [`ClientAuthError`].
+    pub async fn authenticate(&self, creds: &ClientCredentials) -> Result<Client, ClientAuthError> {
+        let id = ClientId::parse(&creds.client_id).map_err(|_| ClientAuthError::InvalidClient)?;
+        let client = self.ctx.ports.clients.find(&id).await.map_err(fault("loading a client"))?;
+        let client = client.filter(|c| c.enabled).ok_or(ClientAuthError::InvalidClient)?;
         if client.client_type.requires_secret() {
             let presented = creds
                 .client_secret
@@ -160,11 +239,11 @@ impl CiamService {
                 (Some(p), Some(stored)) => self.ctx.settings.keys.verify(stored, |k| p.digest(k)),
                 _ => None,
             };
-            let verified = verified.ok_or(CiamError::InvalidClient)?;
+            let verified = verified.ok_or(ClientAuthError::InvalidClient)?;
             // A secret that verified under an old key is stored again under the current one.
             if let (Some(fresh), Some(stored)) = (verified.reseal, &client.secret) {
                 let reseal = self.ctx.ports.clients.reseal(&client.id, &stored.digest, &fresh);
-                reseal.await.map_err(unexpected("resealing a client secret"))?;
+                reseal.await.map_err(fault("resealing a client secret"))?;
             }
         }
         Ok(client)
@@ -174,28 +253,29 @@ impl CiamService {
     /// exists; for an unknown account nothing is delivered, and as much time is spent.
     ///
     /// # Errors
-    /// [`CiamError`] as documented for `/otp/send`.
+    /// [`SendOtpError`], checked in the documented order: the client, the request, the
+    /// channel, the limits; an unknown account is no error.
     #[tracing::instrument(name = "ciam.otp_send", skip_all, err(level = "info", Display))]
-    pub async fn send_otp(&self, creds: &ClientCredentials, req: SendOtp) -> Result<OtpToken, CiamError> {
+    pub async fn send_otp(&self, creds: &ClientCredentials, req: SendOtp) -> Result<OtpToken, SendOtpError> {
         let client = self.authenticate(creds).await?;
         if !client.client_type.may_send_otp() && !client.public_otp_send {
-            return Err(CiamError::PublicClientMayNotSend);
+            return Err(SendOtpError::PublicClientMayNotSend);
         }
         // A code for a flow that is switched off could never be used.
         if !client.reset_enabled {
-            return Err(CiamError::Misconfigured);
+            return Err(SendOtpError::Misconfigured);
         }
         match req.usage.as_deref().map(OtpUsage::parse) {
             Some(Some(OtpUsage::ResetPassword)) => {}
-            Some(None) => return Err(CiamError::InvalidRequest("Unknown usage.")),
-            _ => return Err(CiamError::InvalidRequest("This service supports usage=reset_password only.")),
+            Some(None) => return Err(SendOtpError::BadRequest(BadRequest::UsageUnknown)),
+            _ => return Err(SendOtpError::BadRequest(BadRequest::UsageUnsupported)),
         }
         let recipient = parse_recipient(req.email.as_deref(), req.phone_number.as_deref())?;
         let o = &self.ctx.settings.otp;
         let channel = recipient.channel();
         // Before any limit, and alike for known and unknown accounts.
         if !self.ctx.settings.delivers(channel) {
-            return Err(CiamError::ChannelOff(channel));
+            return Err(SendOtpError::ChannelOff(channel));
         }
         let dest = self.destination(&recipient);
         let check = |key: String, l: RateLimit| RateCheck { key, limit: l.limit, window: l.window };
@@ -208,13 +288,13 @@ impl CiamService {
             checks.push(check(limit_keys::sends_from(ip), o.per_ip));
         }
         // One round trip for every limit; the destination's answer wins (it has its own code).
-        let decisions = self.ctx.ports.rate_limiter.hit_all(&checks).await.map_err(unexpected("rate limiting"))?;
+        let decisions = self.ctx.ports.rate_limiter.hit_all(&checks).await.map_err(fault("rate limiting"))?;
         for (i, d) in decisions.into_iter().enumerate() {
             if let RateDecision::Limited { retry_after } = d {
                 return Err(if i < 2 {
-                    CiamError::DestinationRateLimited { channel, retry_after }
+                    SendOtpError::DestinationRateLimited { channel, retry_after }
                 } else {
-                    CiamError::RateLimited { retry_after }
+                    SendOtpError::RateLimited { retry_after }
                 });
             }
         }
@@ -240,9 +320,9 @@ impl CiamService {
             code_expires_at: now + span(o.code_ttl),
             expires_at: now + span(o.token_ttl.max(o.code_ttl)),
         };
-        ports.otps.create(&challenge, now).await.map_err(unexpected("storing a challenge"))?;
+        ports.otps.create(&challenge, now).await.map_err(fault("storing a challenge"))?;
         // While the channel fails (as every process sees it), unknown addresses fail alike.
-        let failing = ports.health.is_failing(channel).await.map_err(unexpected("reading the channel's health"))?;
+        let failing = ports.health.is_failing(channel).await.map_err(fault("reading the channel's health"))?;
 
         let started = Instant::now();
         match user {
@@ -256,12 +336,12 @@ impl CiamService {
                 if let Err(e) = ports.notifier.send(notification).await {
                     tracing::warn!(error = %e, "OTP delivery failed");
                     let marked = ports.health.mark_failing(channel, CHANNEL_FAILING_FOR).await;
-                    marked.map_err(unexpected("marking a channel failing"))?;
-                    ports.otps.discard(&token_digest).await.map_err(unexpected("discarding a challenge"))?;
-                    return Err(CiamError::DeliveryFailed);
+                    marked.map_err(fault("marking a channel failing"))?;
+                    ports.otps.discard(&token_digest).await.map_err(fault("discarding a challenge"))?;
+                    return Err(SendOtpError::DeliveryFailed);
                 }
                 if failing {
-                    ports.health.mark_working(channel).await.map_err(unexpected("marking a channel working"))?;
+                    ports.health.mark_working(channel).await.map_err(fault("marking a channel working"))?;
                 }
                 ports
                     .audit(
@@ -277,8 +357,8 @@ impl CiamService {
                 // Spend what a delivery costs, so timing does not tell the account is unknown.
                 tokio::time::sleep(self.sample_delivery_time()).await;
                 if failing {
-                    ports.otps.discard(&token_digest).await.map_err(unexpected("discarding a challenge"))?;
-                    return Err(CiamError::DeliveryFailed);
+                    ports.otps.discard(&token_digest).await.map_err(fault("discarding a challenge"))?;
+                    return Err(SendOtpError::DeliveryFailed);
                 }
             }
         }
@@ -310,12 +390,12 @@ impl CiamService {
         times[rand::thread_rng().gen_range(0..times.len())]
     }
 
-    async fn find_user(&self, recipient: &Recipient) -> Result<Option<User>, CiamError> {
+    async fn find_user(&self, recipient: &Recipient) -> Result<Option<User>, Fault> {
         let users = &self.ctx.ports.users;
         let found = match recipient {
             Recipient::Email(e) => users.find_by_email(e).await,
             Recipient::Phone(p) => users.find_by_phone(p).await,
         };
-        Ok(found.map_err(unexpected("looking up a user"))?)
+        found.map_err(fault("looking up a user"))
     }
 }

@@ -10,32 +10,32 @@ use resetd_ports::rate_limit::RateDecision;
 use resetd_ports::users::User;
 use tracing::Instrument as _;
 
-use super::{CiamError, CiamService, ClientCredentials, ResetWithOtp};
+use super::{BadRequest, CiamService, ClientCredentials, ResetPasswordError, ResetWithOtp};
 use crate::password::SetPasswordError;
-use crate::{unexpected, Unexpected};
+use crate::{fault, Fault};
 
 impl CiamService {
     /// `POST /reset_user_password`. Checks run in the documented order; a refused password
     /// releases the OTP so it can be used again; success consumes it.
     ///
     /// # Errors
-    /// [`CiamError`] as documented for `/reset_user_password`.
+    /// [`ResetPasswordError`], checked in the documented order.
     #[tracing::instrument(name = "ciam.reset_user_password", skip_all, err(level = "info", Display))]
-    pub async fn reset_password(&self, creds: &ClientCredentials, req: ResetWithOtp) -> Result<(), CiamError> {
+    pub async fn reset_password(&self, creds: &ClientCredentials, req: ResetWithOtp) -> Result<(), ResetPasswordError> {
         let client = self.authenticate(creds).await?;
         if !client.client_type.may_reset_password() {
-            return Err(CiamError::UnauthorizedClient);
+            return Err(ResetPasswordError::UnauthorizedClient);
         }
         if !client.reset_enabled {
-            return Err(CiamError::Misconfigured);
+            return Err(ResetPasswordError::Misconfigured);
         }
         // Per address, before anything costly (argon2) can run.
         if let Some(ip) = req.ip {
             let l = self.ctx.settings.changes_per_ip;
             let decided =
                 self.ctx.ports.rate_limiter.hit(&crate::limit_keys::changes_from(ip), l.limit, l.window).await;
-            if let RateDecision::Limited { retry_after } = decided.map_err(unexpected("rate limiting"))? {
-                return Err(CiamError::RateLimited { retry_after });
+            if let RateDecision::Limited { retry_after } = decided.map_err(fault("rate limiting"))? {
+                return Err(ResetPasswordError::RateLimited { retry_after });
             }
         }
         let present = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
@@ -44,7 +44,7 @@ impl CiamService {
             [&req.phone_number, &req.phone_number_otp_token, &req.phone_number_otp].into_iter().all(present);
         let password = req.password.clone().filter(|p| !p.is_empty());
         let (Some(password), true) = (password, email_triple ^ phone_triple) else {
-            return Err(CiamError::InvalidRequest("Missing required parameter(s)."));
+            return Err(ResetPasswordError::BadRequest(BadRequest::MissingParameters));
         };
         let (channel, address, token, code) = if email_triple {
             (Channel::Email, req.email, req.email_otp_token, req.email_otp)
@@ -52,16 +52,16 @@ impl CiamService {
             (Channel::Sms, req.phone_number, req.phone_number_otp_token, req.phone_number_otp)
         };
         let (address, token, code) = (address.unwrap_or_default(), token.unwrap_or_default(), code.unwrap_or_default());
-        let recipient = Recipient::from_parts(channel, &address).ok_or(CiamError::BadOtpToken(channel))?;
-        let token = OtpToken::parse(&token).map_err(|_| CiamError::BadOtpToken(channel))?;
-        let code = OtpCode::parse(&code).map_err(|_| CiamError::BadOtp(channel))?;
+        let recipient = Recipient::from_parts(channel, &address).ok_or(ResetPasswordError::BadOtpToken(channel))?;
+        let token = OtpToken::parse(&token).map_err(|_| ResetPasswordError::BadOtpToken(channel))?;
+        let code = OtpCode::parse(&code).map_err(|_| ResetPasswordError::BadOtp(channel))?;
 
         // From the claim on, the reset runs in its own task: should the caller go away (a
         // timeout, a closed connection), the claim is still consumed or released, never left
         // held, and the password change is whole or absent.
         let this = self.clone();
         let reset = async move { this.claim_and_reset(client, recipient, token, code, password).await };
-        tokio::spawn(reset.in_current_span()).await.map_err(unexpected("resetting a password"))?
+        tokio::spawn(reset.in_current_span()).await.map_err(fault("resetting a password"))?
     }
 
     async fn claim_and_reset(
@@ -71,7 +71,7 @@ impl CiamService {
         token: OtpToken,
         code: OtpCode,
         password: String,
-    ) -> Result<(), CiamError> {
+    ) -> Result<(), ResetPasswordError> {
         let channel = recipient.channel();
         let o = &self.ctx.settings.otp;
         let ports = &self.ctx.ports;
@@ -93,17 +93,19 @@ impl CiamService {
         };
         let limiter = &ports.rate_limiter;
         let reserved = limiter.hit(&budget, o.account_guesses.limit, o.account_guesses.window).await;
-        if reserved.map_err(unexpected("reserving a guess"))? != RateDecision::Allowed {
-            return Err(CiamError::BadOtp(channel));
+        if reserved.map_err(fault("reserving a guess"))? != RateDecision::Allowed {
+            return Err(ResetPasswordError::BadOtp(channel));
         }
         let outcome = self.verify_under_each_key(&token, &code, &binding).await;
         if !matches!(outcome, Ok(ClaimOutcome::WrongCode { .. })) {
-            limiter.undo(&budget).await.map_err(unexpected("refunding a guess"))?;
+            limiter.undo(&budget).await.map_err(fault("refunding a guess"))?;
         }
         let claim = match outcome? {
             ClaimOutcome::Claimed(claim) => claim,
-            ClaimOutcome::WrongCode { .. } | ClaimOutcome::CodeExpired => return Err(CiamError::BadOtp(channel)),
-            ClaimOutcome::Mismatch | ClaimOutcome::Gone => return Err(CiamError::BadOtpToken(channel)),
+            ClaimOutcome::WrongCode { .. } | ClaimOutcome::CodeExpired => {
+                return Err(ResetPasswordError::BadOtp(channel))
+            }
+            ClaimOutcome::Mismatch | ClaimOutcome::Gone => return Err(ResetPasswordError::BadOtpToken(channel)),
         };
         let result = self.reset_claimed(&client, &recipient, user, password).await;
         match &result {
@@ -134,7 +136,7 @@ impl CiamService {
         token: &OtpToken,
         code: &OtpCode,
         binding: &OtpBinding,
-    ) -> Result<ClaimOutcome, Unexpected> {
+    ) -> Result<ClaimOutcome, Fault> {
         let ports = &self.ctx.ports;
         let now = ports.clock.now();
         let mut outcome = ClaimOutcome::Gone;
@@ -145,7 +147,7 @@ impl CiamService {
                 .otps
                 .verify_and_claim(&token_digest, &guess, binding, now)
                 .await
-                .map_err(unexpected("verifying a code"))?;
+                .map_err(fault("verifying a code"))?;
             if outcome != ClaimOutcome::Gone {
                 break;
             }
@@ -159,24 +161,24 @@ impl CiamService {
         recipient: &Recipient,
         user: Option<User>,
         password: String,
-    ) -> Result<User, CiamError> {
-        let user = user.ok_or(CiamError::UserNotFound)?;
+    ) -> Result<User, ResetPasswordError> {
+        let user = user.ok_or(ResetPasswordError::UserNotFound)?;
         match user.status {
             UserStatus::Active => {}
-            UserStatus::Frozen => return Err(CiamError::AbnormalUserStatus("User is frozen.")),
-            UserStatus::Locked => return Err(CiamError::AbnormalUserStatus("User is locked.")),
-            UserStatus::Disabled => return Err(CiamError::AbnormalUserStatus("User is disabled.")),
+            status @ (UserStatus::Frozen | UserStatus::Locked | UserStatus::Disabled) => {
+                return Err(ResetPasswordError::AbnormalUserStatus(status))
+            }
         }
-        let password = Password::new(password).map_err(|_| CiamError::InvalidNewPassword(Vec::new()))?;
+        let password = Password::new(password).map_err(|_| ResetPasswordError::InvalidNewPassword(Vec::new()))?;
         let policy = self.ctx.client_policy(&client.policy).await?;
         let actor = format!("ciam:{}", client.id);
         match self.ctx.set_password(&user, password, &policy, None, actor, Some(recipient.clone())).await {
             Ok(()) => Ok(user),
-            Err(SetPasswordError::Policy(v)) => Err(CiamError::InvalidNewPassword(v)),
-            Err(SetPasswordError::Recurrent) => Err(CiamError::RecurrentPassword),
-            Err(SetPasswordError::UserGone) => Err(CiamError::UserNotFound),
-            Err(SetPasswordError::Conflict) => Err(CiamError::BadOtpToken(recipient.channel())),
-            Err(SetPasswordError::Unexpected(e)) => Err(e.into()),
+            Err(SetPasswordError::Policy(v)) => Err(ResetPasswordError::InvalidNewPassword(v)),
+            Err(SetPasswordError::Recurrent) => Err(ResetPasswordError::RecurrentPassword),
+            Err(SetPasswordError::UserGone) => Err(ResetPasswordError::UserNotFound),
+            Err(SetPasswordError::Conflict) => Err(ResetPasswordError::BadOtpToken(recipient.channel())),
+            Err(SetPasswordError::Fault(e)) => Err(e.into()),
         }
     }
 }

@@ -4,17 +4,61 @@ use resetd_domain::access::Principal;
 use resetd_domain::policy::PolicyConfigError;
 use resetd_ports::audit::AuditKind;
 
-use super::{AdminError, FieldError, LookerService, PasswordConfig, PasswordConfigPatch};
-use crate::unexpected;
+use super::{is_admin, LookerService, PasswordConfig, PasswordConfigPatch};
+use crate::{fault, Fault};
+
+/// What `password_config` answers instead of the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum GetPasswordConfigError {
+    /// The caller is no admin.
+    #[error("forbidden")]
+    Forbidden,
+    #[error("a backend is unavailable while {0}")]
+    Unavailable(Fault),
+    #[error("failed while {0}")]
+    Unexpected(Fault),
+}
+
+/// What `update_password_config` answers instead of the new configuration; nothing was
+/// written.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdatePasswordConfigError {
+    /// The caller is no admin.
+    #[error("forbidden")]
+    Forbidden,
+    /// Every field out of range, in the order of the patch.
+    #[error("the configuration is out of range")]
+    Invalid(Vec<PolicyConfigError>),
+    #[error("a backend is unavailable while {0}")]
+    Unavailable(Fault),
+    #[error("failed while {0}")]
+    Unexpected(Fault),
+}
+
+/// What `force_reset_all` answers instead of the number of users marked.
+#[derive(Debug, thiserror::Error)]
+pub enum ForceResetAllError {
+    /// The caller is no admin.
+    #[error("forbidden")]
+    Forbidden,
+    #[error("a backend is unavailable while {0}")]
+    Unavailable(Fault),
+    #[error("failed while {0}")]
+    Unexpected(Fault),
+}
+
+faults_into!(GetPasswordConfigError, UpdatePasswordConfigError, ForceResetAllError);
 
 impl LookerService {
     /// `GET /password_config` (admins).
     ///
     /// # Errors
-    /// 403.
-    pub async fn password_config(&self, caller: Principal) -> Result<PasswordConfig, AdminError> {
-        Self::admin_only(caller)?;
-        let stored = self.ctx.ports.policies.default_policy().await.map_err(unexpected("reading the policy"))?;
+    /// [`GetPasswordConfigError`].
+    pub async fn password_config(&self, caller: Principal) -> Result<PasswordConfig, GetPasswordConfigError> {
+        if !is_admin(caller) {
+            return Err(GetPasswordConfigError::Forbidden);
+        }
+        let stored = self.ctx.ports.policies.default_policy().await.map_err(fault("reading the policy"))?;
         Ok(match stored {
             Some(s) => PasswordConfig { policy: s.policy, policy_enabled_at: Some(s.updated_at) },
             None => PasswordConfig { policy: self.ctx.settings.default_policy.clone(), policy_enabled_at: None },
@@ -24,13 +68,17 @@ impl LookerService {
     /// `PATCH /password_config` (admins): `min_length` 7–100, `expiration_duration_days` 30–365.
     ///
     /// # Errors
-    /// 403, 422.
+    /// [`UpdatePasswordConfigError`].
     pub async fn update_password_config(
         &self,
         caller: Principal,
         patch: PasswordConfigPatch,
-    ) -> Result<PasswordConfig, AdminError> {
-        let mut policy = self.password_config(caller).await?.policy;
+    ) -> Result<PasswordConfig, UpdatePasswordConfigError> {
+        let mut policy = match self.password_config(caller).await {
+            Ok(config) => config.policy,
+            Err(GetPasswordConfigError::Forbidden) => return Err(UpdatePasswordConfigError::Forbidden),
+            Err(GetPasswordConfigError::Unavailable(f) | GetPasswordConfigError::Unexpected(f)) => return Err(f.into()),
+        };
         let mut errors = Vec::new();
         let range = |v: i64, lo: i64, hi: i64| (lo..=hi).contains(&v).then(|| u32::try_from(v).ok()).flatten();
         if let Some(v) = patch.min_length {
@@ -57,14 +105,10 @@ impl LookerService {
             }
         }
         if !errors.is_empty() {
-            let fields = errors
-                .iter()
-                .map(|e| FieldError { field: e.field(), code: "invalid", message: e.to_string() })
-                .collect();
-            return Err(AdminError::Validation(fields));
+            return Err(UpdatePasswordConfigError::Invalid(errors));
         }
         let now = self.ctx.ports.clock.now();
-        self.ctx.ports.policies.set_default_policy(&policy, now).await.map_err(unexpected("storing the policy"))?;
+        self.ctx.ports.policies.set_default_policy(&policy, now).await.map_err(fault("storing the policy"))?;
         self.ctx
             .ports
             .audit(AuditKind::PolicyChanged, None, format!("api-user:{}", caller.user_id), String::new())
@@ -75,10 +119,12 @@ impl LookerService {
     /// `PUT /password_config/force_password_reset_at_next_login_for_all_users` (admins).
     ///
     /// # Errors
-    /// 403.
-    pub async fn force_reset_all(&self, caller: Principal) -> Result<u64, AdminError> {
-        Self::admin_only(caller)?;
-        let n = self.ctx.ports.credentials.force_reset_all().await.map_err(unexpected("forcing resets"))?;
+    /// [`ForceResetAllError`].
+    pub async fn force_reset_all(&self, caller: Principal) -> Result<u64, ForceResetAllError> {
+        if !is_admin(caller) {
+            return Err(ForceResetAllError::Forbidden);
+        }
+        let n = self.ctx.ports.credentials.force_reset_all().await.map_err(fault("forcing resets"))?;
         self.ctx
             .ports
             .audit(AuditKind::ForcedResetAll, None, format!("api-user:{}", caller.user_id), n.to_string())

@@ -10,22 +10,181 @@ use resetd_ports::credentials::{CredentialWriteError, EmailCredential};
 use resetd_ports::notify::{Notice, Notification};
 use secrecy::SecretString;
 
-use super::{invalid_email, AdminError, CredentialView, LookerService, User};
-use crate::{unexpected, Unexpected};
+use super::{access_into, parse_email, Access, CredentialView, InvalidInput, LookerService, User};
+use crate::{fault, Fault};
+
+/// What `get_credential` answers instead of the credential.
+#[derive(Debug, thiserror::Error)]
+pub enum GetCredentialError {
+    /// The caller may not act on this user.
+    #[error("forbidden")]
+    Forbidden,
+    /// No such user, or it has no email credential.
+    #[error("not found")]
+    NotFound,
+    #[error("a backend is unavailable while {0}")]
+    Unavailable(Fault),
+    #[error("failed while {0}")]
+    Unexpected(Fault),
+}
+
+/// What `create_credential` answers instead of the new credential.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateCredentialError {
+    /// The caller may not act on this user.
+    #[error("forbidden")]
+    Forbidden,
+    /// No such user.
+    #[error("not found")]
+    NotFound,
+    /// The email is not an address; nothing was written.
+    #[error("invalid input: {0}")]
+    Invalid(InvalidInput),
+    /// The email belongs to another user.
+    #[error("the email is already in use")]
+    EmailTaken,
+    /// The user already has an email credential.
+    #[error("the user already has an email credential")]
+    AlreadyExists,
+    #[error("a backend is unavailable while {0}")]
+    Unavailable(Fault),
+    #[error("failed while {0}")]
+    Unexpected(Fault),
+}
+
+/// What `update_credential` answers instead of the updated credential.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateCredentialError {
+    /// The caller may not act on this user.
+    #[error("forbidden")]
+    Forbidden,
+    /// No such user, or it has no email credential.
+    #[error("not found")]
+    NotFound,
+    /// The email is not an address; nothing was written.
+    #[error("invalid input: {0}")]
+    Invalid(InvalidInput),
+    /// The email belongs to another user.
+    #[error("the email is already in use")]
+    EmailTaken,
+    #[error("a backend is unavailable while {0}")]
+    Unavailable(Fault),
+    #[error("failed while {0}")]
+    Unexpected(Fault),
+}
+
+/// What `delete_credential` answers when it deletes nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum DeleteCredentialError {
+    /// The caller may not act on this user.
+    #[error("forbidden")]
+    Forbidden,
+    /// No such user, or it has no email credential.
+    #[error("not found")]
+    NotFound,
+    #[error("a backend is unavailable while {0}")]
+    Unavailable(Fault),
+    #[error("failed while {0}")]
+    Unexpected(Fault),
+}
+
+/// What `create_password_reset` answers instead of a link; no link was issued.
+#[derive(Debug, thiserror::Error)]
+pub enum CreatePasswordResetError {
+    /// The caller may not act on this user.
+    #[error("forbidden")]
+    Forbidden,
+    /// No such user, or it has no email credential.
+    #[error("not found")]
+    NotFound,
+    /// The caller issued too many links.
+    #[error("too many links")]
+    RateLimited { retry_after: std::time::Duration },
+    #[error("a backend is unavailable while {0}")]
+    Unavailable(Fault),
+    #[error("failed while {0}")]
+    Unexpected(Fault),
+}
+
+/// What `send_password_reset` answers instead of a sent link.
+#[derive(Debug, thiserror::Error)]
+pub enum SendPasswordResetError {
+    /// The caller may not act on this user.
+    #[error("forbidden")]
+    Forbidden,
+    /// No such user, or it has no email credential.
+    #[error("not found")]
+    NotFound,
+    /// The caller issued too many links.
+    #[error("too many links")]
+    RateLimited { retry_after: std::time::Duration },
+    /// Email delivery is switched off on this server (`mail.enabled = false`).
+    #[error("email delivery is switched off")]
+    EmailOff,
+    /// The link was issued (the old one is dead) but the message could not be delivered.
+    #[error("the link could not be delivered: {0}")]
+    DeliveryFailed(Fault),
+    #[error("a backend is unavailable while {0}")]
+    Unavailable(Fault),
+    #[error("failed while {0}")]
+    Unexpected(Fault),
+}
+
+faults_into!(
+    GetCredentialError,
+    CreateCredentialError,
+    UpdateCredentialError,
+    DeleteCredentialError,
+    CreatePasswordResetError,
+    SendPasswordResetError,
+);
+access_into!(
+    GetCredentialError,
+    CreateCredentialError,
+    UpdateCredentialError,
+    DeleteCredentialError,
+    CreatePasswordResetError,
+    SendPasswordResetError,
+);
+
+/// Why issuing a link failed, before the operation names it.
+#[derive(Debug)]
+enum IssueError {
+    Access(Access),
+    RateLimited(std::time::Duration),
+}
+
+impl From<Access> for IssueError {
+    fn from(a: Access) -> Self {
+        Self::Access(a)
+    }
+}
+
+impl From<Fault> for IssueError {
+    fn from(f: Fault) -> Self {
+        Self::Access(Access::Fault(f))
+    }
+}
+
+impl From<IssueError> for CreatePasswordResetError {
+    fn from(e: IssueError) -> Self {
+        match e {
+            IssueError::Access(a) => a.into(),
+            IssueError::RateLimited(retry_after) => Self::RateLimited { retry_after },
+        }
+    }
+}
+
+impl From<IssueError> for SendPasswordResetError {
+    fn from(e: IssueError) -> Self {
+        match e {
+            IssueError::Access(a) => a.into(),
+            IssueError::RateLimited(retry_after) => Self::RateLimited { retry_after },
+        }
+    }
+}
 
 impl LookerService {
-    pub(super) fn write_credential(
-        &self,
-        r: Result<EmailCredential, CredentialWriteError>,
-    ) -> Result<EmailCredential, AdminError> {
-        r.map_err(|e| match e {
-            CredentialWriteError::UserNotFound => AdminError::NotFound,
-            CredentialWriteError::AlreadyExists => AdminError::Conflict("The user already has an email credential."),
-            CredentialWriteError::EmailTaken => AdminError::Conflict("The email is already in use."),
-            CredentialWriteError::Store(e) => Unexpected::new("writing an email credential", e).into(),
-        })
-    }
-
     pub(super) fn view(
         &self,
         credential: EmailCredential,
@@ -50,70 +209,71 @@ impl LookerService {
         }
     }
 
-    async fn credential(&self, user: &User) -> Result<EmailCredential, AdminError> {
-        self.ctx
-            .ports
-            .credentials
-            .get(user.id)
-            .await
-            .map_err(unexpected("loading a credential"))?
-            .ok_or(AdminError::NotFound)
-    }
-
     /// `GET /users/{id}/credentials_email`.
     ///
     /// # Errors
-    /// 403, 404.
-    pub async fn get_credential(&self, caller: Principal, id: UserId) -> Result<CredentialView, AdminError> {
+    /// [`GetCredentialError`].
+    pub async fn get_credential(&self, caller: Principal, id: UserId) -> Result<CredentialView, GetCredentialError> {
         let user = self.user(caller, id).await?;
-        let c = self.credential(&user).await?;
-        Ok(self.view(c, &user, None))
+        let c = self.ctx.ports.credentials.get(user.id).await.map_err(fault("loading a credential"))?;
+        Ok(self.view(c.ok_or(GetCredentialError::NotFound)?, &user, None))
     }
 
     /// `POST /users/{id}/credentials_email`.
     ///
     /// # Errors
-    /// 403, 404, 409, 422.
+    /// [`CreateCredentialError`]: the caller and the user first, then the email.
     pub async fn create_credential(
         &self,
         caller: Principal,
         id: UserId,
         email: Option<&str>,
-    ) -> Result<CredentialView, AdminError> {
+    ) -> Result<CredentialView, CreateCredentialError> {
         let user = self.administered(caller, id).await?;
-        let email = Email::parse(email.unwrap_or_default()).map_err(|_| invalid_email())?;
-        let c =
-            self.write_credential(self.ctx.ports.credentials.create(id, &email, self.ctx.ports.clock.now()).await)?;
+        let email =
+            Email::parse(email.unwrap_or_default()).map_err(|_| CreateCredentialError::Invalid(InvalidInput::Email))?;
+        let created = self.ctx.ports.credentials.create(id, &email, self.ctx.ports.clock.now()).await;
+        let c = created.map_err(|e| match e {
+            CredentialWriteError::UserNotFound => CreateCredentialError::NotFound,
+            CredentialWriteError::AlreadyExists => CreateCredentialError::AlreadyExists,
+            CredentialWriteError::EmailTaken => CreateCredentialError::EmailTaken,
+            CredentialWriteError::Store(e) => Fault::new("creating an email credential", e).into(),
+        })?;
         Ok(self.view(c, &user, None))
     }
 
     /// `PATCH /users/{id}/credentials_email`.
     ///
     /// # Errors
-    /// 403, 404, 409, 422.
+    /// [`UpdateCredentialError`]: the caller and the user first, then the email.
     pub async fn update_credential(
         &self,
         caller: Principal,
         id: UserId,
         email: Option<&str>,
         forced_reset: Option<bool>,
-    ) -> Result<CredentialView, AdminError> {
+    ) -> Result<CredentialView, UpdateCredentialError> {
         let user = self.administered(caller, id).await?;
-        let email = email.map(Email::parse).transpose().map_err(|_| invalid_email())?;
-        let c = self.write_credential(self.ctx.ports.credentials.update(id, email, forced_reset).await)?;
+        let email = parse_email(email).map_err(UpdateCredentialError::Invalid)?;
+        let updated = self.ctx.ports.credentials.update(id, email, forced_reset).await;
+        let c = updated.map_err(|e| match e {
+            CredentialWriteError::UserNotFound => UpdateCredentialError::NotFound,
+            CredentialWriteError::EmailTaken => UpdateCredentialError::EmailTaken,
+            other => Fault::new("updating an email credential", other).into(),
+        })?;
         Ok(self.view(c, &user, None))
     }
 
     /// `DELETE /users/{id}/credentials_email`.
     ///
     /// # Errors
-    /// 403, 404.
-    pub async fn delete_credential(&self, caller: Principal, id: UserId) -> Result<(), AdminError> {
+    /// [`DeleteCredentialError`].
+    pub async fn delete_credential(&self, caller: Principal, id: UserId) -> Result<(), DeleteCredentialError> {
         self.administered(caller, id).await?;
-        if self.ctx.ports.credentials.delete(id).await.map_err(unexpected("deleting a credential"))? {
+        if self.ctx.ports.credentials.delete(id).await.map_err(fault("deleting a credential"))? {
             Ok(())
         } else {
-            Err(AdminError::NotFound)
+            Err(DeleteCredentialError::NotFound)
         }
     }
 
@@ -123,9 +283,12 @@ impl LookerService {
         id: UserId,
         kind: Option<ResetTokenKind>,
         lifetime: TokenLifetime,
-    ) -> Result<(User, CredentialView, SecretString, ResetTokenKind), AdminError> {
+    ) -> Result<(User, CredentialView, SecretString, ResetTokenKind), IssueError> {
         let user = self.administered(caller, id).await?;
-        self.limit(crate::limit_keys::links_by(caller.user_id), self.ctx.settings.reset_per_caller).await?;
+        let limit = self.ctx.settings.reset_per_caller;
+        if let Some(retry_after) = self.limited(crate::limit_keys::links_by(caller.user_id), limit).await? {
+            return Err(IssueError::RateLimited(retry_after));
+        }
         let kind = kind.unwrap_or(if user.has_password {
             ResetTokenKind::PasswordReset
         } else {
@@ -140,8 +303,8 @@ impl LookerService {
             .credentials
             .issue_reset_token(id, &s.keys.seal(|k| token.digest(k)), kind, Some(self.link_expiry(lifetime, now)), now)
             .await
-            .map_err(unexpected("issuing a reset token"))?
-            .ok_or(AdminError::NotFound)?;
+            .map_err(fault("issuing a reset token"))?
+            .ok_or(Access::NotFound)?;
         ports
             .audit(
                 AuditKind::ResetTokenIssued,
@@ -171,14 +334,15 @@ impl LookerService {
     /// (replacing any previous one), returned once inside `password_reset_url`.
     ///
     /// # Errors
-    /// 403, 404 (no user or no email credential), 429.
+    /// [`CreatePasswordResetError`]: the caller, the user, the caller's link budget, then the
+    /// credential.
     #[tracing::instrument(name = "admin.password_reset", skip_all, fields(user_id = %id), err(level = "info", Display))]
     pub async fn create_password_reset(
         &self,
         caller: Principal,
         id: UserId,
         expires: bool,
-    ) -> Result<CredentialView, AdminError> {
+    ) -> Result<CredentialView, CreatePasswordResetError> {
         let (_, view, _, _) =
             self.issue(caller, id, Some(ResetTokenKind::PasswordReset), TokenLifetime::from_expires(expires)).await?;
         Ok(view)
@@ -188,13 +352,16 @@ impl LookerService {
     /// (an account-setup link for a user who never set a password).
     ///
     /// # Errors
-    /// 403, 404, 429; 409 when email is switched off (`mail.enabled = false`); a delivery
-    /// failure is [`AdminError::Unexpected`].
+    /// [`SendPasswordResetError`]; `EmailOff` only after the caller and the user passed.
     #[tracing::instrument(name = "admin.send_password_reset", skip_all, fields(user_id = %id), err(level = "info", Display))]
-    pub async fn send_password_reset(&self, caller: Principal, id: UserId) -> Result<CredentialView, AdminError> {
+    pub async fn send_password_reset(
+        &self,
+        caller: Principal,
+        id: UserId,
+    ) -> Result<CredentialView, SendPasswordResetError> {
         if !self.ctx.settings.email_enabled {
             self.administered(caller, id).await?;
-            return Err(AdminError::Conflict("Email delivery is switched off on this server."));
+            return Err(SendPasswordResetError::EmailOff);
         }
         let lifetime = TokenLifetime::LOOKER_EXPIRING;
         let (user, view, url, kind) = self.issue(caller, id, None, lifetime).await?;
@@ -212,7 +379,8 @@ impl LookerService {
             name: user.first_name.clone(),
             notice,
         };
-        self.ctx.ports.notifier.send(notification).await.map_err(unexpected("sending a reset link"))?;
+        let sent = self.ctx.ports.notifier.send(notification).await;
+        sent.map_err(|e| SendPasswordResetError::DeliveryFailed(Fault::new("sending a reset link", e)))?;
         self.ctx
             .ports
             .audit(AuditKind::ResetLinkSent, Some(id), format!("api-user:{}", caller.user_id), kind.as_str().to_owned())

@@ -4,56 +4,74 @@
 //! One service, one file per Looker resource: `session` (login, logout), `users`,
 //! `credentials` (email credentials and reset links), `config` (`password_config`).
 
-mod config;
-mod credentials;
-mod session;
-mod users;
+pub mod config;
+pub mod credentials;
+pub mod session;
+pub mod users;
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use resetd_domain::access::{Principal, Role, SessionToken};
 use resetd_domain::policy::PasswordPolicy;
-use resetd_domain::user::UserId;
+use resetd_domain::user::{Email, UserId};
 use resetd_ports::credentials::EmailCredential;
 use resetd_ports::rate_limit::RateDecision;
 use secrecy::SecretString;
 
-use crate::{unexpected, Context, RateLimit, Unexpected};
+use crate::{fault, Context, Fault, RateLimit};
 
 pub use resetd_ports::users::User;
 
-/// Errors of the admin API, one per Looker status.
-#[derive(Debug, thiserror::Error)]
-pub enum AdminError {
-    /// 401: no or a bad access token.
-    #[error("Requires authentication.")]
-    Unauthenticated,
-    /// 403.
-    #[error("Forbidden")]
+/// What the shared checks answer before an operation acts on a user: the caller may not
+/// (`Forbidden`), or the user is not there (`NotFound`). Every operation that runs them has
+/// both variants in its own error enum.
+#[derive(Debug)]
+pub(super) enum Access {
     Forbidden,
-    /// 404 (also bad login credentials, as Looker answers).
-    #[error("Not found")]
     NotFound,
-    /// 409.
-    #[error("{0}")]
-    Conflict(&'static str),
-    /// 422 with field errors.
-    #[error("Validation Failed")]
-    Validation(Vec<FieldError>),
-    /// 429.
-    #[error("Too many requests")]
-    RateLimited { retry_after: std::time::Duration },
-    #[error(transparent)]
-    Unexpected(#[from] Unexpected),
+    Fault(Fault),
 }
 
-/// One field error of a 422.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldError {
-    pub field: &'static str,
-    pub code: &'static str,
-    pub message: String,
+impl From<Fault> for Access {
+    fn from(f: Fault) -> Self {
+        Self::Fault(f)
+    }
+}
+
+/// `From<Access>` for the error enums of operations that act on one user.
+macro_rules! access_into {
+    ($($error:ty),+ $(,)?) => {$(
+        impl From<super::Access> for $error {
+            fn from(a: super::Access) -> Self {
+                match a {
+                    super::Access::Forbidden => Self::Forbidden,
+                    super::Access::NotFound => Self::NotFound,
+                    super::Access::Fault(f) => f.into(),
+                }
+            }
+        }
+    )+};
+}
+use access_into;
+
+/// A text field of a Looker user that a write checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserField {
+    FirstName,
+    LastName,
+    Locale,
+}
+
+/// Why a write was refused before anything was written (the HTTP layer words it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidInput {
+    /// The field holds a control character (a NUL cannot even be stored).
+    #[error("{0:?} holds a control character")]
+    ControlCharacters(UserField),
+    /// The email is not an address.
+    #[error("the email is not an address")]
+    Email,
 }
 
 /// A new access token, shown once.
@@ -116,28 +134,24 @@ pub struct LookerService {
     ctx: Arc<Context>,
 }
 
-/// The user's text fields hold no control characters (a NUL cannot even be stored): a 422
-/// naming the first field that does.
-fn check_text(body: &WriteUser) -> Result<(), AdminError> {
-    let fields = [("first_name", &body.first_name), ("last_name", &body.last_name), ("locale", &body.locale)];
+/// The user's text fields hold no control characters: the first field that does.
+fn check_text(body: &WriteUser) -> Result<(), InvalidInput> {
+    let fields = [
+        (UserField::FirstName, &body.first_name),
+        (UserField::LastName, &body.last_name),
+        (UserField::Locale, &body.locale),
+    ];
     for (field, value) in fields {
         if value.as_ref().and_then(Option::as_deref).is_some_and(|v| v.chars().any(char::is_control)) {
-            return Err(AdminError::Validation(vec![FieldError {
-                field,
-                code: "invalid",
-                message: format!("{field} may not contain control characters"),
-            }]));
+            return Err(InvalidInput::ControlCharacters(field));
         }
     }
     Ok(())
 }
 
-fn invalid_email() -> AdminError {
-    AdminError::Validation(vec![FieldError {
-        field: "email",
-        code: "invalid",
-        message: "email is not a valid address".into(),
-    }])
+/// An optional email, parsed.
+fn parse_email(email: Option<&str>) -> Result<Option<Email>, InvalidInput> {
+    email.map(Email::parse).transpose().map_err(|_| InvalidInput::Email)
 }
 
 impl LookerService {
@@ -150,39 +164,33 @@ impl LookerService {
         self.ctx.settings.public_base_url.clone()
     }
 
-    async fn limit(&self, key: String, limit: RateLimit) -> Result<(), AdminError> {
-        match self
-            .ctx
-            .ports
-            .rate_limiter
-            .hit(&key, limit.limit, limit.window)
-            .await
-            .map_err(unexpected("rate limiting"))?
-        {
-            RateDecision::Allowed => Ok(()),
-            RateDecision::Limited { retry_after } => Err(AdminError::RateLimited { retry_after }),
-        }
+    /// Counts a hit against `limit`: `Some(retry_after)` when it refuses.
+    async fn limited(&self, key: String, limit: RateLimit) -> Result<Option<std::time::Duration>, Fault> {
+        let decided = self.ctx.ports.rate_limiter.hit(&key, limit.limit, limit.window).await;
+        Ok(match decided.map_err(fault("rate limiting"))? {
+            RateDecision::Allowed => None,
+            RateDecision::Limited { retry_after } => Some(retry_after),
+        })
     }
 
-    async fn user(&self, caller: Principal, id: UserId) -> Result<User, AdminError> {
+    /// The user `caller` may see: itself, or anyone for admins.
+    async fn user(&self, caller: Principal, id: UserId) -> Result<User, Access> {
         if !caller.may_manage(id) {
-            return Err(AdminError::Forbidden);
+            return Err(Access::Forbidden);
         }
-        self.ctx.ports.users.find(id).await.map_err(unexpected("loading a user"))?.ok_or(AdminError::NotFound)
+        self.ctx.ports.users.find(id).await.map_err(fault("loading a user"))?.ok_or(Access::NotFound)
     }
 
     /// A user an administrator acts on: admins only (the `user` role administers nothing,
     /// itself included), then the user (404).
-    async fn administered(&self, caller: Principal, id: UserId) -> Result<User, AdminError> {
-        Self::admin_only(caller)?;
+    async fn administered(&self, caller: Principal, id: UserId) -> Result<User, Access> {
+        if !is_admin(caller) {
+            return Err(Access::Forbidden);
+        }
         self.user(caller, id).await
     }
+}
 
-    fn admin_only(caller: Principal) -> Result<(), AdminError> {
-        if caller.role == Role::Admin {
-            Ok(())
-        } else {
-            Err(AdminError::Forbidden)
-        }
-    }
+fn is_admin(caller: Principal) -> bool {
+    caller.role == Role::Admin
 }

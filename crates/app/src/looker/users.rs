@@ -1,40 +1,125 @@
 //! `/users`: list, read, create, update, delete.
 
-use resetd_domain::access::{Principal, Role};
-use resetd_domain::user::{Email, UserId, UserStatus};
-use resetd_ports::audit::AuditKind;
-use resetd_ports::users::{NewUser, UserPatch, UserWriteError};
-
 use std::collections::HashMap;
 
-use resetd_ports::credentials::EmailCredential;
+use resetd_domain::access::Principal;
+use resetd_domain::user::{UserId, UserStatus};
+use resetd_ports::audit::AuditKind;
+use resetd_ports::credentials::{CredentialWriteError, EmailCredential};
+use resetd_ports::users::{NewUser, UserPatch, UserWriteError};
 
-use super::{check_text, invalid_email, AdminError, LookerService, User, UserView, WriteUser};
-use crate::{unexpected, Unexpected};
+use super::{access_into, check_text, is_admin, parse_email, InvalidInput, LookerService, User, UserView, WriteUser};
+use crate::{fault, Fault};
+
+/// What `get_user` answers instead of the user.
+#[derive(Debug, thiserror::Error)]
+pub enum GetUserError {
+    /// Another user, and the caller is no admin.
+    #[error("forbidden")]
+    Forbidden,
+    #[error("no such user")]
+    NotFound,
+    #[error("a backend is unavailable while {0}")]
+    Unavailable(Fault),
+    #[error("failed while {0}")]
+    Unexpected(Fault),
+}
+
+/// What `list_users` answers instead of a page.
+#[derive(Debug, thiserror::Error)]
+pub enum ListUsersError {
+    #[error("a backend is unavailable while {0}")]
+    Unavailable(Fault),
+    #[error("failed while {0}")]
+    Unexpected(Fault),
+}
+
+/// What `create_user` answers instead of the new user; nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateUserError {
+    /// The caller is no admin.
+    #[error("forbidden")]
+    Forbidden,
+    #[error("invalid input: {0}")]
+    Invalid(InvalidInput),
+    #[error("the email is already in use")]
+    EmailTaken,
+    #[error("the phone number is already in use")]
+    PhoneTaken,
+    #[error("a backend is unavailable while {0}")]
+    Unavailable(Fault),
+    #[error("failed while {0}")]
+    Unexpected(Fault),
+}
+
+/// What `update_user` answers instead of the updated user.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateUserError {
+    /// The caller is no admin, or switches its own account on or off.
+    #[error("forbidden")]
+    Forbidden,
+    #[error("no such user")]
+    NotFound,
+    /// Nothing was written.
+    #[error("invalid input: {0}")]
+    Invalid(InvalidInput),
+    /// The new email belongs to another user.
+    #[error("the email is already in use")]
+    EmailTaken,
+    #[error("the phone number is already in use")]
+    PhoneTaken,
+    #[error("a backend is unavailable while {0}")]
+    Unavailable(Fault),
+    #[error("failed while {0}")]
+    Unexpected(Fault),
+}
+
+/// What `delete_user` answers when it deletes nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum DeleteUserError {
+    /// The caller is no admin.
+    #[error("forbidden")]
+    Forbidden,
+    #[error("no such user")]
+    NotFound,
+    #[error("a backend is unavailable while {0}")]
+    Unavailable(Fault),
+    #[error("failed while {0}")]
+    Unexpected(Fault),
+}
+
+faults_into!(GetUserError, ListUsersError, CreateUserError, UpdateUserError, DeleteUserError);
+access_into!(GetUserError, UpdateUserError, DeleteUserError);
 
 impl LookerService {
     /// `GET /users/{id}` (and `GET /user` with the caller's id).
     ///
     /// # Errors
-    /// 403 for another user without admin rights, 404.
-    pub async fn get_user(&self, caller: Principal, id: UserId) -> Result<UserView, AdminError> {
+    /// [`GetUserError`]: another user without admin rights, or no such user.
+    pub async fn get_user(&self, caller: Principal, id: UserId) -> Result<UserView, GetUserError> {
         let user = self.user(caller, id).await?;
-        self.with_credential(user).await
+        Ok(self.with_credential(user).await?)
     }
 
     /// `GET /users`: everyone for admins, only themselves for others.
     ///
     /// # Errors
-    /// [`AdminError::Unexpected`].
-    pub async fn list_users(&self, caller: Principal, offset: u64, limit: u64) -> Result<Vec<UserView>, AdminError> {
+    /// [`ListUsersError`]: only a backend's failure (a caller who is no admin gets what it
+    /// may see: itself).
+    pub async fn list_users(
+        &self,
+        caller: Principal,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<UserView>, ListUsersError> {
         let ports = &self.ctx.ports;
-        let users = if caller.role == Role::Admin {
-            ports.users.list(offset, limit.min(1000)).await.map_err(unexpected("listing users"))?
+        let users = if is_admin(caller) {
+            ports.users.list(offset, limit.min(1000)).await.map_err(fault("listing users"))?
         } else {
-            self.user(caller, caller.user_id).await.into_iter().collect()
+            ports.users.find(caller.user_id).await.map_err(fault("loading a user"))?.into_iter().collect()
         };
         let ids: Vec<UserId> = users.iter().map(|u| u.id).collect();
-        let found = ports.credentials.get_many(&ids).await.map_err(unexpected("loading credentials"))?;
+        let found = ports.credentials.get_many(&ids).await.map_err(fault("loading credentials"))?;
         let mut credentials: HashMap<UserId, EmailCredential> = found.into_iter().map(|c| (c.user_id, c)).collect();
         Ok(users
             .into_iter()
@@ -46,8 +131,8 @@ impl LookerService {
     }
 
     /// `user` with its email credential.
-    pub(super) async fn with_credential(&self, user: User) -> Result<UserView, AdminError> {
-        let found = self.ctx.ports.credentials.get(user.id).await.map_err(unexpected("loading a credential"))?;
+    pub(super) async fn with_credential(&self, user: User) -> Result<UserView, Fault> {
+        let found = self.ctx.ports.credentials.get(user.id).await.map_err(fault("loading a credential"))?;
         let credential = found.map(|c| self.view(c, &user, None));
         Ok(UserView { user, credential })
     }
@@ -55,15 +140,17 @@ impl LookerService {
     /// `POST /users` (admins), with an optional email credential.
     ///
     /// # Errors
-    /// 403, 422 for a bad email, 409 for a taken email.
-    pub async fn create_user(&self, caller: Principal, body: WriteUser) -> Result<UserView, AdminError> {
-        Self::admin_only(caller)?;
-        check_text(&body)?;
-        let email = body.email.as_deref().map(Email::parse).transpose().map_err(|_| invalid_email())?;
+    /// [`CreateUserError`], checked in this order: the caller, the fields, the email's owner.
+    pub async fn create_user(&self, caller: Principal, body: WriteUser) -> Result<UserView, CreateUserError> {
+        if !is_admin(caller) {
+            return Err(CreateUserError::Forbidden);
+        }
+        check_text(&body).map_err(CreateUserError::Invalid)?;
+        let email = parse_email(body.email.as_deref()).map_err(CreateUserError::Invalid)?;
         let ports = &self.ctx.ports;
         if let Some(e) = &email {
-            if ports.users.find_by_email(e).await.map_err(unexpected("looking up an email"))?.is_some() {
-                return Err(AdminError::Conflict("The email is already in use."));
+            if ports.users.find_by_email(e).await.map_err(fault("looking up an email"))?.is_some() {
+                return Err(CreateUserError::EmailTaken);
             }
         }
         let new = NewUser {
@@ -75,33 +162,43 @@ impl LookerService {
         };
         let now = ports.clock.now();
         let user = ports.users.create(new, now).await.map_err(|e| match e {
-            UserWriteError::PhoneTaken => AdminError::Conflict("The phone number is already in use."),
-            UserWriteError::Store(e) => Unexpected::new("creating a user", e).into(),
+            UserWriteError::PhoneTaken => CreateUserError::PhoneTaken,
+            UserWriteError::Store(e) => Fault::new("creating a user", e).into(),
         })?;
         if let Some(e) = email {
-            self.write_credential(ports.credentials.create(user.id, &e, now).await)?;
+            ports.credentials.create(user.id, &e, now).await.map_err(|e| match e {
+                CredentialWriteError::EmailTaken => CreateUserError::EmailTaken,
+                other => Fault::new("creating a new user's email credential", other).into(),
+            })?;
         }
         ports
             .audit(AuditKind::UserCreated, Some(user.id), format!("api-user:{}", caller.user_id), String::new())
             .await?;
-        let user = self.user(caller, user.id).await?;
-        self.with_credential(user).await
+        let user = ports.users.find(user.id).await.map_err(fault("reading a new user"))?;
+        let user = user.ok_or_else(|| Fault::new("reading a new user", "deleted while it was created"))?;
+        Ok(self.with_credential(user).await?)
     }
 
     /// `PATCH /users/{id}`.
     ///
     /// # Errors
-    /// 403, 404.
-    pub async fn update_user(&self, caller: Principal, id: UserId, body: WriteUser) -> Result<UserView, AdminError> {
+    /// [`UpdateUserError`], checked in this order: the caller, the user, the fields; nothing
+    /// is written before all of them pass.
+    pub async fn update_user(
+        &self,
+        caller: Principal,
+        id: UserId,
+        body: WriteUser,
+    ) -> Result<UserView, UpdateUserError> {
         let before = self.administered(caller, id).await?;
         // Nobody switches their own account on or off (a disabled admin re-enabling itself).
         if body.is_disabled.is_some() && caller.user_id == id {
-            return Err(AdminError::Forbidden);
+            return Err(UpdateUserError::Forbidden);
         }
         // The fields and a new email (`credentials_email.email`) are checked before anything
         // is written.
-        check_text(&body)?;
-        let email = body.email.as_deref().map(Email::parse).transpose().map_err(|_| invalid_email())?;
+        check_text(&body).map_err(UpdateUserError::Invalid)?;
+        let email = parse_email(body.email.as_deref()).map_err(UpdateUserError::Invalid)?;
         let patch = UserPatch {
             first_name: body.first_name,
             last_name: body.last_name,
@@ -110,36 +207,42 @@ impl LookerService {
             status: body.is_disabled.map(|d| if d { UserStatus::Disabled } else { UserStatus::Active }),
         };
         let updated = self.ctx.ports.users.update(id, patch).await.map_err(|e| match e {
-            UserWriteError::PhoneTaken => AdminError::Conflict("The phone number is already in use."),
-            UserWriteError::Store(e) => Unexpected::new("updating a user", e).into(),
+            UserWriteError::PhoneTaken => UpdateUserError::PhoneTaken,
+            UserWriteError::Store(e) => Fault::new("updating a user", e).into(),
         })?;
-        let updated = updated.ok_or(AdminError::NotFound)?;
+        let updated = updated.ok_or(UpdateUserError::NotFound)?;
         self.ctx.after_status_change(&before, &updated).await;
         if let Some(email) = email {
             let credentials = &self.ctx.ports.credentials;
-            let exists = credentials.get(id).await.map_err(unexpected("loading a credential"))?.is_some();
+            let exists = credentials.get(id).await.map_err(fault("loading a credential"))?.is_some();
             let written = if exists {
                 credentials.update(id, Some(email), None).await
             } else {
                 credentials.create(id, &email, self.ctx.ports.clock.now()).await
             };
-            self.write_credential(written)?;
+            written.map_err(|e| match e {
+                CredentialWriteError::EmailTaken => UpdateUserError::EmailTaken,
+                CredentialWriteError::UserNotFound => UpdateUserError::NotFound,
+                other => Fault::new("writing an email credential", other).into(),
+            })?;
             // The user as it now reads, its new email included.
             let reread = self.user(caller, id).await?;
-            return self.with_credential(reread).await;
+            return Ok(self.with_credential(reread).await?);
         }
-        self.with_credential(updated).await
+        Ok(self.with_credential(updated).await?)
     }
 
     /// `DELETE /users/{id}` (admins).
     ///
     /// # Errors
-    /// 403, 404.
-    pub async fn delete_user(&self, caller: Principal, id: UserId) -> Result<(), AdminError> {
-        Self::admin_only(caller)?;
+    /// [`DeleteUserError`].
+    pub async fn delete_user(&self, caller: Principal, id: UserId) -> Result<(), DeleteUserError> {
+        if !is_admin(caller) {
+            return Err(DeleteUserError::Forbidden);
+        }
         let ports = &self.ctx.ports;
-        if !ports.users.delete(id).await.map_err(unexpected("deleting a user"))? {
-            return Err(AdminError::NotFound);
+        if !ports.users.delete(id).await.map_err(fault("deleting a user"))? {
+            return Err(DeleteUserError::NotFound);
         }
         // Its sessions end for good (the delete's outbox row retries this if it fails).
         self.ctx.publish_generation(id, i64::MAX).await;

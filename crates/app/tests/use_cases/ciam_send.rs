@@ -1,4 +1,4 @@
-use resetd_app::ciam::{CiamError, ClientCredentials, SendOtp};
+use resetd_app::ciam::{BadRequest, ClientCredentials, SendOtp, SendOtpError};
 use resetd_domain::client::{ClientSecret, ClientType};
 use resetd_domain::otp::Channel;
 use resetd_domain::user::UserStatus;
@@ -23,7 +23,8 @@ async fn only_reset_password_is_supported_and_nothing_is_counted_before() {
     for usage in [None, Some("login"), Some("signup"), Some("update_userinfo"), Some("bogus")] {
         let (m, creds) = setup();
         let r = m.app().ciam.send_otp(&creds, email(usage, "ada@example.com")).await;
-        assert!(matches!(r, Err(CiamError::InvalidRequest(_))), "{usage:?}: {r:?}");
+        let expected = if usage == Some("bogus") { BadRequest::UsageUnknown } else { BadRequest::UsageUnsupported };
+        assert!(matches!(r, Err(SendOtpError::BadRequest(b)) if b == expected), "{usage:?}: {r:?}");
     }
 }
 
@@ -32,15 +33,18 @@ async fn recipients_are_validated() {
     let (m, creds) = setup();
     assert!(matches!(
         m.app().ciam.send_otp(&creds, email(Some("reset_password"), "nope")).await,
-        Err(CiamError::MalformedEmail)
+        Err(SendOtpError::MalformedEmail)
     ));
     let (m, creds) = setup();
     let phone =
         SendOtp { usage: Some("reset_password".into()), phone_number: Some("123".into()), ..SendOtp::default() };
-    assert!(matches!(m.app().ciam.send_otp(&creds, phone).await, Err(CiamError::MalformedPhoneNumber)));
+    assert!(matches!(m.app().ciam.send_otp(&creds, phone).await, Err(SendOtpError::MalformedPhoneNumber)));
     let (m, creds) = setup();
     let both = SendOtp { phone_number: Some("13612345678".into()), ..email(Some("reset_password"), "ada@example.com") };
-    assert!(matches!(m.app().ciam.send_otp(&creds, both).await, Err(CiamError::InvalidRequest(_))));
+    assert!(matches!(
+        m.app().ciam.send_otp(&creds, both).await,
+        Err(SendOtpError::BadRequest(BadRequest::NotOneRecipient))
+    ));
 }
 
 #[tokio::test]
@@ -57,7 +61,7 @@ async fn the_destination_cooldown_answers_with_the_channel() {
         ..SendOtp::default()
     };
     let r = m.app().ciam.send_otp(&creds, phone).await;
-    assert!(matches!(r, Err(CiamError::DestinationRateLimited { channel: Channel::Sms, .. })), "{r:?}");
+    assert!(matches!(r, Err(SendOtpError::DestinationRateLimited { channel: Channel::Sms, .. })), "{r:?}");
 }
 
 #[tokio::test]
@@ -102,7 +106,7 @@ async fn a_delivery_failure_discards_the_challenge() {
     m.health.expect_mark_failing().withf(|c, _| *c == Channel::Email).times(1).returning(|_, _| Ok(()));
     m.otps.expect_discard().times(1).returning(|_| Ok(()));
     let r = m.app().ciam.send_otp(&creds, email(Some("reset_password"), "ada@example.com")).await;
-    assert!(matches!(r, Err(CiamError::DeliveryFailed)), "{r:?}");
+    assert!(matches!(r, Err(SendOtpError::DeliveryFailed)), "{r:?}");
 }
 
 /// Fails on the main of before Hardening II: while delivery failed, a known address got 503
@@ -116,7 +120,7 @@ async fn while_the_channel_fails_an_unknown_address_fails_alike() {
     m.health.expect_is_failing().returning(|_| Ok(true));
     m.otps.expect_discard().times(1).returning(|_| Ok(()));
     let r = m.app().ciam.send_otp(&creds, email(Some("reset_password"), "ghost@example.com")).await;
-    assert!(matches!(r, Err(CiamError::DeliveryFailed)), "{r:?}");
+    assert!(matches!(r, Err(SendOtpError::DeliveryFailed)), "{r:?}");
 }
 
 #[tokio::test]
@@ -140,6 +144,6 @@ async fn public_clients_may_not_send_and_nothing_is_counted() {
         // No rate limiter, user store or OTP store expectation: touching one fails the test.
         let creds = ClientCredentials { client_id: "app".into(), client_secret: None };
         let r = m.app().ciam.send_otp(&creds, email(Some("reset_password"), "ada@example.com")).await;
-        assert!(matches!(r, Err(CiamError::PublicClientMayNotSend)), "{kind:?}: {r:?}");
+        assert!(matches!(r, Err(SendOtpError::PublicClientMayNotSend)), "{kind:?}: {r:?}");
     }
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use resetd_app::ciam::{CiamError, ClientCredentials};
+use resetd_app::ciam::{ClientAuthError, ClientCredentials, ResetPasswordError};
 use resetd_domain::access::{ApiSecret, Role, SessionToken};
 use resetd_domain::client::{ClientId, ClientSecret, ClientType};
 use resetd_domain::keyed::{Digest, TokenKey};
@@ -79,7 +79,7 @@ async fn a_client_secret_under_the_current_key_is_not_written_and_a_dropped_key_
     let dropped = client_sealed(sealed_under(&key(3), secret.digest(&key(3))));
     m.clients.expect_find().returning(move |_| Ok(Some(dropped.clone())));
     let refused = m.app_with_keys(rotated()).ciam.authenticate(&creds(&secret)).await;
-    assert!(matches!(refused, Err(CiamError::InvalidClient)));
+    assert!(matches!(refused, Err(ClientAuthError::InvalidClient)));
 }
 
 #[tokio::test]
@@ -190,7 +190,7 @@ async fn a_code_from_before_the_rotation_is_judged_under_its_key_after_the_curre
         ..Default::default()
     };
     let answer = m.app_with_keys(ring).ciam.reset_password(&creds(&secret), body).await;
-    assert!(matches!(answer, Err(CiamError::BadOtp(_))), "the old challenge judged the code: {answer:?}");
+    assert!(matches!(answer, Err(ResetPasswordError::BadOtp(_))), "the old challenge judged the code: {answer:?}");
 }
 
 #[tokio::test]

@@ -4,7 +4,10 @@
 
 use std::time::Duration;
 
-use resetd_app::looker::{AdminError, WriteUser};
+use resetd_app::looker::credentials::CreatePasswordResetError;
+use resetd_app::looker::session::{AuthenticateError, LoginError};
+use resetd_app::looker::users::{CreateUserError, DeleteUserError, GetUserError, UpdateUserError};
+use resetd_app::looker::{InvalidInput, WriteUser};
 use resetd_domain::access::{ApiSecret, Principal, Role, SessionToken};
 use resetd_domain::client::ClientId;
 use resetd_domain::keyring::KeyRing;
@@ -68,7 +71,7 @@ async fn a_login_over_the_address_limit_reads_no_credential() {
     m.access_tokens.expect_issue().times(0);
     let ip = Some("192.0.2.1".parse().unwrap());
     let refused = m.app().looker.login("api", "secret", ip).await;
-    assert!(matches!(refused, Err(AdminError::RateLimited { .. })), "{refused:?}");
+    assert!(matches!(refused, Err(LoginError::RateLimited { .. })), "{refused:?}");
 }
 
 #[tokio::test]
@@ -78,7 +81,7 @@ async fn a_login_over_the_failure_limit_of_its_client_and_address_reads_no_crede
     m.rate_limiter.expect_count().withf(|key| key.starts_with("login:fail:api:")).returning(|_| Ok(1_000));
     m.api_credentials.expect_find().times(0);
     let refused = m.app().looker.login("api", "secret", None).await;
-    assert!(matches!(refused, Err(AdminError::RateLimited { .. })), "{refused:?}");
+    assert!(matches!(refused, Err(LoginError::RateLimited { .. })), "{refused:?}");
 }
 
 #[tokio::test]
@@ -98,7 +101,7 @@ async fn unknown_clients_wrong_secrets_and_inactive_owners_are_one_answer_and_co
         m.access_tokens.expect_issue().times(0);
         let presented = if case == "wrong secret" { &wrong } else { &secret };
         let answer = m.app().looker.login("api", presented.expose(), None).await;
-        assert!(matches!(answer, Err(AdminError::NotFound)), "{case}: {answer:?}");
+        assert!(matches!(answer, Err(LoginError::BadCredentials)), "{case}: {answer:?}");
     }
 }
 
@@ -127,11 +130,11 @@ async fn a_right_secret_opens_a_session_under_the_owners_generation_and_is_audit
 async fn a_malformed_access_token_touches_no_store() {
     let mut m = Mocks::default();
     m.access_tokens.expect_resolve().times(0);
-    assert!(matches!(m.app().looker.authenticate("not-a-token").await, Err(AdminError::Unauthenticated)));
+    assert!(matches!(m.app().looker.authenticate("not-a-token").await, Err(AuthenticateError::Unauthenticated)));
     let mut m = Mocks::default();
     m.access_tokens.expect_resolve().times(1).returning(|_| Ok(None));
     let token = SessionToken::generate(seven(), &mut rand::rngs::OsRng);
-    assert!(matches!(m.app().looker.authenticate(&token.expose()).await, Err(AdminError::Unauthenticated)));
+    assert!(matches!(m.app().looker.authenticate(&token.expose()).await, Err(AuthenticateError::Unauthenticated)));
 }
 
 #[tokio::test]
@@ -151,10 +154,13 @@ async fn a_plain_user_sees_only_itself_and_administers_nothing() {
     m.users.expect_delete().times(0);
     m.credentials.expect_issue_reset_token().times(0);
     let app = m.app();
-    assert!(matches!(app.looker.get_user(me, UserId::from_i64(8).unwrap()).await, Err(AdminError::Forbidden)));
-    assert!(matches!(app.looker.create_user(me, WriteUser::default()).await, Err(AdminError::Forbidden)));
-    assert!(matches!(app.looker.delete_user(me, seven()).await, Err(AdminError::Forbidden)));
-    assert!(matches!(app.looker.create_password_reset(me, seven(), true).await, Err(AdminError::Forbidden)));
+    assert!(matches!(app.looker.get_user(me, UserId::from_i64(8).unwrap()).await, Err(GetUserError::Forbidden)));
+    assert!(matches!(app.looker.create_user(me, WriteUser::default()).await, Err(CreateUserError::Forbidden)));
+    assert!(matches!(app.looker.delete_user(me, seven()).await, Err(DeleteUserError::Forbidden)));
+    assert!(matches!(
+        app.looker.create_password_reset(me, seven(), true).await,
+        Err(CreatePasswordResetError::Forbidden)
+    ));
 }
 
 #[tokio::test]
@@ -183,7 +189,7 @@ async fn a_taken_email_creates_nothing() {
     m.users.expect_create().times(0);
     m.credentials.expect_create().times(0);
     let body = WriteUser { email: Some("ada@example.com".into()), ..WriteUser::default() };
-    assert!(matches!(m.app().looker.create_user(admin(), body).await, Err(AdminError::Conflict(_))));
+    assert!(matches!(m.app().looker.create_user(admin(), body).await, Err(CreateUserError::EmailTaken)));
 }
 
 #[tokio::test]
@@ -195,7 +201,7 @@ async fn a_user_update_with_a_bad_email_writes_nothing() {
     let body =
         WriteUser { first_name: Some(Some("Ada".into())), email: Some("not an email".into()), ..WriteUser::default() };
     let refused = m.app().looker.update_user(admin(), seven(), body).await;
-    assert!(matches!(refused, Err(AdminError::Validation(_))), "{refused:?}");
+    assert!(matches!(refused, Err(UpdateUserError::Invalid(InvalidInput::Email))), "{refused:?}");
 }
 
 #[tokio::test]
@@ -207,9 +213,15 @@ async fn control_characters_in_a_users_fields_write_nothing() {
     m.users.expect_create().times(0);
     let app = m.app();
     let nul = WriteUser { locale: Some(Some("es\u{0}".into())), ..WriteUser::default() };
-    assert!(matches!(app.looker.update_user(admin(), seven(), nul).await, Err(AdminError::Validation(_))));
+    assert!(matches!(
+        app.looker.update_user(admin(), seven(), nul).await,
+        Err(UpdateUserError::Invalid(InvalidInput::ControlCharacters(_)))
+    ));
     let tab = WriteUser { first_name: Some(Some("A\tda".into())), ..WriteUser::default() };
-    assert!(matches!(app.looker.create_user(admin(), tab).await, Err(AdminError::Validation(_))));
+    assert!(matches!(
+        app.looker.create_user(admin(), tab).await,
+        Err(CreateUserError::Invalid(InvalidInput::ControlCharacters(_)))
+    ));
 }
 
 #[tokio::test]
@@ -234,7 +246,7 @@ async fn nobody_switches_their_own_account_on_or_off() {
     m.users.expect_update().times(0);
     let me = Principal { user_id: seven(), role: Role::Admin };
     let body = WriteUser { is_disabled: Some(false), ..WriteUser::default() };
-    assert!(matches!(m.app().looker.update_user(me, seven(), body).await, Err(AdminError::Forbidden)));
+    assert!(matches!(m.app().looker.update_user(me, seven(), body).await, Err(UpdateUserError::Forbidden)));
 }
 
 #[tokio::test]
@@ -247,7 +259,7 @@ async fn a_reset_link_over_the_callers_limit_is_not_issued() {
         .returning(|_, _, _| Ok(RateDecision::Limited { retry_after: Duration::from_secs(5) }));
     m.credentials.expect_issue_reset_token().times(0);
     let refused = m.app().looker.create_password_reset(admin(), seven(), true).await;
-    assert!(matches!(refused, Err(AdminError::RateLimited { .. })), "{refused:?}");
+    assert!(matches!(refused, Err(CreatePasswordResetError::RateLimited { .. })), "{refused:?}");
 }
 
 #[tokio::test]

@@ -4,7 +4,8 @@
 use axum::extract::State;
 use serde_json::Value;
 
-use super::{credential_json, no_content, BadBody, Denied, FieldsQuery, Params, UserPath, WriteCredential};
+use super::users::WriteCredential;
+use super::{credential_json, no_content, BadBody, Denied, FieldsQuery, Params, UserPath};
 use crate::looker::error::ErrorBody;
 use crate::looker::extract::{Caller, LookerJson, LookerQuery, OptionalJson, Target};
 use crate::looker::view::CredentialsEmail;
@@ -170,7 +171,8 @@ pub(in crate::looker) async fn password_reset(
         Denied,
         (status = 404, description = "No such user (or credential)", body = ErrorBody),
         (status = 409, description = "Email is switched off on this server (`mail.enabled = false`)", body = ErrorBody),
-        (status = 429, description = "Too many tokens issued by this caller (`Retry-After`)", body = ErrorBody)
+        (status = 429, description = "Too many tokens issued by this caller (`Retry-After`)", body = ErrorBody),
+        (status = 503, description = "The email could not be sent (the new link was issued; try again)", body = ErrorBody)
     ),
     security(("looker_token" = []))
 )]

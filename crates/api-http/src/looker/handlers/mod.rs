@@ -1,10 +1,10 @@
 //! The Looker handlers, one module per resource: extract, call one use case, shape the answer.
 //! Each handler's `#[utoipa::path]` is its entry in `GET /openapi.json`.
 
-mod config;
-mod credentials;
-mod session;
-mod users;
+pub(crate) mod config;
+pub(crate) mod credentials;
+pub(crate) mod session;
+pub(crate) mod users;
 
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -13,10 +13,6 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::{IntoParams, IntoResponses};
 
-pub(crate) use self::config::*;
-pub(crate) use self::credentials::*;
-pub(crate) use self::session::*;
-pub(crate) use self::users::*;
 use super::error::ErrorBody;
 use super::{ok_json, view, Outcome};
 use crate::Shared;

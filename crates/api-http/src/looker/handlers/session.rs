@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use resetd_app::looker::AdminError;
+use resetd_app::looker::session::LogoutError;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -87,7 +87,7 @@ pub(in crate::looker) async fn login(
     security(("looker_token" = []))
 )]
 pub(in crate::looker) async fn logout(State(state): State<Shared>, headers: HeaderMap) -> Outcome {
-    let token = bearer(&headers).ok_or_else(|| fail(&state, AdminError::Unauthenticated))?;
+    let token = bearer(&headers).ok_or_else(|| fail(&state, LogoutError::Unauthenticated))?;
     state.app.looker.logout(token).await.map_err(|e| fail(&state, e))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
