@@ -268,7 +268,7 @@ impl CredentialStore for MemoryStore {
         let mut s = self.lock();
         let key = change.user_id.as_i64();
         let Some(row) = s.users.get(&key) else { return Err(ChangePasswordError::UserNotFound) };
-        if row.version != change.expected_version {
+        if row.version != change.expected_version || row.generation != change.expected_generation {
             return Err(ChangePasswordError::VersionMoved);
         }
         if let Some(token) = change.consume {

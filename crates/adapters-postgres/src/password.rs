@@ -79,16 +79,18 @@ impl PgStore {
 async fn change_in(conn: &mut PgConnection, change: &ChangePassword) -> Result<i64, ChangePasswordError> {
     let user = change.user_id.as_i64();
 
-    // 1. Version check, new hash, new generation: locks the user's row, so changes of one
+    // 1. Version and generation check (a password or status change since the read stops
+    //    this one), new hash, new generation: locks the user's row, so changes of one
     //    user queue here.
     let generation: Option<i64> = sqlx::query_scalar(
         "UPDATE users SET password_hash = $2, password_version = password_version + 1, \
                           generation = generation + 1 \
-         WHERE id = $1 AND password_version = $3 RETURNING generation",
+         WHERE id = $1 AND password_version = $3 AND generation = $4 RETURNING generation",
     )
     .bind(user)
     .bind(change.new_hash.as_str())
     .bind(change.expected_version)
+    .bind(change.expected_generation)
     .fetch_optional(&mut *conn)
     .await
     .map_err(error::store)?;

@@ -163,6 +163,7 @@ async fn password_changes_racing_a_user_deletion_neither_deadlock_nor_fail(pool:
                     user_id: user.id,
                     new_hash: hash,
                     expected_version: 0,
+                    expected_generation: user.generation,
                     history_limit: 3,
                     consume: Some(token),
                     now,

@@ -94,6 +94,8 @@ impl Context {
             user_id: user.id,
             new_hash,
             expected_version: state.version,
+            // The user as read with its status: a status change since stops the change.
+            expected_generation: user.generation,
             // What every policy in force needs, not only this one: a weaker policy's change
             // must not trim what a stronger one checks.
             history_limit: self.settings.history_retention.max(policy.history_count).max(1),

@@ -53,6 +53,10 @@ pub struct ChangePassword {
     pub user_id: UserId,
     pub new_hash: PasswordHash,
     pub expected_version: i64,
+    /// The credential generation of the user as the caller read it (with its status): a
+    /// status change since, which bumps the generation but not the version, stops the change
+    /// with [`ChangePasswordError::VersionMoved`].
+    pub expected_generation: i64,
     /// History entries to keep after appending the new hash (at least 1).
     pub history_limit: u32,
     /// The reset token to consume in the same transaction; it must be this user's and live.
@@ -81,7 +85,7 @@ pub enum CredentialWriteError {
 pub enum ChangePasswordError {
     #[error("no such user")]
     UserNotFound,
-    #[error("the password changed since it was read")]
+    #[error("the password or the user's status changed since they were read")]
     VersionMoved,
     #[error("the reset token is used, replaced or expired")]
     TokenGone,

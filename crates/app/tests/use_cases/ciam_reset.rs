@@ -264,6 +264,7 @@ async fn success_changes_once_with_its_audit_and_notice_then_publishes_and_consu
     m.credentials.expect_change_password().times(1).returning(|c| {
         // The history keeps what every policy in force needs (retention 10), not this one's 5.
         assert_eq!((c.expected_version, c.consume, c.history_limit), (3, None, 10));
+        assert_eq!(c.expected_generation, 0, "the generation of the user whose status was checked");
         assert_eq!((c.audit.kind, c.audit.actor.as_str()), (AuditKind::PasswordChanged, "ciam:app"), "in the change");
         let notice = c.notice.expect("the notice travels in the change's outbox row");
         assert_eq!(notice.language, resetd_domain::locale::Language::Spanish, "in the user's locale");

@@ -54,6 +54,7 @@ pub async fn outstanding_links_die(users: Arc<dyn UserStore>, creds: Arc<dyn Cre
         user_id: user.id,
         new_hash: h[0].clone(),
         expected_version: state.version,
+        expected_generation: g0,
         history_limit: 1,
         consume: None,
         now,
@@ -87,6 +88,28 @@ pub async fn outstanding_links_die(users: Arc<dyn UserStore>, creds: Arc<dyn Cre
     assert!(creds.find_reset_token(&link, now).await.unwrap().is_some(), "the same address ends nothing");
     creds.update(user.id, Some(email()), None).await.unwrap();
     assert_eq!(creds.find_reset_token(&link, now).await.unwrap(), None, "a new address ends the link");
+
+    // A change is made for the user as read: a status change since (which bumps the
+    // generation, not the password version) stops it, so a flow that checked the status
+    // cannot set the password of an account disabled meanwhile.
+    let read = users.find(user.id).await.unwrap().unwrap();
+    let state = creds.password_state(user.id, 1).await.unwrap().unwrap();
+    users.update(user.id, UserPatch { status: Some(UserStatus::Disabled), ..UserPatch::default() }).await.unwrap();
+    let change = ChangePassword {
+        user_id: user.id,
+        new_hash: hashes(2)[1].clone(),
+        expected_version: state.version,
+        expected_generation: read.generation,
+        history_limit: 1,
+        consume: None,
+        now,
+        audit: audit_of(user.id, now),
+        notice: None,
+    };
+    let stale = creds.change_password(change).await;
+    assert!(matches!(stale, Err(ChangePasswordError::VersionMoved)), "a status change since the read: {stale:?}");
+    let after = creds.password_state(user.id, 1).await.unwrap().unwrap();
+    assert_eq!(after, state, "nothing was written");
 }
 
 /// The rows of `user` due at `now` (claiming them).
@@ -111,10 +134,12 @@ pub async fn changes_write_their_records(
     let notice = PendingNotice { to: Recipient::Email(email), language: Language::default(), name: Some("Ada".into()) };
     let h = hashes(2);
     let version = creds.password_state(user.id, 1).await.unwrap().unwrap().version;
+    let read = users.find(user.id).await.unwrap().unwrap().generation;
     let change = |hash: usize, version| ChangePassword {
         user_id: user.id,
         new_hash: h[hash].clone(),
         expected_version: version,
+        expected_generation: read,
         history_limit: 1,
         consume: None,
         now,

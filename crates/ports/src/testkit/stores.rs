@@ -174,18 +174,21 @@ pub async fn credential_store(users: Arc<dyn UserStore>, creds: Arc<dyn Credenti
     let state = creds.password_state(ada.id, 5).await.unwrap().unwrap();
     assert_eq!((state.current.as_ref(), state.history.len()), (None, 0));
     assert_eq!(creds.password_state(ghost, 5).await.unwrap(), None);
-    let change = |hash: &PasswordHash, version: i64, consume| ChangePassword {
+    let generation = |users: Arc<dyn UserStore>| async move { users.find(ada.id).await.unwrap().unwrap().generation };
+    let change = |hash: &PasswordHash, (version, generation): (i64, i64), consume| ChangePassword {
         user_id: ada.id,
         new_hash: hash.clone(),
         expected_version: version,
+        expected_generation: generation,
         history_limit: 2,
         consume,
         now,
         audit: super::lifecycle::audit_of(ada.id, now),
         notice: None,
     };
-    creds.change_password(change(&h[0], state.version, None)).await.unwrap();
-    let stale = creds.change_password(change(&h[1], state.version, None)).await;
+    let read = (state.version, generation(users.clone()).await);
+    creds.change_password(change(&h[0], read, None)).await.unwrap();
+    let stale = creds.change_password(change(&h[1], read, None)).await;
     assert!(matches!(stale, Err(ChangePasswordError::VersionMoved)), "{stale:?}");
     let s1 = creds.password_state(ada.id, 5).await.unwrap().unwrap();
     assert_eq!((s1.current.as_ref(), s1.history.clone()), (Some(&h[0]), vec![h[0].clone()]));
@@ -203,9 +206,10 @@ pub async fn credential_store(users: Arc<dyn UserStore>, creds: Arc<dyn Credenti
         .issue_reset_token(bob.id, &super::sealed(&key, bobs), ResetTokenKind::PasswordReset, None, now)
         .await
         .unwrap();
-    let foreign = creds.change_password(change(&h[1], s1.version, Some(bobs))).await;
+    let read = (s1.version, generation(users.clone()).await);
+    let foreign = creds.change_password(change(&h[1], read, Some(bobs))).await;
     assert!(matches!(foreign, Err(ChangePasswordError::TokenGone)), "another user's token: {foreign:?}");
-    let late = creds.change_password(ChangePassword { now: expiry, ..change(&h[1], s1.version, Some(second)) }).await;
+    let late = creds.change_password(ChangePassword { now: expiry, ..change(&h[1], read, Some(second)) }).await;
     assert!(matches!(late, Err(ChangePasswordError::TokenGone)), "an expired token: {late:?}");
     assert_eq!(creds.password_state(ada.id, 5).await.unwrap().unwrap(), s1, "nothing was written");
 
@@ -213,7 +217,7 @@ pub async fn credential_store(users: Arc<dyn UserStore>, creds: Arc<dyn Credenti
     let tasks: Vec<_> = (0..50)
         .map(|_| {
             let creds = Arc::clone(&creds);
-            let c = change(&h[1], s1.version, Some(second));
+            let c = change(&h[1], read, Some(second));
             tokio::spawn(async move { creds.change_password(c).await })
         })
         .collect();
@@ -232,7 +236,8 @@ pub async fn credential_store(users: Arc<dyn UserStore>, creds: Arc<dyn Credenti
     assert_eq!(creds.get(ada.id).await.unwrap().unwrap().reset, None);
 
     // History is trimmed to the limit.
-    creds.change_password(change(&h[2], s2.version, None)).await.unwrap();
+    let read = (s2.version, generation(users.clone()).await);
+    creds.change_password(change(&h[2], read, None)).await.unwrap();
     let s3 = creds.password_state(ada.id, 5).await.unwrap().unwrap();
     assert_eq!(s3.history, vec![h[2].clone(), h[1].clone()], "trimmed to history_limit = 2");
     assert_eq!(
@@ -240,7 +245,7 @@ pub async fn credential_store(users: Arc<dyn UserStore>, creds: Arc<dyn Credenti
         vec![h[2].clone()],
         "reads at most the asked count"
     );
-    let missing = creds.change_password(ChangePassword { user_id: ghost, ..change(&h[3], 0, None) }).await;
+    let missing = creds.change_password(ChangePassword { user_id: ghost, ..change(&h[3], (0, 0), None) }).await;
     assert!(matches!(missing, Err(ChangePasswordError::UserNotFound)), "{missing:?}");
 
     // Forced reset for all, then delete.
