@@ -78,23 +78,87 @@ pub fn router(state: HttpState) -> Router {
     if state.dev_outbox.is_some() {
         plain = plain.merge(dev::router());
     }
-    Router::new()
+    let routes = Router::new()
         .merge(guard(Arc::new(guard::plain)).wrap(plain))
         .merge(guard(redeem::responder(docs_base.clone())).wrap(redeem::router()))
         .merge(guard(looker::responder(docs_base)).wrap(looker::router()))
         .merge(guard(ciam::responder()).wrap(ciam::router()))
-        .with_state(Arc::new(state))
-        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
-        // Answers carry tokens, links and secrets: no cache keeps them (an answer that may be
-        // cached says so itself); no browser sniffs a type or sends a Referer onward.
-        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
-        .layer(axum::middleware::from_fn_with_state(budget, with_budget))
+        .with_state(Arc::new(state));
+    hardened(routes, budget)
         .layer(axum::middleware::from_fn(telemetry::track))
         .layer(TraceLayer::new_for_http().make_span_with(span_for))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// What every resetd route needs around it: the body limit, the backend budget, and headers
+/// that keep answers (which carry tokens, links and secrets) out of caches: no cache keeps
+/// them (an answer that may be cached says so itself); no browser sniffs a type or sends a
+/// Referer onward.
+fn hardened(routes: Router, budget: Duration) -> Router {
+    routes
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(axum::middleware::from_fn_with_state(budget, with_budget))
+}
+
+/// How [`ciam_router`] runs its routes.
+#[derive(Debug, Clone)]
+pub struct CiamRoutes {
+    /// How long one request may take before it is answered `503 temporarily_unavailable`.
+    pub request_timeout: Duration,
+    /// How long the store calls of one request may take in all (see `resetd_app::budget`).
+    pub backend_budget: Duration,
+    /// Which peers may name the client; the per-address limits key on the client.
+    pub proxies: ProxyTrust,
+}
+
+impl Default for CiamRoutes {
+    /// resetd's own defaults: 30 s per request, 1 s of backend time, no trusted proxy.
+    fn default() -> Self {
+        Self {
+            request_timeout: Duration::from_secs(30),
+            backend_budget: Duration::from_secs(1),
+            proxies: ProxyTrust::default(),
+        }
+    }
+}
+
+/// Tencent CIAM's `POST /otp/send` and `POST /reset_user_password` alone, for another axum
+/// application to mount beside its own routes, under its own prefix. The routes answer every
+/// failure, panics and timeouts included, in the CIAM dialect, and carry the same limits and
+/// headers as in resetd itself. Serve the host application with
+/// `into_make_service_with_connect_info::<SocketAddr>()` so the per-address limits see the
+/// client; without it they are skipped.
+///
+/// ```no_run
+/// # async fn host(app: resetd_app::App) {
+/// use axum::{routing::get, Router};
+///
+/// let shop = Router::new()
+///     .route("/", get(|| async { "the shop" }))
+///     .nest("/auth", resetd_api_http::ciam_router(app, resetd_api_http::CiamRoutes::default()));
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await.unwrap();
+/// let service = shop.into_make_service_with_connect_info::<std::net::SocketAddr>();
+/// axum::serve(listener, service).await.unwrap();
+/// # }
+/// ```
+pub fn ciam_router(app: App, options: CiamRoutes) -> Router {
+    let budget = options.backend_budget;
+    let state = HttpState {
+        app,
+        probes: Vec::new(),
+        docs_base: String::new(),
+        request_timeout: options.request_timeout,
+        metrics: None,
+        proxies: options.proxies,
+        backend_budget: budget,
+        dev_outbox: None,
+    };
+    let guard = Guard { responder: ciam::responder(), timeout: options.request_timeout };
+    hardened(guard.wrap(ciam::router()).with_state(Arc::new(state)), budget)
 }
 
 type Shared = Arc<HttpState>;
