@@ -1,0 +1,144 @@
+//! The processes of the run: `psql` and `pgbench` on the bench database, and the release
+//! `resetd` binary (`serve`, `admin`).
+
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+use super::{ADDR, CONNECTIONS, DB, SECONDS};
+
+pub(crate) fn psql(db: &str, sql: &str) {
+    let ok = Command::new("psql")
+        .args(["-q", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "psql failed: {sql}");
+}
+
+pub(crate) struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A token key for this bench run, generated (no key is a literal in the repository).
+pub(crate) fn bench_key() -> &'static str {
+    static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| format!("{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>()))
+}
+
+pub(crate) fn resetd(args: &[&str], sms_webhook: &str) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_resetd"));
+    c.args(args)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .env("RESETD_PROFILE", "production")
+        .env("RESETD__SERVER__BIND", ADDR)
+        .env("RESETD__SERVER__PUBLIC_BASE_URL", format!("http://{ADDR}"))
+        .env("RESETD__DATABASE__URL", format!("postgres://postgres@127.0.0.1:5432/{DB}"))
+        .env("RESETD__DATABASE__MAX_CONNECTIONS", CONNECTIONS.to_string())
+        .env("RESETD__REDIS__URL", "redis://127.0.0.1:6379")
+        .env("RESETD__REDIS__KEY_PREFIX", format!("bench{}:", std::process::id()))
+        .env("RESETD__SECURITY__TOKEN_KEY", bench_key())
+        .env("RESETD__SMS__WEBHOOK_URL", sms_webhook)
+        .env("RESETD__OTP__PER_CLIENT_PER_MINUTE", "100000000")
+        .env("RESETD__OTP__PER_IP_PER_MINUTE", "100000000")
+        .env("RESETD__LIMITS__LOGIN_PER_IP_PER_MINUTE", "100000000")
+        .env("RESETD__LIMITS__RESET_TOKENS_PER_CALLER_PER_MINUTE", "100000000")
+        .env("RESETD__LIMITS__PASSWORD_CHANGES_PER_IP_PER_MINUTE", "100000000")
+        .env("RESETD__MAIL__ENABLED", "false")
+        // The log sender's messages are its deliveries: keep them (in a file, not the terminal).
+        .env("RUST_LOG", "warn,resetd_adapters_notify=info");
+    c
+}
+
+/// The log of the server under load: `target/bench-resetd.log`.
+pub(crate) fn server_log() -> Stdio {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/bench-resetd.log");
+    std::fs::File::create(path).map_or_else(|_| Stdio::null(), Stdio::from)
+}
+
+pub(crate) fn serve(sms: &str) -> Server {
+    Server(resetd(&["serve"], sms).stderr(server_log()).spawn().unwrap_or_else(|e| panic!("spawning resetd: {e}")))
+}
+
+/// One value from `psql` (e.g. `select min(id) ...`).
+pub(crate) fn psql_value(db: &str, sql: &str) -> String {
+    let out = Command::new("psql")
+        .args(["-qtA", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .output()
+        .unwrap_or_else(|e| panic!("psql: {e}"));
+    assert!(out.status.success(), "psql failed: {sql}");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+pub(crate) fn admin(args: &[&str], sms: &str) -> Value {
+    let out = resetd(args, sms).output().unwrap_or_else(|e| panic!("resetd {args:?}: {e}"));
+    assert!(out.status.success(), "resetd {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}
+
+/// pgbench with the statements one `password_reset` call runs, at `clients` connections, on
+/// a user drawn from `first..=last` per transaction (as the HTTP load spreads over them).
+pub(crate) fn pgbench_password_reset(mode: &str, clients: usize, first: i64, last: i64) -> Option<f64> {
+    pgbench(
+        "password-reset",
+        mode,
+        clients,
+        &format!(
+            "\\set user_id random({first}, {last})\n\
+             select u.id, u.first_name, u.last_name, u.locale, u.phone, u.status, u.password_hash is not null, u.generation, u.created_at, c.email \
+               from users u left join credentials_email c on c.user_id = u.id where u.id = :user_id;\n\
+             update credentials_email set reset_token_hash = sha256(random()::text::bytea), reset_token_kind = 'password_reset', reset_token_issued_at = now(), reset_token_expires_at = now() + interval '1 hour' where user_id = :user_id \
+               returning user_id, email, created_at, logged_in_at, forced_reset, reset_token_hash is not null, reset_token_kind, reset_token_issued_at, reset_token_expires_at;\n\
+             insert into audit_events (at, kind, user_id, actor, detail) values (now(), 'reset_token_issued', :user_id, 'bench', 'password_reset');\n"
+        ),
+    )
+}
+
+/// pgbench running the one statement `/otp/send` sends to PostgreSQL for an unknown account
+/// (the user lookup by phone, prepared as sqlx prepares it), at `clients` connections.
+pub(crate) fn pgbench_user_lookup(clients: usize) -> Option<f64> {
+    pgbench(
+        "user-lookup",
+        "prepared",
+        clients,
+        "\\set n random(1, 1000000000)\n\
+         select u.id, u.first_name, u.last_name, u.locale, u.phone, u.status, c.email, u.password_hash is not null, u.generation, u.created_at \
+           from users u left join credentials_email c on c.user_id = u.id where u.phone = '+44' || (7000000000 + :n)::text;\n",
+    )
+}
+
+/// Runs `sql` as a pgbench script for [`SECONDS`]; `mode` is pgbench's query mode: `simple`
+/// (its default: text queries, parsed and planned each time) or `prepared` (as sqlx sends
+/// them: prepared once per connection, then bound and executed).
+pub(crate) fn pgbench(name: &str, mode: &str, clients: usize, sql: &str) -> Option<f64> {
+    let script = std::env::temp_dir().join(format!("resetd-{name}.sql"));
+    std::fs::write(&script, sql).ok()?;
+    let out = Command::new("pgbench")
+        .args([
+            "-n",
+            "-M",
+            mode,
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-c",
+            &clients.to_string(),
+            "-j",
+            "2",
+            "-T",
+            &SECONDS.to_string(),
+            "-f",
+        ])
+        .arg(&script)
+        .arg(DB)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines().find(|l| l.starts_with("tps")).and_then(|l| l.split_whitespace().nth(2)).and_then(|t| t.parse().ok())
+}
