@@ -21,6 +21,7 @@ use resetd_ports::outbox::MockOutbox;
 use resetd_ports::policy::MockPolicyStore;
 use resetd_ports::rate_limit::{MockRateLimiter, RateDecision};
 use resetd_ports::users::{MockUserStore, User};
+use resetd_ports::StoreError;
 
 #[derive(Debug)]
 pub struct Fixed;
@@ -63,6 +64,11 @@ impl Mocks {
 
     /// The app with several token keys (rotation), the first current.
     pub fn app_with_keys(self, keys: KeyRing) -> App {
+        self.app_with(|s| s.keys = keys)
+    }
+
+    /// The app with its settings changed from the tests' defaults (mail off, presets).
+    pub fn app_with(self, change: impl FnOnce(&mut Settings)) -> App {
         let ports = Ports {
             users: Arc::new(self.users),
             credentials: Arc::new(self.credentials),
@@ -81,7 +87,7 @@ impl Mocks {
             clock: Arc::new(Fixed),
         };
         let mut settings = Settings::new("https://reset.example.com", key());
-        settings.keys = keys;
+        change(&mut settings);
         App::new(ports, settings)
     }
 
@@ -142,4 +148,14 @@ pub fn user(status: UserStatus) -> User {
 pub fn some_hash() -> PasswordHash {
     let h = Argon2Hasher::new(Argon2Params { memory_kib: 8, iterations: 1, parallelism: 1 }).unwrap();
     h.hash(&Password::new("Old-Zeppelin-42".into()).unwrap(), &mut rand::rngs::OsRng).unwrap()
+}
+
+/// A backend that could not answer in time: every use case answers its `Unavailable` variant.
+pub fn down() -> StoreError {
+    StoreError::unavailable("down")
+}
+
+/// Any other store failure: every use case answers its `Unexpected` variant.
+pub fn broken() -> StoreError {
+    StoreError::unexpected("broken")
 }
