@@ -80,19 +80,6 @@ impl ApiCredentialStore for PgStore {
     }
 
     async fn reseal(&self, client_id: &ClientId, old: &Digest, new: &Sealed) -> Result<(), StoreError> {
-        crate::within(async move {
-            sqlx::query(
-                "UPDATE api_credentials SET secret_hash = $3, secret_key = $4 WHERE client_id = $1 AND secret_hash = $2",
-            )
-            .bind(client_id.as_str())
-            .bind(old.as_bytes().as_slice())
-            .bind(new.digest.as_bytes().as_slice())
-            .bind(crate::keys::key_column(new))
-            .execute(&self.pool)
-            .await
-            .map_err(error::store)?;
-            Ok(())
-        })
-        .await
+        crate::keys::reseal(&self.pool, crate::keys::SecretRow::ApiCredential, client_id.as_str(), old, new).await
     }
 }

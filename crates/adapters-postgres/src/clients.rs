@@ -138,17 +138,6 @@ impl ClientRegistry for PgStore {
     }
 
     async fn reseal(&self, id: &ClientId, old: &Digest, new: &Sealed) -> Result<(), StoreError> {
-        crate::within(async move {
-            sqlx::query("UPDATE clients SET secret_hash = $3, secret_key = $4 WHERE id = $1 AND secret_hash = $2")
-                .bind(id.as_str())
-                .bind(old.as_bytes().as_slice())
-                .bind(new.digest.as_bytes().as_slice())
-                .bind(crate::keys::key_column(new))
-                .execute(&self.pool)
-                .await
-                .map_err(error::store)?;
-            Ok(())
-        })
-        .await
+        crate::keys::reseal(&self.pool, crate::keys::SecretRow::Client, id.as_str(), old, new).await
     }
 }

@@ -9,6 +9,7 @@ use resetd_ports::StoreError;
 
 use crate::error;
 use crate::PgStore;
+use sqlx::PgPool;
 
 /// A stored digest and its key id column, read back; `column` names the digest for errors.
 pub(crate) fn sealed(hash: &[u8], key: Option<&str>, column: &'static str) -> Result<Sealed, StoreError> {
@@ -20,6 +21,44 @@ pub(crate) fn sealed(hash: &[u8], key: Option<&str>, column: &'static str) -> Re
 /// The key id column's value of a digest.
 pub(crate) fn key_column(sealed: &Sealed) -> Option<String> {
     sealed.key.map(|k| k.to_string())
+}
+
+/// Where a secret's digest is stored: the table and the column naming its row.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SecretRow {
+    /// `api_credentials`, by `client_id`.
+    ApiCredential,
+    /// `clients`, by `id`.
+    Client,
+}
+
+/// Stores `new` in place of `old` for the row `id` names, compare-and-set: a row whose digest
+/// moved meanwhile (another process resealed it, or the secret was rotated) is left alone.
+pub(crate) async fn reseal(
+    pool: &PgPool,
+    row: SecretRow,
+    id: &str,
+    old: &Digest,
+    new: &Sealed,
+) -> Result<(), StoreError> {
+    let sql = match row {
+        SecretRow::ApiCredential => {
+            "UPDATE api_credentials SET secret_hash = $3, secret_key = $4 WHERE client_id = $1 AND secret_hash = $2"
+        }
+        SecretRow::Client => "UPDATE clients SET secret_hash = $3, secret_key = $4 WHERE id = $1 AND secret_hash = $2",
+    };
+    crate::within(async move {
+        sqlx::query(sql)
+            .bind(id)
+            .bind(old.as_bytes().as_slice())
+            .bind(new.digest.as_bytes().as_slice())
+            .bind(key_column(new))
+            .execute(pool)
+            .await
+            .map_err(crate::error::store)?;
+        Ok(())
+    })
+    .await
 }
 
 #[derive(sqlx::FromRow)]

@@ -8,6 +8,7 @@
 //! come back through the domain constructors, so a corrupt row is an error, never an invalid
 //! value. `sqlx::Error` never leaves this crate: [`StoreError`] and the ports' typed errors do.
 
+#![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod access;
