@@ -165,6 +165,30 @@ pub async fn create_user(app: &TestApp, token: &str, email: &str) -> String {
     user["id"].as_str().unwrap().to_owned()
 }
 
+/// A new user with `email` (and `locale`) on the resetd at `base`, and a fresh expiring reset
+/// link for it, minted as the admin `token` over the Looker API: the link's URL.
+pub async fn user_with_link(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    email: &str,
+    locale: Option<&str>,
+) -> String {
+    let mut user = json!({"credentials_email": {"email": email}});
+    if let Some(locale) = locale {
+        user["locale"] = locale.into();
+    }
+    let created = http.post(format!("{base}/api/4.0/users")).bearer_auth(token).json(&user).send().await.unwrap();
+    assert_eq!(created.status(), reqwest::StatusCode::OK);
+    let created: Value = created.json().await.unwrap();
+    let id = created["id"].as_str().unwrap();
+    let url = format!("{base}/api/4.0/users/{id}/credentials_email/password_reset?expires=true");
+    let minted = http.post(url).bearer_auth(token).send().await.unwrap();
+    assert_eq!(minted.status(), reqwest::StatusCode::OK);
+    let minted: Value = minted.json().await.unwrap();
+    minted["password_reset_url"].as_str().unwrap().to_owned()
+}
+
 /// A new reset link for `id` (`query` is e.g. `?expires=true`); the credential JSON.
 pub async fn reset_url(app: &TestApp, token: &str, id: &str, query: &str) -> Value {
     let r = app

@@ -3,18 +3,12 @@
 //! The same flows run in a real browser in `tests/browser`.
 
 use reqwest::StatusCode;
-use serde_json::json;
 use sqlx::PgPool;
 
-use crate::helpers::{create_user, reset_url, TestApp};
+use crate::helpers::{user_with_link, TestApp};
 
 async fn link(app: &TestApp, token: &str, email: &str, locale: Option<&str>) -> String {
-    let id = create_user(app, token, email).await;
-    if let Some(locale) = locale {
-        let patched = app.http.patch(app.url(&format!("/api/4.0/users/{id}"))).bearer_auth(token);
-        assert_eq!(patched.json(&json!({"locale": locale})).send().await.unwrap().status(), StatusCode::OK);
-    }
-    reset_url(app, token, &id, "?expires=true").await["password_reset_url"].as_str().unwrap().to_owned()
+    user_with_link(&app.http, &app.url(""), token, email, locale).await
 }
 
 async fn get(app: &TestApp, url: &str, accept_language: &str) -> (StatusCode, String) {

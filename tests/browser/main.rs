@@ -11,7 +11,7 @@ use std::path::Path;
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use resetd_server::{Application, Profile, Settings};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use driver::{Chromium, Found};
 
@@ -44,25 +44,7 @@ async fn resetd() -> (String, String) {
 
 /// A user with `email` (and `locale`) and a fresh reset link for it.
 async fn link(base: &str, token: &str, email: &str, locale: Option<&str>) -> String {
-    let http = reqwest::Client::new();
-    let mut user = json!({"credentials_email": {"email": email}});
-    if let Some(locale) = locale {
-        user["locale"] = locale.into();
-    }
-    let created: Value = http
-        .post(format!("{base}/api/4.0/users"))
-        .bearer_auth(token)
-        .json(&user)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = created["id"].as_str().unwrap();
-    let url = format!("{base}/api/4.0/users/{id}/credentials_email/password_reset?expires=true");
-    let minted: Value = http.post(url).bearer_auth(token).send().await.unwrap().json().await.unwrap();
-    minted["password_reset_url"].as_str().unwrap().to_owned()
+    resetd_e2e::helpers::user_with_link(&reqwest::Client::new(), base, token, email, locale).await
 }
 
 async fn eval(c: &Client, script: &str) -> Value {
