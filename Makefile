@@ -49,15 +49,21 @@ lint:
 # Every fuzz target for FUZZ_SECONDS each (cargo fuzz, installed when missing; RUSTC_BOOTSTRAP
 # lets the stable toolchain take its sanitizer flags). Corpora stay in fuzz/corpus/.
 FUZZ_SECONDS ?= 60
+# Then schemathesis with a random seed and FUZZ_EXAMPLES examples per operation (at most 30 min).
+FUZZ_EXAMPLES ?= 1000
 fuzz:
 	command -v cargo-fuzz >/dev/null || cargo install -q cargo-fuzz --locked
 	cd fuzz && for t in $$(cargo fuzz list); do \
 		RUSTC_BOOTSTRAP=1 cargo fuzz run -s none $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
 		echo "$$t: $$(ls corpus/$$t | wc -l) corpus entries, no crash"; \
 	done
+	cargo build -q -p resetd-test-support --bin with-test-servers
+	SCHEMATHESIS_SEED=random SCHEMATHESIS_EXAMPLES=$(FUZZ_EXAMPLES) SCHEMATHESIS_MINUTES=30 \
+		$(CARGO_TARGET_DIR)/debug/with-test-servers scripts/schemathesis.sh
 
 # Schemathesis against a production-profile resetd's /openapi.json, as an admin (about two
-# minutes; .ci/run runs it too).
+# minutes; .ci/run runs it too), with a fixed seed so that a failure reproduces; `make fuzz`
+# explores with random seeds.
 schemathesis:
 	cargo build -q -p resetd-test-support --bin with-test-servers
 	$(CARGO_TARGET_DIR)/debug/with-test-servers scripts/schemathesis.sh
