@@ -14,6 +14,7 @@ pub enum Role {
 }
 
 impl Role {
+    /// The name stored with a credential or a session: `admin` or `user`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Admin => "admin",
@@ -21,6 +22,8 @@ impl Role {
         }
     }
 
+    /// The role named by [`Self::as_str`].
+    ///
     /// # Errors
     /// `None` for an unknown name.
     pub fn parse(raw: &str) -> Option<Self> {
@@ -35,7 +38,9 @@ impl Role {
 /// The caller behind an access token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Principal {
+    /// The user the session was opened for, whom it acts as.
     pub user_id: UserId,
+    /// What the session may do: the role of the API credential that logged in.
     pub role: Role,
 }
 
@@ -75,8 +80,11 @@ impl SessionToken {
         Self { user_id, secret: AccessToken::generate(rng) }
     }
 
+    /// Reads a token as a client presents it.
+    ///
     /// # Errors
-    /// [`OpaqueSecretError::Malformed`] unless `raw` has the generated shape.
+    /// [`OpaqueSecretError::Malformed`] unless `raw` has the generated shape, with the user id
+    /// in its one canonical spelling (no sign, no leading zero).
     pub fn parse(raw: &str) -> Result<Self, OpaqueSecretError> {
         let (user, secret) = raw.split_once('.').ok_or(OpaqueSecretError::Malformed)?;
         let user_id = UserId::parse(user).map_err(|_| OpaqueSecretError::Malformed)?;
@@ -87,6 +95,7 @@ impl SessionToken {
         Ok(Self { user_id, secret: AccessToken::parse(secret)? })
     }
 
+    /// The user whose session the token names (the text before the dot).
     pub fn user_id(&self) -> UserId {
         self.user_id
     }

@@ -9,13 +9,18 @@ use crate::opaque::opaque_secret;
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ClientId(String);
 
+/// Why text was refused as a [`ClientId`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClientIdError {
+    /// Empty, over 128 bytes, or holding a character other than a letter, a digit, `.`, `_`,
+    /// `~` or `-`.
     #[error("a client id is 1 to 128 letters, digits, '.', '_', '~' or '-'")]
     Malformed,
 }
 
 impl ClientId {
+    /// Checks an id as an operator or a request gives it. It is kept as given, never normalised.
+    ///
     /// # Errors
     /// [`ClientIdError::Malformed`] for an empty, long or oddly-spelled id.
     pub fn parse(raw: &str) -> Result<Self, ClientIdError> {
@@ -35,6 +40,7 @@ impl ClientId {
         Self(Alphanumeric.sample_string(rng, 20))
     }
 
+    /// The id as it was given.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -49,17 +55,23 @@ impl fmt::Display for ClientId {
 /// The four CIAM application types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ClientType {
+    /// A server-side web application: confidential, holds a secret.
     Web,
+    /// A single-page application running in the browser: public, has no secret.
     Spa,
+    /// A native mobile application: public, has no secret.
     Mobile,
+    /// A machine-to-machine service: confidential, holds a secret, may not reset passwords.
     M2m,
 }
 
+/// A client type name that is none of `web`, `spa`, `mobile` and `m2m`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("client type is one of web, spa, mobile, m2m")]
 pub struct ClientTypeError;
 
 impl ClientType {
+    /// Every client type.
     pub const ALL: [Self; 4] = [Self::Web, Self::Spa, Self::Mobile, Self::M2m];
 
     /// Confidential clients (web, m2m) must present their secret; public ones (spa, mobile)
@@ -79,6 +91,8 @@ impl ClientType {
         !matches!(self, Self::M2m)
     }
 
+    /// The type's name in configuration, in the store and on the wire: `web`, `spa`, `mobile`
+    /// or `m2m`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Web => "web",
@@ -88,6 +102,8 @@ impl ClientType {
         }
     }
 
+    /// The type named by [`Self::as_str`].
+    ///
     /// # Errors
     /// [`ClientTypeError`] for an unknown name.
     pub fn parse(raw: &str) -> Result<Self, ClientTypeError> {

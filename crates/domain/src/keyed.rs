@@ -13,11 +13,17 @@ use subtle::ConstantTimeEq;
 /// What a digest is of. Mixed into the MAC so the same bytes hash differently per use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
+    /// The token of a reset or account-setup link ([`crate::reset_token::ResetToken`]).
     ResetToken,
+    /// The `otp_token` of a one-time-code challenge ([`crate::otp::OtpToken`]).
     OtpToken,
+    /// A one-time code, bound to its challenge's token digest ([`crate::otp::OtpCode::digest`]).
     OtpCode,
+    /// A CIAM client secret ([`crate::client::ClientSecret`]).
     ClientSecret,
+    /// A Looker API client secret ([`crate::access::ApiSecret`]).
     ApiSecret,
+    /// A Looker API session token ([`crate::access::SessionToken`], [`crate::access::AccessToken`]).
     AccessToken,
     /// A normalised email address or phone number, where it names a counter (rate-limit and
     /// budget keys): keys then hold no personal data and no character of the address.
@@ -45,10 +51,17 @@ impl Purpose {
 #[derive(Clone)]
 pub struct TokenKey(SecretSlice<u8>);
 
+/// Why bytes were refused as a [`TokenKey`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenKeyError {
+    /// The key is shorter than [`TokenKey::MIN_LEN`].
     #[error("the token key must be at least {min} bytes long, got {len}")]
-    TooShort { min: usize, len: usize },
+    TooShort {
+        /// The shortest length accepted, in bytes.
+        min: usize,
+        /// The length given, in bytes.
+        len: usize,
+    },
 }
 
 impl TokenKey {
@@ -132,19 +145,24 @@ impl std::fmt::Debug for KeyId {
 #[derive(Clone, Copy, Eq)]
 pub struct Digest([u8; 32]);
 
+/// Text or bytes that are not a [`Digest`] (or a [`KeyId`]): wrong length or not hexadecimal.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("not a digest in hexadecimal")]
 pub struct DigestParseError;
 
 impl Digest {
+    /// A digest from its 32 raw bytes, as a store gives them back.
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
         Self(bytes)
     }
 
+    /// The 32 raw bytes, the form a binary column stores.
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
 
+    /// The 64 lower-case hexadecimal digits, the form a text key (Redis) stores; read back by
+    /// [`Self::from_hex`].
     pub fn to_hex(&self) -> String {
         hex::encode(self.0)
     }
@@ -158,7 +176,7 @@ impl Digest {
     }
 
     /// Constant-time equality (also what `==` does).
-    pub fn ct_eq(&self, other: &Self) -> bool {
+    pub(crate) fn ct_eq(&self, other: &Self) -> bool {
         self.0.ct_eq(&other.0).into()
     }
 }

@@ -16,17 +16,23 @@ pub struct KeyRing {
     keys: Vec<TokenKey>,
 }
 
+/// Why a list of keys was refused as a [`KeyRing`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyRingError {
+    /// No key was given.
     #[error("the key list is empty")]
     Empty,
+    /// More than [`MAX_KEYS`] keys were given (how many).
     #[error("at most {MAX_KEYS} keys are accepted, got {0}")]
     TooMany(usize),
+    /// The same key is listed twice (its id).
     #[error("the same key is listed twice (key id {0})")]
     Duplicate(KeyId),
 }
 
 impl KeyRing {
+    /// A ring of `keys`, newest first: the first one is the current key.
+    ///
     /// # Errors
     /// An empty list, more than [`MAX_KEYS`] keys, or a key listed twice.
     pub fn new(keys: Vec<TokenKey>) -> Result<Self, KeyRingError> {
@@ -92,7 +98,10 @@ impl KeyRing {
 /// key ids were recorded (any key of the ring may verify it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sealed {
+    /// The keyed digest of the secret.
     pub digest: Digest,
+    /// The id of the key that made `digest`; `None` when it was written before key ids were
+    /// recorded.
     pub key: Option<KeyId>,
 }
 

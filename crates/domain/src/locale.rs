@@ -3,9 +3,12 @@
 /// A message language. Unknown locales fall back to English.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Language {
+    /// English (`en`), also the fallback.
     #[default]
     English,
+    /// Spanish (`es`).
     Spanish,
+    /// Simplified Chinese (`zh-Hans`).
     SimplifiedChinese,
 }
 
@@ -23,6 +26,7 @@ impl Language {
         }
     }
 
+    /// The language's BCP 47 tag: `en`, `es` or `zh-Hans` ([`Self::from_locale`] maps it back).
     pub fn tag(self) -> &'static str {
         match self {
             Self::English => "en",

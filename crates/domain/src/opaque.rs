@@ -8,8 +8,12 @@ pub(crate) const SECRET_BYTES: usize = 32;
 /// Length of the URL-safe text of [`SECRET_BYTES`] bytes.
 pub(crate) const SECRET_TEXT_LEN: usize = 43;
 
+/// Why text was refused as a generated secret (a reset token, an OTP token, a client or API
+/// secret, an access or session token).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OpaqueSecretError {
+    /// The text is not 43 URL-safe base64 characters (for a session token: not `<user id>.`
+    /// followed by such a secret), so this service did not issue it.
     #[error("the value is not a token issued by this service")]
     Malformed,
 }

@@ -21,8 +21,10 @@ opaque_secret!(
 #[derive(Clone)]
 pub struct OtpCode(SecretString);
 
+/// Why text was refused as an [`OtpCode`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OtpCodeError {
+    /// Not 1 to 12 ASCII digits.
     #[error("a one-time code is 1 to 12 decimal digits")]
     Malformed,
 }
@@ -39,6 +41,8 @@ impl OtpCode {
         Self(SecretString::from(format!("{n:0width$}", width = len as usize)))
     }
 
+    /// Reads a code as the user typed it (a guess).
+    ///
     /// # Errors
     /// [`OtpCodeError::Malformed`] unless `raw` is 1 to 12 ASCII digits.
     pub fn parse(raw: &str) -> Result<Self, OtpCodeError> {
@@ -70,15 +74,22 @@ impl fmt::Debug for OtpCode {
 /// What a code was sent for (`usage` on `/otp/send`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OtpUsage {
+    /// Signing in (`login`).
     Login,
+    /// Registering an account (`signup`).
     Signup,
+    /// Changing the account's profile (`update_userinfo`).
     UpdateUserinfo,
+    /// Resetting the password (`reset_password`), the usage resetd's own reset flow sends.
     ResetPassword,
 }
 
 impl OtpUsage {
+    /// Every usage.
     pub const ALL: [Self; 4] = [Self::Login, Self::Signup, Self::UpdateUserinfo, Self::ResetPassword];
 
+    /// The wire name, also stored with a challenge: `login`, `signup`, `update_userinfo` or
+    /// `reset_password`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Login => "login",
@@ -88,6 +99,7 @@ impl OtpUsage {
         }
     }
 
+    /// The usage named by [`Self::as_str`]; `None` for any other text.
     pub fn parse(raw: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|u| u.as_str() == raw)
     }
@@ -96,11 +108,14 @@ impl OtpUsage {
 /// How a code travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Channel {
+    /// By email, to an [`Email`].
     Email,
+    /// By SMS, to a [`PhoneNumber`].
     Sms,
 }
 
 impl Channel {
+    /// The channel's name, also stored with a recipient: `email` or `sms`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Email => "email",
@@ -108,6 +123,7 @@ impl Channel {
         }
     }
 
+    /// The channel named by [`Self::as_str`]; `None` for any other text.
     pub fn parse(raw: &str) -> Option<Self> {
         match raw {
             "email" => Some(Self::Email),
@@ -120,11 +136,14 @@ impl Channel {
 /// Where a code goes: an email address or a phone number.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Recipient {
+    /// An email address, reached by [`Channel::Email`].
     Email(Email),
+    /// A phone number, reached by [`Channel::Sms`].
     Phone(PhoneNumber),
 }
 
 impl Recipient {
+    /// The channel that reaches this recipient.
     pub fn channel(&self) -> Channel {
         match self {
             Self::Email(_) => Channel::Email,
@@ -140,7 +159,8 @@ impl Recipient {
         }
     }
 
-    /// Rebuilds a recipient from its stored channel and address.
+    /// Rebuilds a recipient from its stored channel and address; `None` when the address does
+    /// not parse as that channel's kind.
     pub fn from_parts(channel: Channel, address: &str) -> Option<Self> {
         match channel {
             Channel::Email => Email::parse(address).ok().map(Self::Email),
@@ -152,8 +172,11 @@ impl Recipient {
 /// What a challenge was issued for; a guess must come with the same binding.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OtpBinding {
+    /// The application that asked for the code (or that presents the guess).
     pub client_id: ClientId,
+    /// What the code is for.
     pub usage: OtpUsage,
+    /// Where the code was sent (or the address the guess names).
     pub recipient: Recipient,
     /// The user's credential generation when the code was sent (0 for an unknown account): a
     /// password or status change since then kills the challenge. A guess presents the user's
@@ -164,7 +187,7 @@ pub struct OtpBinding {
 
 impl OtpBinding {
     /// Whether a guess presented with `presented` is for this challenge.
-    pub fn admits(&self, presented: &Self) -> bool {
+    pub(crate) fn admits(&self, presented: &Self) -> bool {
         self.client_id == presented.client_id
             && self.usage == presented.usage
             && self.recipient == presented.recipient
@@ -175,9 +198,13 @@ impl OtpBinding {
 /// A sent code, as stored: digests only.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OtpChallenge {
+    /// The digest of the challenge's `otp_token` ([`OtpToken::digest`]): its name in the store.
     pub token: Digest,
+    /// The digest of the code, bound to `token` ([`OtpCode::digest`]).
     pub code: Digest,
+    /// What the challenge was issued for.
     pub binding: OtpBinding,
+    /// Guesses still allowed; at 0 the challenge is dead.
     pub attempts_left: u32,
     /// The code is no longer accepted from this instant (the token may live longer).
     pub code_expires_at: DateTime<Utc>,
@@ -191,7 +218,10 @@ pub enum Verdict {
     /// The code is right.
     Accept,
     /// The code is wrong; `attempts_left` remain (0: the challenge is now dead).
-    WrongCode { attempts_left: u32 },
+    WrongCode {
+        /// Guesses left after this one.
+        attempts_left: u32,
+    },
     /// The token is still alive but its code has expired.
     CodeExpired,
     /// The challenge was issued for another client, usage or recipient.

@@ -13,18 +13,27 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone)]
 pub struct Password(SecretString);
 
+/// Why text was refused as a [`Password`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PasswordError {
+    /// The text is empty.
     #[error("the password is empty")]
     Empty,
+    /// The text is longer than [`Password::MAX_BYTES`] (whatever the policy allows).
     #[error("the password is longer than {max} bytes")]
-    TooLong { max: usize },
+    TooLong {
+        /// The limit, in bytes of UTF-8.
+        max: usize,
+    },
 }
 
 impl Password {
     /// Upper bound on input to the hasher, whatever the policy says.
     pub const MAX_BYTES: usize = 1024;
 
+    /// Wraps a password as typed. Only its size is checked here; the rules are the policy's
+    /// ([`crate::policy::PasswordPolicy::check`]).
+    ///
     /// # Errors
     /// [`PasswordError::Empty`] or [`PasswordError::TooLong`].
     pub fn new(raw: String) -> Result<Self, PasswordError> {
@@ -37,6 +46,7 @@ impl Password {
         }
     }
 
+    /// The password text, for the hasher and the policy check only.
     pub fn expose(&self) -> &str {
         self.0.expose_secret()
     }
@@ -52,13 +62,18 @@ impl fmt::Debug for Password {
 #[derive(Clone, PartialEq, Eq)]
 pub struct PasswordHash(String);
 
+/// Why text was refused as a [`PasswordHash`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PasswordHashError {
+    /// The text is not a PHC string (a corrupt stored value).
     #[error("not a PHC password hash string")]
     Malformed,
 }
 
 impl PasswordHash {
+    /// Reads a hash back from the store. Any PHC string is accepted; [`Argon2Hasher::verify`]
+    /// uses the parameters it records.
+    ///
     /// # Errors
     /// [`PasswordHashError::Malformed`] unless `phc` is a PHC string.
     pub fn parse(phc: &str) -> Result<Self, PasswordHashError> {
@@ -66,6 +81,7 @@ impl PasswordHash {
         Ok(Self(phc.to_owned()))
     }
 
+    /// The PHC string, the form that is stored.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -81,8 +97,11 @@ impl fmt::Debug for PasswordHash {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Argon2Params {
+    /// Memory per hash, in KiB (argon2 `m`).
     pub memory_kib: u32,
+    /// Passes over that memory (argon2 `t`).
     pub iterations: u32,
+    /// Lanes (argon2 `p`).
     pub parallelism: u32,
 }
 
@@ -92,10 +111,13 @@ impl Default for Argon2Params {
     }
 }
 
+/// Why argon2 could not be set up or could not hash.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HashError {
+    /// argon2 refused the cost parameters (outside its ranges).
     #[error("invalid argon2 parameters")]
     Params,
+    /// argon2 failed while hashing (it does not with valid parameters).
     #[error("argon2 failed")]
     Failed,
 }
@@ -107,6 +129,8 @@ pub struct Argon2Hasher {
 }
 
 impl Argon2Hasher {
+    /// An argon2id (version 0x13) hasher with these costs; new hashes record them.
+    ///
     /// # Errors
     /// [`HashError::Params`] when argon2 refuses the parameters.
     pub fn new(params: Argon2Params) -> Result<Self, HashError> {

@@ -54,12 +54,27 @@ impl Default for PasswordPolicy {
 /// One way a password fails the policy. `Display` is the sentence shown to users.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PolicyViolation {
-    TooShort { min: u32 },
-    TooLong { max: u32 },
+    /// Fewer characters than `min_length`.
+    TooShort {
+        /// The policy's `min_length`.
+        min: u32,
+    },
+    /// More characters than `max_length`. Checked first and reported alone: no other rule
+    /// sees an overlong password.
+    TooLong {
+        /// The policy's `max_length`.
+        max: u32,
+    },
+    /// No digit, and `require_numeric` is set.
     MissingDigit,
+    /// Not both an upper-case and a lower-case letter, and `require_upperlower` is set.
     MissingUpperLower,
+    /// No character that is neither a letter nor a digit, and `require_special` is set.
     MissingSpecial,
+    /// A common password ([`PasswordPolicy::block_common`]).
     Common,
+    /// Contains the local part of the user's email (3 characters or more, in any case), and
+    /// `reject_email_local_part` is set.
     ContainsEmailLocalPart,
 }
 
@@ -82,12 +97,22 @@ impl fmt::Display for PolicyViolation {
 /// One way a policy itself is out of range.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PolicyConfigError {
+    /// `min_length` is outside `min..=max`.
     #[error("min_length must be between {min} and {max}")]
-    MinLength { min: u32, max: u32 },
+    MinLength {
+        /// The lowest `min_length` allowed: the floor the caller passed to
+        /// [`PasswordPolicy::validate`].
+        min: u32,
+        /// The highest `min_length` allowed (100).
+        max: u32,
+    },
+    /// `max_length` is under `min_length` or over 1024.
     #[error("max_length must be between min_length and 1024")]
     MaxLength,
+    /// `history_count` is over [`PasswordPolicy::MAX_HISTORY`].
     #[error("history_count must be between 0 and 128")]
     HistoryCount,
+    /// `expiration_duration_days` is set outside 30 to 365.
     #[error("expiration_duration_days must be between 30 and 365")]
     ExpirationDays,
 }
@@ -107,6 +132,8 @@ impl PolicyConfigError {
 /// Facts about the user that some rules need.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PolicyContext<'a> {
+    /// The user's email, for `reject_email_local_part`; `None` when the user has none (the
+    /// rule then passes).
     pub email: Option<&'a Email>,
 }
 
@@ -204,7 +231,7 @@ impl PasswordPolicy {
 
 /// Whether a password is, as a whole, an entry of zxcvbn's common-password and word
 /// dictionaries (also reversed or in l33t spelling), or is guessable in under 10^4 tries.
-pub fn is_common(password: &str) -> bool {
+pub(crate) fn is_common(password: &str) -> bool {
     let entropy = zxcvbn::zxcvbn(password, &[]);
     let whole_word = matches!(entropy.sequence(), [only] if matches!(only.pattern, zxcvbn::matching::patterns::MatchPattern::Dictionary(_)));
     whole_word || entropy.guesses_log10() < 4.0

@@ -16,11 +16,14 @@ opaque_secret!(
 /// Which link a token was issued for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ResetTokenKind {
+    /// A link that resets a forgotten password.
     PasswordReset,
+    /// A link that sets the first password of a new account.
     AccountSetup,
 }
 
 impl ResetTokenKind {
+    /// The name stored with the token: `password_reset` or `account_setup`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::PasswordReset => "password_reset",
@@ -28,6 +31,7 @@ impl ResetTokenKind {
         }
     }
 
+    /// The kind named by [`Self::as_str`]; `None` for any other text.
     pub fn parse(raw: &str) -> Option<Self> {
         match raw {
             "password_reset" => Some(Self::PasswordReset),
@@ -48,7 +52,9 @@ impl ResetTokenKind {
 /// How long a token lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenLifetime {
+    /// The token dies this long after it is issued.
     Expiring(Duration),
+    /// The token lives until it is used or replaced (Looker's `expires=false`).
     NonExpiring,
 }
 

@@ -6,13 +6,17 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct UserId(i64);
 
+/// Why a value was refused as a [`UserId`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UserIdError {
+    /// Not a whole number above 0 (as text: 1 to 18 ASCII digits, nothing else).
     #[error("a user id is a positive whole number written in digits")]
     Malformed,
 }
 
 impl UserId {
+    /// Reads an id as written on the wire.
+    ///
     /// # Errors
     /// [`UserIdError::Malformed`] unless `raw` is 1 to 18 ASCII digits with a value above 0.
     pub fn parse(raw: &str) -> Result<Self, UserIdError> {
@@ -22,6 +26,8 @@ impl UserId {
         raw.parse::<i64>().ok().filter(|n| *n > 0).map(Self).ok_or(UserIdError::Malformed)
     }
 
+    /// An id from its stored integer.
+    ///
     /// # Errors
     /// [`UserIdError::Malformed`] for zero or negative values.
     pub fn from_i64(value: i64) -> Result<Self, UserIdError> {
@@ -32,6 +38,7 @@ impl UserId {
         }
     }
 
+    /// The integer, as stored.
     pub fn as_i64(self) -> i64 {
         self.0
     }
@@ -47,13 +54,17 @@ impl fmt::Display for UserId {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Email(String);
 
+/// Why text was refused as an [`Email`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EmailError {
+    /// Not a plausible `local@domain.tld` address.
     #[error("email is not a valid address")]
     Malformed,
 }
 
 impl Email {
+    /// Trims and lower-cases `raw`, then checks its shape.
+    ///
     /// # Errors
     /// [`EmailError::Malformed`] unless `raw` is `local@domain.tld` within RFC 5321 lengths,
     /// without spaces or control characters.
@@ -82,6 +93,7 @@ impl Email {
         }
     }
 
+    /// The normalised address (trimmed, lower-cased).
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -103,13 +115,18 @@ impl fmt::Display for Email {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PhoneNumber(String);
 
+/// Why text was refused as a [`PhoneNumber`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PhoneNumberError {
+    /// Neither E.164 (`+`, then 8 to 15 digits not starting with 0) nor an 11-digit mainland
+    /// mobile number (`1`, then 3 to 9, then 9 digits).
     #[error("phone number is neither E.164 nor an 11-digit mainland mobile number")]
     Malformed,
 }
 
 impl PhoneNumber {
+    /// Reads a number (surrounding spaces trimmed), turning the mainland form into E.164.
+    ///
     /// # Errors
     /// [`PhoneNumberError::Malformed`] for anything else.
     pub fn parse(raw: &str) -> Result<Self, PhoneNumberError> {
@@ -147,6 +164,7 @@ impl fmt::Display for PhoneNumber {
 /// Whether an account may reset its password.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum UserStatus {
+    /// In good standing: the only status that may reset its password or open an API session.
     Active,
     /// Locked by an administrator.
     Locked,
@@ -156,13 +174,16 @@ pub enum UserStatus {
     Disabled,
 }
 
+/// A status name that is none of `active`, `locked`, `frozen` and `disabled`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("status is one of active, locked, frozen, disabled")]
 pub struct UserStatusError;
 
 impl UserStatus {
+    /// Every status.
     pub const ALL: [Self; 4] = [Self::Active, Self::Locked, Self::Frozen, Self::Disabled];
 
+    /// The status's name, as stored: `active`, `locked`, `frozen` or `disabled`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Active => "active",
@@ -172,12 +193,15 @@ impl UserStatus {
         }
     }
 
+    /// The status named by [`Self::as_str`].
+    ///
     /// # Errors
     /// [`UserStatusError`] for an unknown name.
     pub fn parse(raw: &str) -> Result<Self, UserStatusError> {
         Self::ALL.into_iter().find(|s| s.as_str() == raw).ok_or(UserStatusError)
     }
 
+    /// Whether this is [`Self::Active`].
     pub fn is_active(self) -> bool {
         self == Self::Active
     }

@@ -9,20 +9,32 @@ use crate::StoreError;
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuditKind {
+    /// An API client logged in and got a session.
     ApiLogin,
+    /// An API login was refused (unknown client, wrong secret, or a user who may not log in).
     ApiLoginFailed,
+    /// A reset or setup link was made and its URL returned to the API caller.
     ResetTokenIssued,
+    /// A reset or setup link was emailed to the user.
     ResetLinkSent,
+    /// A user's password was changed (by link, one-time code or API).
     PasswordChanged,
+    /// A one-time code was sent.
     OtpSent,
+    /// A user was created.
     UserCreated,
+    /// A user was deleted.
     UserDeleted,
+    /// A user's status changed (`detail` names the new one).
     UserStatusChanged,
+    /// The default password policy was changed.
     PolicyChanged,
+    /// Every email credential was flagged for a forced reset (`detail` says how many).
     ForcedResetAll,
 }
 
 impl AuditKind {
+    /// The kind's name, as stored: `api_login`, `password_changed`, …
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ApiLogin => "api_login",
@@ -40,20 +52,27 @@ impl AuditKind {
     }
 }
 
-/// One event. `actor` names who did it (`api:<client_id>`, `ciam:<client_id>`, `link`, `cli`);
-/// `detail` is free text that never holds a secret.
+/// One event, as the use case that caused it writes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEvent {
+    /// When it happened (the caller's clock).
     pub at: DateTime<Utc>,
+    /// What happened.
     pub kind: AuditKind,
+    /// The user it concerns; `None` when there is none (a policy change, a refused login).
     pub user_id: Option<UserId>,
+    /// Who did it: `api:<client_id>`, `api-user:<user id>`, `ciam:<client_id>`, `link` or `cli`.
     pub actor: String,
+    /// Free text for operators; never holds a secret.
     pub detail: String,
 }
 
+/// The append-only audit trail.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait AuditLog: Send + Sync {
+    /// Appends `event`.
+    ///
     /// # Errors
     /// [`StoreError`] only.
     async fn record(&self, event: AuditEvent) -> Result<(), StoreError>;

@@ -39,7 +39,7 @@ pub async fn call<F: Future>(limit: Duration, op: F) -> Option<F::Output> {
 }
 
 /// What a scope has left (`None` outside one).
-pub fn remaining() -> Option<Duration> {
+pub(crate) fn remaining() -> Option<Duration> {
     REMAINING.try_with(Cell::get).ok()
 }
 

@@ -23,26 +23,36 @@ pub enum ClientPolicy {
 /// A registered application.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Client {
+    /// The `client_id`, unique among clients (given by the operator or generated).
     pub id: ClientId,
+    /// The display name the operator gave.
     pub name: String,
+    /// The application type; it decides whether the client must present a secret.
     pub client_type: ClientType,
     /// Digest of the secret with the id of its key; `None` for public clients.
     pub secret: Option<Sealed>,
+    /// Which password policy the client's users get.
     pub policy: ClientPolicy,
+    /// Whether the client may call the API at all (an operator switch): a disabled client is
+    /// answered as an unknown one.
     pub enabled: bool,
     /// The "reset password" flow switch (contract §6.3 `misconfigured`).
     pub reset_enabled: bool,
     /// A public client (SPA, mobile) may call `/otp/send` only when an operator opted it in:
     /// with no secret, anyone can trigger sends in its name.
     pub public_otp_send: bool,
+    /// When the client was registered (the caller's clock).
     pub created_at: DateTime<Utc>,
 }
 
 /// The operator's switches of a client; `None` leaves a switch alone.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ClientSwitches {
+    /// The new [`Client::enabled`].
     pub enabled: Option<bool>,
+    /// The new [`Client::reset_enabled`].
     pub reset_enabled: Option<bool>,
+    /// The new [`Client::public_otp_send`].
     pub public_otp_send: Option<bool>,
 }
 
@@ -55,21 +65,29 @@ impl Client {
     }
 }
 
+/// Why a client was not registered.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientWriteError {
+    /// Another client has this id.
     #[error("the client id is taken")]
     Duplicate,
+    /// The backend failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
+/// The registered CIAM applications, read on every CIAM request.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait ClientRegistry: Send + Sync {
+    /// Registers a new client.
+    ///
     /// # Errors
     /// [`ClientWriteError::Duplicate`].
     async fn create(&self, client: Client) -> Result<(), ClientWriteError>;
 
+    /// The client with this id; `None` when there is none.
+    ///
     /// # Errors
     /// [`StoreError`] only.
     async fn find(&self, id: &ClientId) -> Result<Option<Client>, StoreError>;

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 
 /// Tells the time.
 pub trait Clock: Send + Sync + std::fmt::Debug {
+    /// The current instant.
     fn now(&self) -> DateTime<Utc>;
 }
 

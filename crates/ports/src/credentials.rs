@@ -13,10 +13,18 @@ use crate::StoreError;
 /// A user's email credential as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmailCredential {
+    /// The user it belongs to (a user has at most one).
     pub user_id: UserId,
+    /// The address; unique among credentials.
     pub email: Email,
+    /// When the credential was created (the `now` given to [`CredentialStore::create`]).
     pub created_at: DateTime<Utc>,
+    /// Looker's `logged_in_at`: when the user last signed in with it. resetd never sets it;
+    /// `None` unless the store holds one from elsewhere.
     pub logged_in_at: Option<DateTime<Utc>>,
+    /// Whether the user must choose a new password (Looker's `forced_password_reset_at_next_login`):
+    /// set by [`CredentialStore::update`] or [`CredentialStore::force_reset_all`], cleared by a
+    /// password change.
     pub forced_reset: bool,
     /// The live or expired reset token, if one was issued and not consumed.
     pub reset: Option<IssuedToken>,
@@ -25,21 +33,27 @@ pub struct EmailCredential {
 /// What is known of an issued reset token (never the token itself).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IssuedToken {
+    /// Which link it was issued for.
     pub kind: ResetTokenKind,
+    /// When it was issued.
     pub issued_at: DateTime<Utc>,
+    /// The instant it dies (already dead at that instant); `None` for a non-expiring link.
     pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// Whose token a presented digest is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TokenOwner {
+    /// The user the token was issued to.
     pub user_id: UserId,
+    /// Which link it was issued for.
     pub kind: ResetTokenKind,
 }
 
 /// What the history check needs, read in one step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PasswordState {
+    /// The hash of the current password; `None` while the user has none.
     pub current: Option<PasswordHash>,
     /// Previous passwords, newest first (the current one is the newest entry).
     pub history: Vec<PasswordHash>,
@@ -50,8 +64,12 @@ pub struct PasswordState {
 /// One atomic password change.
 #[derive(Debug, Clone)]
 pub struct ChangePassword {
+    /// The user whose password changes.
     pub user_id: UserId,
+    /// The hash to set, made by the caller (the store neither hashes nor checks it).
     pub new_hash: PasswordHash,
+    /// The [`PasswordState::version`] the caller read: a change committed since stops this one
+    /// with [`ChangePasswordError::VersionMoved`].
     pub expected_version: i64,
     /// The credential generation of the user as the caller read it (with its status): a
     /// status change since, which bumps the generation but not the version, stops the change
@@ -61,6 +79,7 @@ pub struct ChangePassword {
     pub history_limit: u32,
     /// The reset token to consume in the same transaction; it must be this user's and live.
     pub consume: Option<Digest>,
+    /// The instant of the change: the token to consume must be live at it.
     pub now: DateTime<Utc>,
     /// Written in the same transaction: the audit event of the change.
     pub audit: crate::audit::AuditEvent,
@@ -69,33 +88,46 @@ pub struct ChangePassword {
     pub notice: Option<crate::outbox::PendingNotice>,
 }
 
+/// Why an email credential was not created or changed.
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialWriteError {
+    /// No such user (for [`CredentialStore::update`]: the user has no credential).
     #[error("no such user")]
     UserNotFound,
+    /// The user already has an email credential.
     #[error("the user already has an email credential")]
     AlreadyExists,
+    /// Another user's credential has this address.
     #[error("the email belongs to another user")]
     EmailTaken,
+    /// The backend failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
+/// Why [`CredentialStore::change_password`] wrote nothing.
 #[derive(Debug, thiserror::Error)]
 pub enum ChangePasswordError {
+    /// No such user.
     #[error("no such user")]
     UserNotFound,
+    /// The password version or the credential generation is no longer the one the caller read.
     #[error("the password or the user's status changed since they were read")]
     VersionMoved,
+    /// The token to consume is not this user's live token: used, replaced or expired.
     #[error("the reset token is used, replaced or expired")]
     TokenGone,
+    /// The backend failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
+/// Email credentials, reset tokens, and passwords with their history.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait CredentialStore: Send + Sync {
+    /// The user's credential; `None` when the user has none (or does not exist).
+    ///
     /// # Errors
     /// [`StoreError`] only.
     async fn get(&self, user: UserId) -> Result<Option<EmailCredential>, StoreError>;
@@ -107,6 +139,8 @@ pub trait CredentialStore: Send + Sync {
     /// [`StoreError`] only.
     async fn get_many(&self, users: &[UserId]) -> Result<Vec<EmailCredential>, StoreError>;
 
+    /// Gives `user` an email credential with `email`, without a reset token.
+    ///
     /// # Errors
     /// [`CredentialWriteError::UserNotFound`], [`CredentialWriteError::AlreadyExists`],
     /// [`CredentialWriteError::EmailTaken`].

@@ -16,10 +16,12 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Wraps a driver error as [`Self::Unavailable`]: the backend could not answer in time.
     pub fn unavailable(e: impl Into<BoxError>) -> Self {
         Self::Unavailable(e.into())
     }
 
+    /// Wraps a driver error as [`Self::Unexpected`]: the backend answered, but not as it should.
     pub fn unexpected(e: impl Into<BoxError>) -> Self {
         Self::Unexpected(e.into())
     }

@@ -3,10 +3,13 @@
 use async_trait::async_trait;
 use resetd_domain::password::{Password, PasswordHash};
 
+/// Why a password was not hashed or checked.
 #[derive(Debug, thiserror::Error)]
 pub enum HasherError {
+    /// The hasher takes no more work: the process is stopping.
     #[error("the password hasher is shutting down")]
     ShuttingDown,
+    /// argon2 failed, or the task running it did.
     #[error("password hashing failed")]
     Failed,
     /// Too many callers already wait for a hashing slot: shed this one (a 503).
@@ -14,6 +17,7 @@ pub enum HasherError {
     Busy,
 }
 
+/// Password hashing, run off the async runtime with bounded concurrency.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait PasswordHasher: Send + Sync {

@@ -9,6 +9,7 @@ use resetd_domain::otp::Channel;
 
 use crate::StoreError;
 
+/// Whether each delivery channel is failing, as every process sees it.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait ChannelHealth: Send + Sync {

@@ -11,13 +11,17 @@ use crate::StoreError;
 /// recorded, which any key of the ring may verify).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct KeyUsage {
+    /// The key counted.
     pub key: Option<KeyId>,
+    /// API credentials whose secret digest names this key.
     pub api_credentials: u64,
+    /// Clients whose secret digest names this key (public clients have none).
     pub clients: u64,
     /// Reset links still live at the time asked.
     pub reset_links: u64,
 }
 
+/// Counts, and labels, the stored digests that depend on each token key.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait KeyUsageStore: Send + Sync {

@@ -13,12 +13,27 @@ use crate::BoxError;
 /// What to tell the user. Links and codes are secrets until delivered.
 #[derive(Debug, Clone)]
 pub enum Notice {
-    /// A password reset link (`expires_in: None` for a non-expiring link).
-    ResetLink { url: SecretString, expires_in: Option<Duration> },
+    /// A password reset link.
+    ResetLink {
+        /// The link, with its token.
+        url: SecretString,
+        /// How long the link lives; `None` for a non-expiring link.
+        expires_in: Option<Duration>,
+    },
     /// A first-time account setup link.
-    SetupLink { url: SecretString, expires_in: Option<Duration> },
+    SetupLink {
+        /// The link, with its token.
+        url: SecretString,
+        /// How long the link lives; `None` for a non-expiring link.
+        expires_in: Option<Duration>,
+    },
     /// A one-time code for a password reset.
-    OtpCode { code: OtpCode, valid_for: Duration },
+    OtpCode {
+        /// The code to deliver.
+        code: OtpCode,
+        /// How long the code is accepted.
+        valid_for: Duration,
+    },
     /// The password was just changed.
     PasswordChanged,
 }
@@ -38,13 +53,17 @@ impl Notice {
 /// One message to one recipient.
 #[derive(Debug, Clone)]
 pub struct Notification {
+    /// Where it goes; the recipient's kind picks the channel.
     pub to: Recipient,
+    /// The language to render it in.
     pub language: Language,
     /// The user's name for the greeting, if known.
     pub name: Option<String>,
+    /// What to say.
     pub notice: Notice,
 }
 
+/// Why a message was not delivered.
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {
     /// No sender is configured for this channel.
@@ -55,6 +74,7 @@ pub enum NotifyError {
     Delivery(#[source] BoxError),
 }
 
+/// Delivers messages to users by email or SMS.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait Notifier: Send + Sync {

@@ -10,6 +10,7 @@ use crate::StoreError;
 /// A challenge held by one verification: nobody else can claim it until it is released.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim {
+    /// The digest of the claimed challenge's `otp_token`.
     pub token: Digest,
     /// Random id of this claim, so only its holder can release or consume it.
     pub id: String,
@@ -21,7 +22,10 @@ pub enum ClaimOutcome {
     /// Right code: the challenge is now held by this claim.
     Claimed(Claim),
     /// Wrong code: one attempt spent; at 0 the challenge is deleted.
-    WrongCode { attempts_left: u32 },
+    WrongCode {
+        /// Guesses left after this one.
+        attempts_left: u32,
+    },
     /// The token lives but its code expired.
     CodeExpired,
     /// Issued for another client, usage or recipient (no attempt spent).
@@ -30,6 +34,7 @@ pub enum ClaimOutcome {
     Gone,
 }
 
+/// Sent one-time-code challenges, kept by the digest of their token until they expire.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait OtpStore: Send + Sync {

@@ -15,23 +15,30 @@ use crate::StoreError;
 /// A "your password was changed" notice to send (it holds no secret).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingNotice {
+    /// Where it goes.
     pub to: Recipient,
+    /// The language to write it in.
     pub language: Language,
+    /// The user's name for the greeting, if known.
     pub name: Option<String>,
 }
 
 /// One owed delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxItem {
+    /// The item's id, assigned by the store; given back to [`Outbox::done`] or [`Outbox::retry`].
     pub id: i64,
+    /// The user whose change owes it.
     pub user_id: UserId,
     /// A credential generation to publish to the session store.
     pub generation: Option<i64>,
+    /// A notice to send, if the change owes one.
     pub notice: Option<PendingNotice>,
     /// Deliveries tried before this one.
     pub attempts: u32,
 }
 
+/// The deliveries committed changes still owe, leased to workers and retried until done.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait Outbox: Send + Sync {

@@ -9,14 +9,17 @@ use crate::StoreError;
 /// The stored default policy and when it was last set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredPolicy {
+    /// The policy as last set.
     pub policy: PasswordPolicy,
+    /// When it was set (the `now` given to [`PolicyStore::set_default_policy`]).
     pub updated_at: DateTime<Utc>,
 }
 
+/// The one stored default password policy.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait PolicyStore: Send + Sync {
-    /// `None` until one is set (the configured default applies).
+    /// The stored default policy; `None` until one is set (the configured default applies).
     ///
     /// # Errors
     /// [`StoreError`] only.

@@ -9,9 +9,11 @@ use crate::StoreError;
 /// The answer to one hit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RateDecision {
+    /// Within the limit; the hit was counted.
     Allowed,
     /// Over the limit; the window ends in `retry_after`.
     Limited {
+        /// Time until the window ends (more than zero, at most the window).
         retry_after: Duration,
     },
 }
@@ -19,11 +21,15 @@ pub enum RateDecision {
 /// One limit to check with [`RateLimiter::hit_all`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateCheck {
+    /// What is counted (a client, an address digest, …); checks of the same key share a window.
     pub key: String,
+    /// Hits allowed per window.
     pub limit: u32,
+    /// How long a window lasts from its first counted hit.
     pub window: Duration,
 }
 
+/// Fixed-window counters shared by every process.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait RateLimiter: Send + Sync {
@@ -77,7 +83,7 @@ pub trait RateLimiter: Send + Sync {
 ///
 /// # Errors
 /// [`StoreError`] only.
-pub async fn undo_if_refused<L: RateLimiter + ?Sized>(
+pub(crate) async fn undo_if_refused<L: RateLimiter + ?Sized>(
     limiter: &L,
     checks: &[RateCheck],
     decisions: &[RateDecision],

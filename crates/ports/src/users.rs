@@ -10,49 +10,72 @@ use crate::StoreError;
 /// A user as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
+    /// The user's id, assigned by the store at creation.
     pub id: UserId,
+    /// Given name; `None` when not set.
     pub first_name: Option<String>,
+    /// Family name; `None` when not set.
     pub last_name: Option<String>,
+    /// The locale tag as given (`es-MX`), which picks the language of the user's messages;
+    /// `None` when not set (English).
     pub locale: Option<String>,
+    /// The phone number; unique among users.
     pub phone: Option<PhoneNumber>,
+    /// Whether the account may reset its password.
     pub status: UserStatus,
     /// The email of the user's email credential, if it has one.
     pub email: Option<Email>,
+    /// Whether the user has a password (false from creation until the first change).
     pub has_password: bool,
     /// The credential generation: bumped in the same transaction as every password change and
     /// every status change, so what was issued under an older one (an OTP challenge) is dead.
     pub generation: i64,
+    /// When the user was created (the `now` given to [`UserStore::create`]).
     pub created_at: DateTime<Utc>,
 }
 
 /// What a new user starts with.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NewUser {
+    /// Given name, if any.
     pub first_name: Option<String>,
+    /// Family name, if any.
     pub last_name: Option<String>,
+    /// Locale tag, if any ([`User::locale`]).
     pub locale: Option<String>,
+    /// Phone number, if any; it must not belong to another user.
     pub phone: Option<PhoneNumber>,
+    /// Start as [`UserStatus::Disabled`] rather than [`UserStatus::Active`].
     pub disabled: bool,
 }
 
 /// A partial update: `None` leaves a field alone, `Some(None)` clears it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserPatch {
+    /// The new given name.
     pub first_name: Option<Option<String>>,
+    /// The new family name.
     pub last_name: Option<Option<String>>,
+    /// The new locale tag.
     pub locale: Option<Option<String>>,
+    /// The new phone number; it must not belong to another user.
     pub phone: Option<Option<PhoneNumber>>,
+    /// The new status; a change bumps the credential generation ([`UserStore::update`]).
     pub status: Option<UserStatus>,
 }
 
+/// Why a user was not created or updated.
 #[derive(Debug, thiserror::Error)]
 pub enum UserWriteError {
+    /// Another user has the phone number.
     #[error("the phone number belongs to another user")]
     PhoneTaken,
+    /// The backend failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
+/// Users: identity, profile and status.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait UserStore: Send + Sync {
@@ -62,6 +85,8 @@ pub trait UserStore: Send + Sync {
     /// [`UserWriteError::PhoneTaken`] when another user has the phone number.
     async fn create(&self, new: NewUser, now: DateTime<Utc>) -> Result<User, UserWriteError>;
 
+    /// The user with this id; `None` when there is none.
+    ///
     /// # Errors
     /// [`StoreError`] only.
     async fn find(&self, id: UserId) -> Result<Option<User>, StoreError>;
@@ -72,6 +97,8 @@ pub trait UserStore: Send + Sync {
     /// [`StoreError`] only.
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, StoreError>;
 
+    /// The user with this phone number.
+    ///
     /// # Errors
     /// [`StoreError`] only.
     async fn find_by_phone(&self, phone: &PhoneNumber) -> Result<Option<User>, StoreError>;

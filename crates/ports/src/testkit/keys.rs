@@ -17,12 +17,18 @@ use crate::credentials::CredentialStore;
 use crate::keys::{KeyUsage, KeyUsageStore};
 use crate::users::{NewUser, UserStore};
 
-/// The stores a key-usage count covers.
+/// The stores a key-usage count covers, all over one fresh backend so that the usage store
+/// sees what the others write.
 pub struct KeyedStores {
+    /// The store under test.
     pub usage: Arc<dyn KeyUsageStore>,
+    /// Users, for the credentials and links to belong to.
     pub users: Arc<dyn UserStore>,
+    /// Email credentials, holding reset links.
     pub credentials: Arc<dyn CredentialStore>,
+    /// API credentials, holding API secrets.
     pub api_credentials: Arc<dyn ApiCredentialStore>,
+    /// Clients, holding client secrets.
     pub clients: Arc<dyn ClientRegistry>,
 }
 
