@@ -1,0 +1,75 @@
+//! The operator commands and the first-run bootstrap with mocked ports: each refusal writes
+//! nothing, and a second bootstrap finds what the first made instead of making it again.
+//!
+//! `api_credentials` (`create_api_credentials`), `clients` (`create_client`,
+//! `set_client_switches`), `users` (`create_user`, `set_user_status`), `first_run`
+//! (`bootstrap`).
+
+mod api_credentials;
+mod clients;
+mod first_run;
+mod users;
+
+use resetd_app::bootstrap::{BootstrapError, ClientPolicy, ClientSwitches};
+use resetd_domain::policy::PasswordPolicy;
+use resetd_domain::user::{Email, UserId, UserStatus};
+use resetd_ports::audit::AuditKind;
+use resetd_ports::credentials::EmailCredential;
+use resetd_ports::users::User;
+
+use crate::support::{user, Mocks};
+
+#[tokio::test]
+async fn bad_input_writes_nothing() {
+    let mut m = Mocks::default();
+    m.clients.expect_create().times(0);
+    m.users.expect_create().times(0);
+    m.users.expect_update().times(0);
+    let b = m.app().bootstrap;
+    assert!(matches!(b.create_client("desktop", "x", ClientPolicy::Default).await, Err(BootstrapError::Invalid(_))));
+    let preset = b.create_client("web", "x", ClientPolicy::Preset("nope".into())).await;
+    assert!(matches!(&preset, Err(BootstrapError::Invalid(m)) if m.contains("unknown policy preset")), "{preset:?}");
+    let over = PasswordPolicy { history_count: 50, ..PasswordPolicy::default() };
+    let kept = b.create_client("web", "x", ClientPolicy::Custom(over)).await;
+    assert!(matches!(&kept, Err(BootstrapError::Invalid(m)) if m.contains("history_retention")), "{kept:?}");
+    assert!(matches!(b.create_user("not an email", None, None, None).await, Err(BootstrapError::Invalid(_))));
+    assert!(matches!(b.set_user_status("7", "sleepy").await, Err(BootstrapError::Invalid(_))));
+    assert!(matches!(b.set_user_status("x", "locked").await, Err(BootstrapError::Invalid(_))));
+}
+
+#[tokio::test]
+async fn a_taken_email_creates_no_user_and_an_unknown_client_is_named() {
+    let mut m = Mocks::default();
+    m.users.expect_find_by_email().returning(|_| Ok(Some(user(UserStatus::Active))));
+    m.users.expect_create().times(0);
+    m.clients.expect_set_switches().returning(|_, _| Ok(false));
+    let b = m.app().bootstrap;
+    assert!(matches!(b.create_user("ada@example.com", None, None, None).await, Err(BootstrapError::EmailTaken)));
+    let unknown = b.set_client_switches("ghost", ClientSwitches::default()).await;
+    assert!(matches!(&unknown, Err(BootstrapError::Invalid(m)) if m.contains("ghost")), "{unknown:?}");
+}
+
+/// The email credential `create` stores for `id`.
+fn email_credential(id: UserId, email: &Email) -> EmailCredential {
+    EmailCredential {
+        user_id: id,
+        email: email.clone(),
+        created_at: resetd_ports::testkit::t0(),
+        logged_in_at: None,
+        forced_reset: false,
+        reset: None,
+    }
+}
+
+/// A new user made by the CLI: created (user 7 with a phone, else user 1), its email
+/// credential, its `UserCreated` event by `cli`, then read back. The caller says whether the
+/// email was free.
+fn makes_users(m: &mut Mocks) {
+    m.users.expect_create().returning(|new, _| {
+        let id = UserId::from_i64(if new.phone.is_some() { 7 } else { 1 }).unwrap();
+        Ok(User { id, phone: new.phone, locale: new.locale, ..user(UserStatus::Active) })
+    });
+    m.credentials.expect_create().returning(|id, email, _| Ok(email_credential(id, email)));
+    m.audit.expect_record().withf(|e| e.kind == AuditKind::UserCreated && e.actor == "cli").returning(|_| Ok(()));
+    m.users.expect_find().returning(|id| Ok(Some(User { id, ..user(UserStatus::Active) })));
+}
