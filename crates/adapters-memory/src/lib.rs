@@ -4,7 +4,35 @@
 //! Times to live (access tokens, rate-limit windows) follow the injected [`Clock`], so tests
 //! can move time without sleeping. The same contract suite as the PostgreSQL and Redis
 //! adapters runs against this one.
+//!
+//! One [`MemoryStore`] implements every storage port, so one `Arc` fills any or all of the
+//! storage fields of `resetd_app::Ports` (a host keeps its own users, say, and lets this
+//! store hold the rest):
+//!
+//! ```
+//! use std::sync::Arc;
+//!
+//! use resetd_adapters_memory::MemoryStore;
+//! use resetd_domain::user::Email;
+//! use resetd_ports::clock::{Clock, SystemClock};
+//! use resetd_ports::credentials::CredentialStore;
+//! use resetd_ports::users::{NewUser, UserStore};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let clock = Arc::new(SystemClock);
+//! let store = Arc::new(MemoryStore::new(clock.clone()));
+//! let (users, credentials): (Arc<dyn UserStore>, Arc<dyn CredentialStore>) = (store.clone(), store);
+//!
+//! let user = users.create(NewUser::default(), clock.now()).await?;
+//! let email = Email::parse("ana@example.com")?;
+//! credentials.create(user.id, &email, clock.now()).await?;
+//! assert_eq!(users.find_by_email(&email).await?.map(|u| u.id), Some(user.id));
+//! # Ok(())
+//! # }
+//! ```
 
+#![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod durable;
@@ -36,6 +64,7 @@ pub struct MemoryStore {
 }
 
 impl MemoryStore {
+    /// An empty store whose times to live follow `clock`.
     pub fn new(clock: Arc<dyn Clock>) -> Self {
         Self { state: Mutex::new(State::default()), clock }
     }

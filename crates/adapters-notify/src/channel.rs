@@ -26,6 +26,7 @@ impl fmt::Debug for ChannelNotifier {
 }
 
 impl ChannelNotifier {
+    /// Routes email recipients to `email` and phone numbers to `sms`; `None` switches a channel off.
     pub fn new(email: Option<Arc<dyn Notifier>>, sms: Option<Arc<dyn Notifier>>) -> Self {
         Self { email, sms }
     }
@@ -44,10 +45,12 @@ impl ChannelNotifier {
         self
     }
 
+    /// Whether email recipients have a sender.
     pub fn has_email(&self) -> bool {
         self.email.is_some()
     }
 
+    /// Whether phone recipients have a sender.
     pub fn has_sms(&self) -> bool {
         self.sms.is_some()
     }

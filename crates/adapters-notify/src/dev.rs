@@ -20,6 +20,7 @@ pub const DEV_MAIL_TARGET: &str = "resetd::dev_mail";
 pub struct LogSender;
 
 impl LogSender {
+    /// The log sender (it has no settings).
     pub fn new() -> Self {
         Self
     }

@@ -14,7 +14,30 @@
 //! Every sender implements [`Notifier`](resetd_ports::notify::Notifier) for the recipient kind
 //! it serves and answers [`NotifyError::NoChannel`](resetd_ports::notify::NotifyError) for the
 //! other. Delivery errors never carry the message body, the link or the code.
+//!
+//! Building the notifier of `resetd_app::Ports` (no connection is made until a message is
+//! sent):
+//!
+//! ```
+//! use std::sync::Arc;
+//!
+//! use resetd_adapters_notify::{ChannelNotifier, SmtpConfig, SmtpSender, WebhookConfig, WebhookSmsSender};
+//! use resetd_ports::notify::Notifier;
+//!
+//! let mut smtp = SmtpConfig::new("smtp.example.com", 587, "Example <no-reply@example.com>");
+//! smtp.username = Some("mailer".into());
+//! smtp.password = Some(std::env::var("SMTP_PASSWORD").unwrap_or_default().into());
+//! let email = SmtpSender::new(smtp)?;
+//!
+//! let mut webhook = WebhookConfig::new("https://sms-gateway.example.com/send");
+//! webhook.bearer_token = Some(std::env::var("SMS_TOKEN").unwrap_or_default().into());
+//! let sms = WebhookSmsSender::new(webhook)?;
+//!
+//! let notifier: Arc<dyn Notifier> = Arc::new(ChannelNotifier::new(Some(Arc::new(email)), Some(Arc::new(sms))));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
+#![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod channel;

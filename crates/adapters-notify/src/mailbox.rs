@@ -16,12 +16,15 @@ use crate::templates::{render_email, render_sms};
 /// One delivered message, as rendered.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Kept {
+    /// The email address or phone number it went to.
     pub to: String,
     /// `email` or `sms`.
     pub channel: &'static str,
     /// The email's subject; empty for an SMS.
     pub subject: String,
+    /// The rendered text, link or code included.
     pub text: String,
+    /// When it was delivered (system time).
     pub sent_at: DateTime<Utc>,
 }
 
@@ -39,6 +42,7 @@ pub struct Mailbox {
 }
 
 impl Mailbox {
+    /// A mailbox that keeps the last `capacity` messages (at least one).
     pub fn new(capacity: usize) -> Self {
         Self { kept: Mutex::new(VecDeque::with_capacity(capacity.min(1024))), capacity: capacity.max(1) }
     }
@@ -64,6 +68,8 @@ pub struct Keeping {
 }
 
 impl Keeping {
+    /// Delivers through `inner` and keeps each delivered message in `mailbox`; a failed
+    /// delivery is not kept.
     pub fn new(inner: Arc<dyn Notifier>, mailbox: Arc<Mailbox>) -> Self {
         Self { inner, mailbox }
     }

@@ -38,12 +38,15 @@ pub enum TlsMode {
 pub struct SmtpConfig {
     /// The relay's host name (also the name its TLS certificate must carry).
     pub host: String,
+    /// The relay's port (587 for `STARTTLS`, 465 for TLS, 25 for plain text).
     pub port: u16,
     /// The `From` mailbox, e.g. `Example <no-reply@example.com>` or `no-reply@example.com`.
     pub from: String,
+    /// How the connection is secured.
     pub tls: TlsMode,
     /// Credentials for `AUTH`; both or neither.
     pub username: Option<SecretString>,
+    /// The `AUTH` password; see `username`.
     pub password: Option<SecretString>,
     /// The bound on one whole delivery (connect, TLS, `AUTH`, `DATA`), also used as lettre's
     /// per-command timeout.
@@ -71,12 +74,16 @@ impl SmtpConfig {
 /// An [`SmtpConfig`] that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum SmtpConfigError {
+    /// `from` is not a mailbox.
     #[error("the SMTP from address is not a valid mailbox")]
     From(#[source] lettre::address::AddressError),
+    /// A username without a password, or a password without a username.
     #[error("the SMTP username and password must be given together")]
     HalfCredentials,
+    /// A zero `timeout`.
     #[error("the SMTP timeout must be positive")]
     ZeroTimeout,
+    /// lettre refused the TLS parameters for `host`.
     #[error("the SMTP TLS parameters are invalid")]
     Tls(#[source] lettre::transport::smtp::Error),
 }

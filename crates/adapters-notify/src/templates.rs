@@ -17,7 +17,9 @@ use secrecy::ExposeSecret;
 /// A rendered email. `text` holds the link or code: its `Debug` shows only the subject.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Rendered {
+    /// The subject line.
     pub subject: String,
+    /// The plain-text body, link or code included.
     pub text: String,
 }
 

@@ -50,10 +50,13 @@ impl WebhookConfig {
 /// A [`WebhookConfig`] that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookConfigError {
+    /// `url` is not an `http` or `https` URL.
     #[error("the SMS webhook URL is not a valid http(s) URL")]
     Url,
+    /// A zero `timeout`.
     #[error("the SMS webhook timeout must be positive")]
     ZeroTimeout,
+    /// reqwest could not build the HTTP client.
     #[error("the SMS webhook HTTP client could not be built")]
     Client(#[source] reqwest::Error),
 }

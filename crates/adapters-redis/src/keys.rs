@@ -26,51 +26,44 @@ pub(crate) fn valid_prefix(prefix: &str) -> bool {
 }
 
 /// The hash tag shared by every key of one OTP challenge.
-#[doc(hidden)]
-pub fn otp_tag(token: &Digest) -> String {
+pub(crate) fn otp_tag(token: &Digest) -> String {
     format!("{{otp:{}}}", token.to_hex())
 }
 
 /// The hash holding one OTP challenge.
-#[doc(hidden)]
-pub fn otp_challenge(prefix: &str, token: &Digest) -> String {
+pub(crate) fn otp_challenge(prefix: &str, token: &Digest) -> String {
     format!("{prefix}{}:c", otp_tag(token))
 }
 
 /// The counter of one rate-limit window.
-#[doc(hidden)]
-pub fn rate_limit(prefix: &str, key: &str) -> String {
+pub(crate) fn rate_limit(prefix: &str, key: &str) -> String {
     format!("{prefix}rl:{{{key}}}")
 }
 
 /// The failing mark of a delivery channel.
-#[doc(hidden)]
-pub fn channel_health(prefix: &str, channel: &str) -> String {
+pub(crate) fn channel_health(prefix: &str, channel: &str) -> String {
     format!("{prefix}{{health:{channel}}}")
 }
 
 /// The hash tag of everything one user's sessions are checked against.
-#[doc(hidden)]
-pub fn user_tag(user: UserId) -> String {
+pub(crate) fn user_tag(user: UserId) -> String {
     format!("{{u:{user}}}")
 }
 
 /// One API session of `user`.
-#[doc(hidden)]
-pub fn session(prefix: &str, user: UserId, token: &Digest) -> String {
+pub(crate) fn session(prefix: &str, user: UserId, token: &Digest) -> String {
     format!("{prefix}{}:s:{}", user_tag(user), token.to_hex())
 }
 
 /// The published credential generation of `user`.
-#[doc(hidden)]
-pub fn generation(prefix: &str, user: UserId) -> String {
+pub(crate) fn generation(prefix: &str, user: UserId) -> String {
     format!("{prefix}{}:g", user_tag(user))
 }
 
 /// The part of `key` Redis Cluster hashes: the content of its first non-empty `{…}`, or the
 /// whole key.
-#[doc(hidden)]
-pub fn hash_tag(key: &str) -> &str {
+#[cfg(test)]
+pub(crate) fn hash_tag(key: &str) -> &str {
     if let Some(open) = key.find('{') {
         if let Some(len) = key[open + 1..].find('}') {
             if len > 0 {
@@ -82,8 +75,8 @@ pub fn hash_tag(key: &str) -> &str {
 }
 
 /// The Redis Cluster slot of `key` (CRC16-XMODEM of its hash tag, modulo 16384).
-#[doc(hidden)]
-pub fn hash_slot(key: &str) -> u16 {
+#[cfg(test)]
+pub(crate) fn hash_slot(key: &str) -> u16 {
     let mut crc: u16 = 0;
     for &byte in hash_tag(key).as_bytes() {
         crc ^= u16::from(byte) << 8;

@@ -4,19 +4,45 @@
 //!
 //! Every rule that must hold across resetd processes (single use of a code, attempt caps,
 //! rate limits) is one Lua script on one key, so it is atomic on a single server and runs
-//! unchanged on Redis Cluster (see [`keys`] for the layout and the hash-tag rule). Expiry is
-//! a key's TTL: everything here may vanish without losing a durable fact.
+//! unchanged on Redis Cluster: every key one script touches shares a hash tag. Expiry is a
+//! key's TTL: everything here may vanish without losing a durable fact.
+//!
+//! Every key starts with the prefix given to [`RedisStore::connect`] (`P` below; it may not
+//! contain braces), so several deployments or a host application can share one Redis:
+//! `P{otp:<token digest>}:c` (a challenge), `Prl:{<limit key>}` (a rate-limit window),
+//! `P{u:<user id>}:s:<token digest>` (a session), `P{u:<user id>}:g` (a user's credential
+//! generation) and `P{health:<channel>}` (a failing channel). Tokens, email addresses and
+//! phone numbers appear only as keyed digests; rate-limit keys name client addresses and ids.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//!
+//! use resetd_adapters_redis::RedisStore;
+//! use resetd_ports::otp::OtpStore;
+//! use resetd_ports::rate_limit::RateLimiter;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), resetd_ports::StoreError> {
+//! let redis = Arc::new(RedisStore::connect("redis://127.0.0.1:6379", "shop:resetd:").await?);
+//! redis.ping().await?;
+//! // One store serves `otps`, `rate_limiter`, `health` and `access_tokens` of `resetd_app::Ports`.
+//! let otps: Arc<dyn OtpStore> = redis.clone();
+//! let rate_limiter: Arc<dyn RateLimiter> = redis;
+//! # let _ = (otps, rate_limiter);
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! Redis errors never leave the crate: a connection, I/O or timeout failure becomes
 //! [`resetd_ports::StoreError::Unavailable`], anything else
 //! [`resetd_ports::StoreError::Unexpected`].
 
+#![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod access;
 mod error;
-#[doc(hidden)]
-pub mod keys;
+mod keys;
 mod otp;
 mod rate_limit;
 mod store;

@@ -14,6 +14,7 @@ use crate::Shared;
 /// Which peers may speak for the client, and how wide an IPv6 client is.
 #[derive(Debug, Clone)]
 pub struct ProxyTrust {
+    /// The networks of the proxies in front of resetd (none by default: the peer is the client).
     pub trusted: Vec<IpNet>,
     /// Leading bits of an IPv6 address that name one client (64).
     pub ipv6_prefix: u8,
@@ -32,7 +33,7 @@ impl ProxyTrust {
 
     /// The client behind `peer`: the peer itself unless it is trusted; then the right-most
     /// address of the forwarding chain that is not a trusted proxy (the left-most if all are).
-    pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+    pub(crate) fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         if !self.trusts(peer) {
             return peer;
         }
@@ -41,7 +42,7 @@ impl ProxyTrust {
     }
 
     /// The address limits count `ip` under: itself for IPv4, its network for IPv6.
-    pub fn limit_key(&self, ip: IpAddr) -> IpAddr {
+    pub(crate) fn limit_key(&self, ip: IpAddr) -> IpAddr {
         match ip {
             IpAddr::V4(_) => ip,
             IpAddr::V6(v6) => {

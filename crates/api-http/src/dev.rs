@@ -19,12 +19,15 @@ use crate::Shared;
 /// One delivered message.
 #[derive(Clone, Serialize)]
 pub struct DevMessage {
+    /// The email address or phone number it went to.
     pub to: String,
     /// `email` or `sms`.
     pub channel: String,
     /// Empty for an SMS.
     pub subject: String,
+    /// The rendered text, link or code included.
     pub text: String,
+    /// When it was delivered.
     pub sent_at: DateTime<Utc>,
 }
 

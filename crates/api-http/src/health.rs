@@ -15,7 +15,10 @@ use crate::Shared;
 /// A backend the service needs (PostgreSQL, Redis).
 #[async_trait]
 pub trait Probe: Send + Sync {
+    /// The backend's name in `/readyz` (`postgres`, `redis`).
     fn name(&self) -> &'static str;
+    /// Whether the backend answers now; `/readyz` gives up on it after 2 s.
+    ///
     /// # Errors
     /// A short reason, without secrets.
     async fn check(&self) -> Result<(), String>;

@@ -1,7 +1,36 @@
 //! resetd's HTTP surface: two routers with two error dialects (Looker API 4.0 under
 //! `/api/4.0`, Tencent CIAM at `/otp/send` and `/reset_user_password`), the reset-link page,
 //! and health endpoints. Handlers are thin: extract, call one use case, map the result.
+//!
+//! Two entry points, both over a built [`resetd_app::App`]:
+//!
+//! - [`ciam_router`]: only the CIAM routes, for another axum application to mount beside
+//!   its own (see its example).
+//! - [`router`]: the whole service as resetd serves it, configured by [`HttpState`]:
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! use resetd_api_http::{router, HttpState, ProxyTrust};
+//!
+//! fn service(app: resetd_app::App) -> axum::Router {
+//!     router(HttpState {
+//!         app,
+//!         probes: Vec::new(),
+//!         docs_base: "https://docs.example.com/resetd".into(),
+//!         request_timeout: Duration::from_secs(30),
+//!         metrics: None,
+//!         proxies: ProxyTrust::default(),
+//!         backend_budget: Duration::from_secs(1),
+//!         dev_outbox: None,
+//!     })
+//! }
+//! ```
+//!
+//! Serve either with `into_make_service_with_connect_info::<SocketAddr>()`: the per-address
+//! limits key on the client's address.
 
+#![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod body;
@@ -39,7 +68,9 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 /// What the handlers share.
 #[derive(Clone)]
 pub struct HttpState {
+    /// The use cases the handlers call.
     pub app: App,
+    /// What `/readyz` checks; empty: it answers ready.
     pub probes: Vec<Arc<dyn Probe>>,
     /// Base of `documentation_url` in Looker errors (must not look like Looker's own).
     pub docs_base: String,

@@ -19,20 +19,28 @@ use resetd_ports::users::{NewUser, UserPatch, UserWriteError};
 use crate::password::SetPasswordError;
 use crate::{fault, Context, Fault};
 
+/// What an operator command answers instead of its result.
 #[derive(Debug, thiserror::Error)]
 pub enum BootstrapError {
+    /// A bad argument (an email, a client type, a preset, an id), in words for the operator.
     #[error("{0}")]
     Invalid(String),
+    /// The email belongs to another user.
     #[error("the email is already in use")]
     EmailTaken,
+    /// The phone number belongs to another user.
     #[error("the phone number is already in use")]
     PhoneTaken,
+    /// No such user (or it went away meanwhile).
     #[error("no such user")]
     UserNotFound,
+    /// The password breaks the default policy: every rule it breaks.
     #[error("the password does not satisfy the policy: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join(" "))]
     Policy(Vec<PolicyViolation>),
+    /// A backend did not answer in time: try again.
     #[error("a backend is unavailable while {0}")]
     Unavailable(Fault),
+    /// Anything else, a bug.
     #[error("failed while {0}")]
     Unexpected(Fault),
 }
@@ -42,18 +50,24 @@ faults_into!(BootstrapError);
 /// A new API credential; the secret is shown once.
 #[derive(Debug)]
 pub struct NewApiCredential {
+    /// The user the credential logs in as.
     pub user_id: UserId,
+    /// The credential's client id.
     pub client_id: ClientId,
+    /// Its secret, shown once (only a digest is stored).
     pub client_secret: ApiSecret,
 }
 
 /// A new CIAM client; confidential ones get a secret, shown once.
 #[derive(Debug)]
 pub struct NewClient {
+    /// The client's `client_id`.
     pub client_id: ClientId,
+    /// Its secret, shown once; `None` for a public client.
     pub client_secret: Option<ClientSecret>,
 }
 
+/// Operator commands (`resetd admin …`).
 #[derive(Debug, Clone)]
 pub struct BootstrapService {
     pub(crate) ctx: Arc<Context>,

@@ -36,6 +36,8 @@ impl std::fmt::Debug for CachedClients {
 }
 
 impl CachedClients {
+    /// Caches `inner`'s found clients for `ttl` (by `clock`), at most `capacity` of them; when full, expired
+    /// entries go, then all.
     pub fn new(inner: Arc<dyn ClientRegistry>, clock: Arc<dyn Clock>, ttl: Duration, capacity: usize) -> Self {
         let ttl = chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::zero());
         Self { inner, clock, ttl, capacity, entries: Mutex::new(HashMap::new()) }

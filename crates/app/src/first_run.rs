@@ -15,26 +15,42 @@ use secrecy::SecretString;
 use crate::bootstrap::{BootstrapError, BootstrapService};
 use crate::{fault, Fault};
 
+/// The admin Looker API credential's client id.
 pub const ADMIN_CLIENT_ID: &str = "resetd-admin";
+/// The email of the admin credential's user.
 pub const ADMIN_EMAIL: &str = "admin@example.com";
+/// The confidential (web) CIAM client.
 pub const WEB_CLIENT_ID: &str = "resetd-web";
+/// The public (SPA) CIAM client, opted in to `/otp/send`.
 pub const SPA_CLIENT_ID: &str = "resetd-spa";
+/// The demo user's email.
 pub const DEMO_EMAIL: &str = "demo@example.com";
+/// The demo user's phone number (a fictional +1 555 number).
 pub const DEMO_PHONE: &str = "+15555550123";
 
 /// What a bootstrap made or found. A secret is `Some` only when this run minted it (they are
 /// stored as digests: an existing one cannot be shown again).
 #[derive(Debug)]
 pub struct Bootstrapped {
+    /// The admin credential ([`ADMIN_CLIENT_ID`]).
     pub admin_client_id: ClientId,
+    /// Its secret, when this run minted it.
     pub admin_secret: Option<ApiSecret>,
+    /// The admin credential's user.
     pub admin_user_id: UserId,
+    /// The web client ([`WEB_CLIENT_ID`]).
     pub web_client_id: ClientId,
+    /// Its secret, when this run minted it.
     pub web_secret: Option<ClientSecret>,
+    /// The SPA client ([`SPA_CLIENT_ID`]); public, it has no secret.
     pub spa_client_id: ClientId,
+    /// The demo user.
     pub user_id: UserId,
+    /// The demo user's email ([`DEMO_EMAIL`]).
     pub user_email: Email,
+    /// The demo user's phone number ([`DEMO_PHONE`]).
     pub user_phone: PhoneNumber,
+    /// The demo user's password, when this run created the user.
     pub user_password: Option<SecretString>,
 }
 

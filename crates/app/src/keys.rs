@@ -12,6 +12,7 @@ use crate::{fault, Context, Fault};
 /// One key that is configured or that some record depends on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyReport {
+    /// The key's public name, as stored beside the digests made under it.
     pub id: KeyId,
     /// It makes every new digest.
     pub current: bool,
@@ -46,6 +47,7 @@ pub struct KeyStatus {
     pub short_lived_for: Duration,
 }
 
+/// Token-key rotation for operators: what still depends on which key.
 #[derive(Debug, Clone)]
 pub struct KeyService {
     ctx: Arc<Context>,
@@ -56,6 +58,8 @@ impl KeyService {
         Self { ctx }
     }
 
+    /// What depends on each key (`resetd admin key-status`).
+    ///
     /// # Errors
     /// [`Fault`] when the store fails.
     pub async fn status(&self) -> Result<KeyStatus, Fault> {

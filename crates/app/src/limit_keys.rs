@@ -1,5 +1,5 @@
 //! Every rate-limit and budget key the use cases count under, in one place. The stores add
-//! their prefix (and, in Redis, a hash tag around the whole key: `P{<key>}:n`). Destinations
+//! their prefix (and, in Redis, a hash tag around the whole key: `Prl:{<key>}`). Destinations
 //! appear only as keyed digests (see `CiamService::destination`), never as addresses.
 
 use std::net::IpAddr;

@@ -22,10 +22,12 @@ const GENERATION_PAUSE: Duration = Duration::from_secs(1);
 const MAX_PAUSE: Duration = Duration::from_secs(300);
 
 /// The pause before the next try after `attempts` failed ones: 1 s, 2 s, 4 s, … up to 5 min.
-pub fn pause_after(attempts: u32) -> Duration {
+pub(crate) fn pause_after(attempts: u32) -> Duration {
     Duration::from_secs(1u64 << attempts.min(9)).min(MAX_PAUSE)
 }
 
+/// Delivers what committed changes owe (see the module); share one per process and call
+/// [`Self::run_once`] on a timer.
 #[derive(Debug, Clone)]
 pub struct OutboxWorker {
     ctx: Arc<Context>,

@@ -19,20 +19,28 @@ use tracing::Instrument as _;
 use crate::password::SetPasswordError;
 use crate::{fault, Context, Fault};
 
+/// What `redeem` answers instead of a changed password; nothing was changed.
 #[derive(Debug, thiserror::Error)]
 pub enum RedeemError {
     /// Unknown, used, replaced or expired: one answer for all.
     #[error("the link is invalid or has expired")]
     InvalidToken,
+    /// The new password breaks the policy: every rule it breaks. The link stays usable.
     #[error("the password does not satisfy the policy")]
     Policy(Vec<PolicyViolation>),
     /// Too many changes from this address.
     #[error("too many password changes from this address")]
-    RateLimited { retry_after: std::time::Duration },
+    RateLimited {
+        /// How long until the limit lets a request through again.
+        retry_after: std::time::Duration,
+    },
+    /// The new password is one of the user's last ones. The link stays usable.
     #[error("the password was used recently")]
     Recurrent,
+    /// A backend did not answer in time: answered 503, try again.
     #[error("a backend is unavailable while {0}")]
     Unavailable(Fault),
+    /// Anything else, a bug: answered 500.
     #[error("failed while {0}")]
     Unexpected(Fault),
 }
@@ -43,8 +51,10 @@ pub enum InspectError {
     /// Unknown, used, replaced or expired, or its user may not reset: one answer for all.
     #[error("the link is invalid or has expired")]
     InvalidToken,
+    /// A backend did not answer in time: answered 503, try again.
     #[error("a backend is unavailable while {0}")]
     Unavailable(Fault),
+    /// Anything else, a bug: answered 500.
     #[error("failed while {0}")]
     Unexpected(Fault),
 }
@@ -55,12 +65,18 @@ faults_into!(RedeemError, InspectError);
 /// read-only username, for password managers, and the language it speaks).
 #[derive(Debug, Clone)]
 pub struct ResetForm {
+    /// A password reset or an account setup link (the page words them differently).
     pub kind: ResetTokenKind,
+    /// The default policy the new password must pass.
     pub policy: PasswordPolicy,
+    /// The user's email; `None` when the user has no email credential.
     pub email: Option<Email>,
+    /// The user's locale, the page's language; `None` when unset.
     pub locale: Option<String>,
 }
 
+/// The reset-link page: checking a link ([`Self::inspect`]) and redeeming it
+/// ([`Self::redeem`]).
 #[derive(Debug, Clone)]
 pub struct RedeemService {
     ctx: Arc<Context>,

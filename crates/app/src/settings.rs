@@ -10,11 +10,14 @@ use resetd_domain::policy::PasswordPolicy;
 /// A limit of `limit` hits per `window`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
+    /// Hits allowed per window.
     pub limit: u32,
+    /// The fixed window the hits are counted in.
     pub window: Duration,
 }
 
 impl RateLimit {
+    /// `limit` hits per `window_secs` seconds.
     pub const fn new(limit: u32, window_secs: u64) -> Self {
         Self { limit, window: Duration::from_secs(window_secs) }
     }
@@ -23,6 +26,7 @@ impl RateLimit {
 /// One-time-code settings (CIAM).
 #[derive(Debug, Clone)]
 pub struct OtpSettings {
+    /// Digits in a code.
     pub code_length: u32,
     /// How long the code is accepted.
     pub code_ttl: Duration,
@@ -30,10 +34,13 @@ pub struct OtpSettings {
     pub token_ttl: Duration,
     /// Wrong guesses allowed per code.
     pub max_attempts: u32,
-    /// Per destination: the cooldown between sends and the daily cap.
+    /// Sends per destination (email address or phone number) within the cooldown: usually 1.
     pub destination_cooldown: RateLimit,
+    /// Sends per destination per day.
     pub destination_daily: RateLimit,
+    /// Sends per CIAM client.
     pub per_client: RateLimit,
+    /// Sends per caller address.
     pub per_ip: RateLimit,
     /// Verification attempts per account across all of its codes.
     pub account_guesses: RateLimit,
@@ -62,6 +69,7 @@ pub struct Settings {
     pub public_base_url: String,
     /// The token keys: the first makes every new digest, all verify (key rotation).
     pub keys: KeyRing,
+    /// How long a Looker API session (access token) lives.
     pub access_token_ttl: Duration,
     /// Failed Looker logins per client id and source address.
     pub login_failures: RateLimit,
@@ -81,9 +89,11 @@ pub struct Settings {
     /// Past passwords every user keeps, whichever policy changed the password (at least the
     /// largest `history_count` in force).
     pub history_retention: u32,
+    /// The CIAM one-time codes.
     pub otp: OtpSettings,
-    /// Whether email and SMS are delivered at all (`mail.enabled`, `sms.enabled`).
+    /// Whether email is delivered at all (`mail.enabled`).
     pub email_enabled: bool,
+    /// Whether SMS is delivered at all (`sms.enabled`).
     pub sms_enabled: bool,
 }
 
@@ -109,7 +119,7 @@ impl Settings {
     }
 
     /// Whether messages go out on `channel`.
-    pub fn delivers(&self, channel: resetd_domain::otp::Channel) -> bool {
+    pub(crate) fn delivers(&self, channel: resetd_domain::otp::Channel) -> bool {
         match channel {
             resetd_domain::otp::Channel::Email => self.email_enabled,
             resetd_domain::otp::Channel::Sms => self.sms_enabled,

@@ -29,16 +29,23 @@ const DELIVERY_SAMPLES: usize = 64;
 /// Client credentials as presented (HTTP Basic or body).
 #[derive(Debug, Clone, Default)]
 pub struct ClientCredentials {
+    /// The `client_id` as sent.
     pub client_id: String,
+    /// The `client_secret` as sent; `None` when none was (public clients need none).
     pub client_secret: Option<secrecy::SecretString>,
 }
 
 /// `/otp/send` input.
 #[derive(Debug, Clone, Default)]
 pub struct SendOtp {
+    /// The `usage` as sent; only `reset_password` is served.
     pub usage: Option<String>,
+    /// Where to send the code: exactly one of `email` and `phone_number` (an empty string counts
+    /// as absent).
     pub email: Option<String>,
+    /// Where to send the code by SMS; see `email`.
     pub phone_number: Option<String>,
+    /// The caller's address (the per-address limit), when known.
     pub ip: Option<std::net::IpAddr>,
 }
 
@@ -46,12 +53,19 @@ pub struct SendOtp {
 /// fields are present and the addresses, never the password, codes or tokens.
 #[derive(Clone, Default)]
 pub struct ResetWithOtp {
+    /// The new password.
     pub password: Option<String>,
+    /// The address the code went to; with `email_otp_token` and `email_otp`, the email triple.
     pub email: Option<String>,
+    /// The `otp_token` `/otp/send` answered for `email`.
     pub email_otp_token: Option<String>,
+    /// The code sent to `email`.
     pub email_otp: Option<String>,
+    /// The number the code went to; with `phone_number_otp_token` and `phone_number_otp`, the phone triple.
     pub phone_number: Option<String>,
+    /// The `otp_token` `/otp/send` answered for `phone_number`.
     pub phone_number_otp_token: Option<String>,
+    /// The code sent to `phone_number`.
     pub phone_number_otp: Option<String>,
     /// The caller's address (limits), when known.
     pub ip: Option<std::net::IpAddr>,
@@ -79,8 +93,10 @@ pub enum ClientAuthError {
     /// An unknown or switched-off client, or a confidential one without its right secret.
     #[error("client authentication failed")]
     InvalidClient,
+    /// A backend did not answer in time: answered 503, try again.
     #[error("a backend is unavailable while {0}")]
     Unavailable(Fault),
+    /// Anything else, a bug: answered 500.
     #[error("failed while {0}")]
     Unexpected(Fault),
 }
@@ -101,6 +117,7 @@ pub enum BadRequest {
 /// What `send_otp` answers instead of a token.
 #[derive(Debug, thiserror::Error)]
 pub enum SendOtpError {
+    /// An unknown or switched-off client, or a confidential one without its right secret.
     #[error("client authentication failed")]
     InvalidClient,
     /// A public client that no operator opted in to sending.
@@ -109,10 +126,13 @@ pub enum SendOtpError {
     /// The client's reset flow is switched off: a code could never be used.
     #[error("the client's reset flow is off")]
     Misconfigured,
+    /// What is wrong with the request's parameters.
     #[error("bad request: {0:?}")]
     BadRequest(BadRequest),
+    /// `email` is not an email address.
     #[error("malformed email")]
     MalformedEmail,
+    /// `phone_number` is not a phone number.
     #[error("malformed phone number")]
     MalformedPhoneNumber,
     /// The channel is switched off on this server (`mail.enabled` / `sms.enabled`).
@@ -120,15 +140,25 @@ pub enum SendOtpError {
     ChannelOff(Channel),
     /// The destination's cooldown or daily cap.
     #[error("rate limited on {channel:?}")]
-    DestinationRateLimited { channel: Channel, retry_after: Duration },
+    DestinationRateLimited {
+        /// The destination's channel.
+        channel: Channel,
+        /// How long until the destination may be sent to again.
+        retry_after: Duration,
+    },
     /// The client's or the address's limit.
     #[error("rate limited")]
-    RateLimited { retry_after: Duration },
+    RateLimited {
+        /// How long until the limit lets a request through again.
+        retry_after: Duration,
+    },
     /// The message could not be delivered (or, while the channel fails, would not be).
     #[error("delivery failed")]
     DeliveryFailed,
+    /// A backend did not answer in time: answered 503, try again.
     #[error("a backend is unavailable while {0}")]
     Unavailable(Fault),
+    /// Anything else, a bug: answered 500.
     #[error("failed while {0}")]
     Unexpected(Fault),
 }
@@ -136,6 +166,7 @@ pub enum SendOtpError {
 /// What `reset_password` answers instead of a changed password; nothing was changed.
 #[derive(Debug, thiserror::Error)]
 pub enum ResetPasswordError {
+    /// An unknown or switched-off client, or a confidential one without its right secret.
     #[error("client authentication failed")]
     InvalidClient,
     /// This application type may not reset passwords.
@@ -144,17 +175,22 @@ pub enum ResetPasswordError {
     /// The client's reset flow is switched off.
     #[error("the client's reset flow is off")]
     Misconfigured,
+    /// What is wrong with the request's parameters.
     #[error("bad request: {0:?}")]
     BadRequest(BadRequest),
     /// Too many changes from this address.
     #[error("rate limited")]
-    RateLimited { retry_after: Duration },
+    RateLimited {
+        /// How long until the limit lets a request through again.
+        retry_after: Duration,
+    },
     /// The token is unknown, used, for another destination or client, or its user changed.
     #[error("bad otp token on {0:?}")]
     BadOtpToken(Channel),
     /// A wrong or expired code, or the account's guess budget is spent.
     #[error("bad otp on {0:?}")]
     BadOtp(Channel),
+    /// No account has the code's address, or it went away meanwhile.
     #[error("no such user")]
     UserNotFound,
     /// The user is locked, frozen or disabled.
@@ -166,8 +202,10 @@ pub enum ResetPasswordError {
     /// The new password is one of the last ones.
     #[error("the password was used recently")]
     RecurrentPassword,
+    /// A backend did not answer in time: answered 503, try again.
     #[error("a backend is unavailable while {0}")]
     Unavailable(Fault),
+    /// Anything else, a bug: answered 500.
     #[error("failed while {0}")]
     Unexpected(Fault),
 }
@@ -194,6 +232,8 @@ impl From<ClientAuthError> for ResetPasswordError {
     }
 }
 
+/// The Tencent CIAM use cases: authenticating an application, sending a one-time code,
+/// resetting a password with it.
 #[derive(Debug)]
 pub struct CiamService {
     ctx: Arc<Context>,

@@ -13,8 +13,10 @@ pub enum GetPasswordConfigError {
     /// The caller is no admin.
     #[error("forbidden")]
     Forbidden,
+    /// A backend did not answer in time: answered 503, try again.
     #[error("a backend is unavailable while {0}")]
     Unavailable(Fault),
+    /// Anything else, a bug: answered 500.
     #[error("failed while {0}")]
     Unexpected(Fault),
 }
@@ -29,8 +31,10 @@ pub enum UpdatePasswordConfigError {
     /// Every field out of range, in the order of the patch.
     #[error("the configuration is out of range")]
     Invalid(Vec<PolicyConfigError>),
+    /// A backend did not answer in time: answered 503, try again.
     #[error("a backend is unavailable while {0}")]
     Unavailable(Fault),
+    /// Anything else, a bug: answered 500.
     #[error("failed while {0}")]
     Unexpected(Fault),
 }
@@ -41,8 +45,10 @@ pub enum ForceResetAllError {
     /// The caller is no admin.
     #[error("forbidden")]
     Forbidden,
+    /// A backend did not answer in time: answered 503, try again.
     #[error("a backend is unavailable while {0}")]
     Unavailable(Fault),
+    /// Anything else, a bug: answered 500.
     #[error("failed while {0}")]
     Unexpected(Fault),
 }

@@ -22,8 +22,10 @@ pub enum GetCredentialError {
     /// No such user, or it has no email credential.
     #[error("not found")]
     NotFound,
+    /// A backend did not answer in time: answered 503, try again.
     #[error("a backend is unavailable while {0}")]
     Unavailable(Fault),
+    /// Anything else, a bug: answered 500.
     #[error("failed while {0}")]
     Unexpected(Fault),
 }
@@ -46,8 +48,10 @@ pub enum CreateCredentialError {
     /// The user already has an email credential.
     #[error("the user already has an email credential")]
     AlreadyExists,
+    /// A backend did not answer in time: answered 503, try again.
     #[error("a backend is unavailable while {0}")]
     Unavailable(Fault),
+    /// Anything else, a bug: answered 500.
     #[error("failed while {0}")]
     Unexpected(Fault),
 }
@@ -67,8 +71,10 @@ pub enum UpdateCredentialError {
     /// The email belongs to another user.
     #[error("the email is already in use")]
     EmailTaken,
+    /// A backend did not answer in time: answered 503, try again.
     #[error("a backend is unavailable while {0}")]
     Unavailable(Fault),
+    /// Anything else, a bug: answered 500.
     #[error("failed while {0}")]
     Unexpected(Fault),
 }
@@ -82,8 +88,10 @@ pub enum DeleteCredentialError {
     /// No such user, or it has no email credential.
     #[error("not found")]
     NotFound,
+    /// A backend did not answer in time: answered 503, try again.
     #[error("a backend is unavailable while {0}")]
     Unavailable(Fault),
+    /// Anything else, a bug: answered 500.
     #[error("failed while {0}")]
     Unexpected(Fault),
 }
@@ -99,9 +107,14 @@ pub enum CreatePasswordResetError {
     NotFound,
     /// The caller issued too many links.
     #[error("too many links")]
-    RateLimited { retry_after: std::time::Duration },
+    RateLimited {
+        /// How long until the limit lets a request through again.
+        retry_after: std::time::Duration,
+    },
+    /// A backend did not answer in time: answered 503, try again.
     #[error("a backend is unavailable while {0}")]
     Unavailable(Fault),
+    /// Anything else, a bug: answered 500.
     #[error("failed while {0}")]
     Unexpected(Fault),
 }
@@ -117,15 +130,20 @@ pub enum SendPasswordResetError {
     NotFound,
     /// The caller issued too many links.
     #[error("too many links")]
-    RateLimited { retry_after: std::time::Duration },
+    RateLimited {
+        /// How long until the limit lets a request through again.
+        retry_after: std::time::Duration,
+    },
     /// Email delivery is switched off on this server (`mail.enabled = false`).
     #[error("email delivery is switched off")]
     EmailOff,
     /// The link was issued (the old one is dead) but the message could not be delivered.
     #[error("the link could not be delivered: {0}")]
     DeliveryFailed(Fault),
+    /// A backend did not answer in time: answered 503, try again.
     #[error("a backend is unavailable while {0}")]
     Unavailable(Fault),
+    /// Anything else, a bug: answered 500.
     #[error("failed while {0}")]
     Unexpected(Fault),
 }

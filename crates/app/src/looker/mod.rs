@@ -58,8 +58,11 @@ use access_into;
 /// A text field of a Looker user that a write checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UserField {
+    /// `first_name`.
     FirstName,
+    /// `last_name`.
     LastName,
+    /// `locale`.
     Locale,
 }
 
@@ -77,19 +80,27 @@ pub enum InvalidInput {
 /// A new access token, shown once.
 #[derive(Debug)]
 pub struct Session {
+    /// The bearer token the client sends from now on.
     pub access_token: SessionToken,
+    /// How long the token lives (`Settings::access_token_ttl`).
     pub expires_in: std::time::Duration,
 }
 
 /// An email credential with the link just issued, if any, and what a Looker answer needs.
 #[derive(Debug, Clone)]
 pub struct CredentialView {
+    /// The credential as stored.
     pub credential: EmailCredential,
+    /// Whether the credential's user is disabled.
     pub user_disabled: bool,
     /// The link created by this call (later reads cannot show it: only its digest is kept).
     pub password_reset_url: Option<SecretString>,
+    /// The account setup link created by this call, likewise.
     pub account_setup_url: Option<SecretString>,
+    /// Whether the credential holds no live password reset link (none, another kind, or past
+    /// its expiry).
     pub password_reset_url_expired: bool,
+    /// Whether the credential holds no live account setup link.
     pub account_setup_url_expired: bool,
 }
 
@@ -97,38 +108,59 @@ pub struct CredentialView {
 /// an answer never needs a second use case, and a page of users costs two store reads.
 #[derive(Debug, Clone)]
 pub struct UserView {
+    /// The user.
     pub user: User,
+    /// The user's email credential; `None` when it has none.
     pub credential: Option<CredentialView>,
 }
 
 /// The writable fields of a Looker user.
 #[derive(Debug, Clone, Default)]
 pub struct WriteUser {
+    /// The new first name: `None` leaves it, `Some(None)` clears it.
     pub first_name: Option<Option<String>>,
+    /// The new last name, likewise.
     pub last_name: Option<Option<String>>,
+    /// The new locale (`es`, `zh-CN`: the language of its messages), likewise.
     pub locale: Option<Option<String>>,
+    /// Disables (`true`) or re-activates (`false`) the user; `None` leaves it. A caller cannot
+    /// switch itself.
     pub is_disabled: Option<bool>,
+    /// The email credential's address (`credentials_email.email`): replaced, or created when
+    /// the user has none; `None` leaves it.
     pub email: Option<String>,
 }
 
 /// The Looker `password_config`.
 #[derive(Debug, Clone)]
 pub struct PasswordConfig {
+    /// The default policy in force.
     pub policy: PasswordPolicy,
+    /// When it was last set through `password_config`; `None` while the configured default
+    /// (`Settings::default_policy`) applies.
     pub policy_enabled_at: Option<DateTime<Utc>>,
 }
 
-/// A partial `password_config` update.
+/// A partial `password_config` update: a `None` field is left as it is.
 #[derive(Debug, Clone, Default)]
 pub struct PasswordConfigPatch {
+    /// The shortest password, 7–100 characters.
     pub min_length: Option<i64>,
+    /// Whether a password needs a digit.
     pub require_numeric: Option<bool>,
+    /// Whether a password needs an upper- and a lower-case letter.
     pub require_upperlower: Option<bool>,
+    /// Whether a password needs a character that is neither a letter nor a digit.
     pub require_special: Option<bool>,
+    /// Looker `expiration_enabled` (recorded; resetd does not expire passwords itself).
     pub expiration_enabled: Option<bool>,
+    /// Looker `expiration_duration_days`, 30–365; `Some(None)` clears it.
     pub expiration_duration_days: Option<Option<i64>>,
 }
 
+/// The Looker API 4.0 use cases: `login` turns an API credential into a session; every other
+/// operation takes the caller that session authenticated ([`Principal`]) and checks first what
+/// it may do.
 #[derive(Debug, Clone)]
 pub struct LookerService {
     ctx: Arc<Context>,
@@ -160,7 +192,7 @@ impl LookerService {
     }
 
     /// The public base URL, without a trailing slash.
-    pub fn base_url(&self) -> String {
+    pub(crate) fn base_url(&self) -> String {
         self.ctx.settings.public_base_url.clone()
     }
 

@@ -17,9 +17,14 @@ pub enum LoginError {
     BadCredentials,
     /// Too many logins from this address, or failures for this id from it.
     #[error("too many logins")]
-    RateLimited { retry_after: std::time::Duration },
+    RateLimited {
+        /// How long until the limit lets a request through again.
+        retry_after: std::time::Duration,
+    },
+    /// A backend did not answer in time: answered 503, try again.
     #[error("a backend is unavailable while {0}")]
     Unavailable(Fault),
+    /// Anything else, a bug: answered 500.
     #[error("failed while {0}")]
     Unexpected(Fault),
 }
@@ -30,8 +35,10 @@ pub enum AuthenticateError {
     /// Not a live session: unknown, revoked, expired, or of an older credential generation.
     #[error("not a live session")]
     Unauthenticated,
+    /// A backend did not answer in time: answered 503, try again.
     #[error("a backend is unavailable while {0}")]
     Unavailable(Fault),
+    /// Anything else, a bug: answered 500.
     #[error("failed while {0}")]
     Unexpected(Fault),
 }
@@ -42,8 +49,10 @@ pub enum LogoutError {
     /// Not a live session.
     #[error("not a live session")]
     Unauthenticated,
+    /// A backend did not answer in time: answered 503, try again.
     #[error("a backend is unavailable while {0}")]
     Unavailable(Fault),
+    /// Anything else, a bug: answered 500.
     #[error("failed while {0}")]
     Unexpected(Fault),
 }

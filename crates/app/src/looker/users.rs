@@ -17,10 +17,13 @@ pub enum GetUserError {
     /// Another user, and the caller is no admin.
     #[error("forbidden")]
     Forbidden,
+    /// No such user.
     #[error("no such user")]
     NotFound,
+    /// A backend did not answer in time: answered 503, try again.
     #[error("a backend is unavailable while {0}")]
     Unavailable(Fault),
+    /// Anything else, a bug: answered 500.
     #[error("failed while {0}")]
     Unexpected(Fault),
 }
@@ -28,8 +31,10 @@ pub enum GetUserError {
 /// What `list_users` answers instead of a page.
 #[derive(Debug, thiserror::Error)]
 pub enum ListUsersError {
+    /// A backend did not answer in time: answered 503, try again.
     #[error("a backend is unavailable while {0}")]
     Unavailable(Fault),
+    /// Anything else, a bug: answered 500.
     #[error("failed while {0}")]
     Unexpected(Fault),
 }
@@ -40,14 +45,19 @@ pub enum CreateUserError {
     /// The caller is no admin.
     #[error("forbidden")]
     Forbidden,
+    /// A field or the email is malformed.
     #[error("invalid input: {0}")]
     Invalid(InvalidInput),
+    /// The email belongs to another user.
     #[error("the email is already in use")]
     EmailTaken,
+    /// The phone number belongs to another user.
     #[error("the phone number is already in use")]
     PhoneTaken,
+    /// A backend did not answer in time: answered 503, try again.
     #[error("a backend is unavailable while {0}")]
     Unavailable(Fault),
+    /// Anything else, a bug: answered 500.
     #[error("failed while {0}")]
     Unexpected(Fault),
 }
@@ -58,6 +68,7 @@ pub enum UpdateUserError {
     /// The caller is no admin, or switches its own account on or off.
     #[error("forbidden")]
     Forbidden,
+    /// No such user.
     #[error("no such user")]
     NotFound,
     /// Nothing was written.
@@ -66,10 +77,13 @@ pub enum UpdateUserError {
     /// The new email belongs to another user.
     #[error("the email is already in use")]
     EmailTaken,
+    /// The phone number belongs to another user.
     #[error("the phone number is already in use")]
     PhoneTaken,
+    /// A backend did not answer in time: answered 503, try again.
     #[error("a backend is unavailable while {0}")]
     Unavailable(Fault),
+    /// Anything else, a bug: answered 500.
     #[error("failed while {0}")]
     Unexpected(Fault),
 }
@@ -80,10 +94,13 @@ pub enum DeleteUserError {
     /// The caller is no admin.
     #[error("forbidden")]
     Forbidden,
+    /// No such user.
     #[error("no such user")]
     NotFound,
+    /// A backend did not answer in time: answered 503, try again.
     #[error("a backend is unavailable while {0}")]
     Unavailable(Fault),
+    /// Anything else, a bug: answered 500.
     #[error("failed while {0}")]
     Unexpected(Fault),
 }
