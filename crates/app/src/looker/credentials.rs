@@ -304,7 +304,8 @@ impl LookerService {
     ) -> Result<(User, CredentialView, SecretString, ResetTokenKind), IssueError> {
         let user = self.administered(caller, id).await?;
         let limit = self.ctx.settings.reset_per_caller;
-        if let Some(retry_after) = self.limited(crate::limit_keys::links_by(caller.user_id), limit).await? {
+        let budget = crate::limit_keys::links_by(caller.user_id);
+        if let Some(retry_after) = self.limited(budget.clone(), limit).await? {
             return Err(IssueError::RateLimited(retry_after));
         }
         let kind = kind.unwrap_or(if user.has_password {
@@ -321,8 +322,12 @@ impl LookerService {
             .credentials
             .issue_reset_token(id, &s.keys.seal(|k| token.digest(k)), kind, Some(self.link_expiry(lifetime, now)), now)
             .await
-            .map_err(fault("issuing a reset token"))?
-            .ok_or(Access::NotFound)?;
+            .map_err(fault("issuing a reset token"))?;
+        let Some(credential) = credential else {
+            // No email credential, no link: the hit is given back.
+            ports.rate_limiter.undo(&budget).await.map_err(fault("giving back a link hit"))?;
+            return Err(Access::NotFound.into());
+        };
         ports
             .audit(
                 AuditKind::ResetTokenIssued,

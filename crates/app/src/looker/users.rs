@@ -252,9 +252,10 @@ impl LookerService {
     /// `DELETE /users/{id}` (admins).
     ///
     /// # Errors
-    /// [`DeleteUserError`].
+    /// [`DeleteUserError`]; `Forbidden` also for an admin deleting itself (as nobody switches
+    /// their own account off), so the last admin cannot leave the service without one.
     pub async fn delete_user(&self, caller: Principal, id: UserId) -> Result<(), DeleteUserError> {
-        if !is_admin(caller) {
+        if !is_admin(caller) || caller.user_id == id {
             return Err(DeleteUserError::Forbidden);
         }
         let ports = &self.ctx.ports;

@@ -63,9 +63,12 @@ async fn a_refused_caller_or_a_missing_user_spends_none_of_the_link_budget() {
 }
 
 #[tokio::test]
-async fn a_user_without_an_email_credential_gets_no_link_and_no_audit_event() {
+async fn a_user_without_an_email_credential_gets_no_link_no_audit_event_and_its_hit_back() {
     let mut m = Mocks::default();
     seven_is_there(&mut m);
+    // No link was issued, so none of the caller's budget is spent (before `allow_rate`, whose
+    // catch-all would answer first).
+    m.rate_limiter.expect_undo().withf(|key| key.starts_with("reset:caller:")).times(1).returning(|_| Ok(()));
     m.allow_rate();
     m.credentials.expect_issue_reset_token().times(1).returning(|_, _, _, _, _| Ok(None));
     m.audit.expect_record().times(0);

@@ -275,6 +275,16 @@ async fn a_deleted_user_loses_its_sessions_for_good_and_the_delete_is_audited() 
 }
 
 #[tokio::test]
+async fn an_admin_may_not_delete_itself() {
+    let mut m = Mocks::default();
+    m.users.expect_delete().times(0);
+    m.access_tokens.expect_publish_generation().times(0);
+    m.audit.expect_record().times(0);
+    let r = m.app().looker.delete_user(admin(), admin().user_id).await;
+    assert!(matches!(r, Err(DeleteUserError::Forbidden)), "{r:?}");
+}
+
+#[tokio::test]
 async fn deleting_an_unknown_user_is_not_found_and_ends_no_session() {
     let mut m = Mocks::default();
     m.users.expect_delete().times(1).returning(|_| Ok(false));
