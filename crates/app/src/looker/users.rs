@@ -229,6 +229,11 @@ impl LookerService {
         })?;
         let updated = updated.ok_or(UpdateUserError::NotFound)?;
         self.ctx.after_status_change(&before, &updated).await;
+        if updated.status != before.status {
+            let actor = format!("api-user:{}", caller.user_id);
+            let detail = updated.status.as_str().to_owned();
+            self.ctx.ports.audit(AuditKind::UserStatusChanged, Some(id), actor, detail).await?;
+        }
         if let Some(email) = email {
             let credentials = &self.ctx.ports.credentials;
             let exists = credentials.get(id).await.map_err(fault("loading a credential"))?.is_some();

@@ -5,6 +5,7 @@ use resetd_app::looker::users::{CreateUserError, UpdateUserError};
 use resetd_app::looker::{InvalidInput, WriteUser};
 use resetd_domain::access::{Principal, Role};
 use resetd_domain::user::{Email, UserId, UserStatus};
+use resetd_ports::audit::AuditKind;
 use resetd_ports::credentials::CredentialWriteError;
 use resetd_ports::users::{User, UserWriteError};
 
@@ -169,6 +170,14 @@ async fn switching_a_user_off_ends_its_sessions_and_a_rename_ends_none() {
         .times(1)
         .returning(|_, _, _| Ok(()));
     m.credentials.expect_get().returning(|_| Ok(None));
+    m.audit
+        .expect_record()
+        .withf(|e| {
+            (e.kind, e.user_id, e.actor.as_str(), e.detail.as_str())
+                == (AuditKind::UserStatusChanged, Some(seven()), "api-user:1", "disabled")
+        })
+        .times(1)
+        .returning(|_| Ok(()));
     let off = WriteUser { is_disabled: Some(true), ..WriteUser::default() };
     let view = m.app().looker.update_user(admin(), seven(), off).await.unwrap();
     assert_eq!(view.user.status, UserStatus::Disabled);
@@ -182,6 +191,7 @@ async fn switching_a_user_off_ends_its_sessions_and_a_rename_ends_none() {
         .returning(|_, _| Ok(Some(user(UserStatus::Active))));
     m.access_tokens.expect_publish_generation().times(0);
     m.credentials.expect_get().returning(|_| Ok(None));
+    m.audit.expect_record().times(0);
     m.app().looker.update_user(admin(), seven(), renamed()).await.unwrap();
 }
 
