@@ -49,6 +49,8 @@
 //! The API is synchronous and bounded (every wait has a timeout): call it from plain tests or
 //! from inside a tokio runtime alike.
 
+#![warn(missing_docs)]
+
 mod postgres;
 mod process;
 mod python;
