@@ -35,9 +35,10 @@ fn is_unavailable(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
         // SQLSTATE classes 08 (connection exception) and 53 (insufficient resources, e.g. too
-        // many connections), and 57P01-57P03 (the server is shutting down or starting up).
+        // many connections), 57014 (cancelled at `statement_timeout`: it hung past its budget)
+        // and 57P01-57P03 (the server is shutting down or starting up).
         sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-            code.starts_with("08") || code.starts_with("53") || matches!(&*code, "57P01" | "57P02" | "57P03")
+            code.starts_with("08") || code.starts_with("53") || matches!(&*code, "57014" | "57P01" | "57P02" | "57P03")
         }),
         _ => false,
     }
@@ -52,6 +53,16 @@ mod tests {
         assert!(matches!(store(sqlx::Error::PoolTimedOut), StoreError::Unavailable(_)));
         let io = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
         assert!(matches!(store(sqlx::Error::Io(io)), StoreError::Unavailable(_)));
+    }
+
+    /// A statement the server cancels at `statement_timeout` (57014) hung past its budget: an
+    /// outage, answered 503, like the client-side deadline that usually fires first.
+    #[sqlx::test(migrations = false)]
+    async fn a_statement_cancelled_by_its_timeout_is_unavailable(pool: sqlx::PgPool) {
+        let mut conn = pool.acquire().await.unwrap();
+        sqlx::query("SET statement_timeout = '20ms'").execute(&mut *conn).await.unwrap();
+        let e = sqlx::query("SELECT pg_sleep(1)").execute(&mut *conn).await.unwrap_err();
+        assert!(matches!(store(e), StoreError::Unavailable(_)));
     }
 
     #[test]
