@@ -1,6 +1,34 @@
 //! The resetd binary's library: configuration, wiring of adapters into the use cases, and the
 //! server loop. Business logic lives in `resetd-app`; this crate only chooses and connects.
+//!
+//! Reuse it to run the whole service from a [`Settings`], as `resetd serve` does:
+//!
+//! - [`Settings::load`] reads `config/default.toml` < `config/{profile}.toml` < `RESETD__…`;
+//! - [`Application::build`] binds `server.bind`, connects PostgreSQL and Redis (in memory when
+//!   their URLs are empty, dev profile only), runs the migrations and builds the service;
+//!   [`Application::run_until_stopped`] serves until SIGTERM or Ctrl-C;
+//! - to serve it yourself, or nest it in your own axum application, [`build`] (or
+//!   [`build_default`]) gives the use cases and readiness probes, and [`router`] the
+//!   `axum::Router` over them.
+//!
+//! To mount only the CIAM routes over your own user table, use `resetd-app` and
+//! `resetd-api-http` instead (`docs/embedding.md`).
+//!
+//! ```no_run
+//! use std::path::Path;
+//!
+//! use resetd_server::{Application, Profile, Settings};
+//!
+//! # async fn serve() -> anyhow::Result<()> {
+//! let settings = Settings::load(Path::new("config"), Profile::parse("production")?)?;
+//! resetd_server::telemetry::init(&settings.log.filter, settings.log.json);
+//! let app = Application::build(settings).await?;
+//! println!("listening on {}", app.local_addr());
+//! app.run_until_stopped().await
+//! # }
+//! ```
 
+#![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod application;
@@ -37,7 +65,9 @@ pub use settings::{Profile, Settings};
 
 /// Everything `serve` needs: the use cases and the readiness probes.
 pub struct Built {
+    /// The use cases over the configured backends.
     pub app: App,
+    /// What `/readyz` checks: PostgreSQL and Redis, when configured.
     pub probes: Vec<Arc<dyn Probe>>,
 }
 
@@ -271,7 +301,7 @@ pub async fn build_default(s: &Settings) -> anyhow::Result<Built> {
     build(s, Arc::new(SystemClock), notifier(s)?).await
 }
 
-/// The HTTP service over `built`, as [`serve`] runs it.
+/// The HTTP service over `built`, as [`Application::run_until_stopped`] serves it.
 ///
 /// # Errors
 /// A `server.trusted_proxies` entry that is not a CIDR.
