@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
-use crate::helpers::{create_user, TestApp};
+use crate::helpers::{create_user, get_json, TestApp};
 
 #[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
 async fn errors_speak_the_looker_dialect(pool: PgPool) {
@@ -195,4 +195,18 @@ async fn a_user_patch_checks_and_applies_its_email(pool: PgPool) {
     let good = patch(json!({"credentials_email": {"email": "Patch.After@Example.com"}})).await.unwrap();
     assert_eq!(good.status(), StatusCode::OK);
     assert_eq!(good.json::<Value>().await.unwrap()["email"], "patch.after@example.com");
+}
+
+#[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
+async fn a_user_patch_whose_email_is_taken_changes_nothing(pool: PgPool) {
+    let app = TestApp::spawn(&pool).await;
+    let token = app.admin_token(true).await;
+    create_user(&app, &token, "taken.first@example.com").await;
+    let id = create_user(&app, &token, "taken.second@example.com").await;
+    let body = json!({"first_name": "Changed", "is_disabled": true, "credentials_email": {"email": "taken.first@example.com"}});
+    let r = app.http.patch(app.url(&format!("/api/4.0/users/{id}"))).bearer_auth(&token).json(&body).send();
+    assert_eq!(r.await.unwrap().status(), StatusCode::CONFLICT);
+    let user = get_json(&app, &format!("/api/4.0/users/{id}"), &token).await;
+    let seen = (user["first_name"].as_str(), user["is_disabled"].as_bool(), user["email"].as_str());
+    assert_eq!(seen, (Some("Ada"), Some(false), Some("taken.second@example.com")), "the refused patch wrote nothing");
 }

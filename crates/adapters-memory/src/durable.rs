@@ -7,7 +7,7 @@ use resetd_domain::keyed::Digest;
 use resetd_domain::keyring::Sealed;
 use resetd_domain::policy::PasswordPolicy;
 use resetd_domain::reset_token::{is_live, ResetTokenKind};
-use resetd_domain::user::{Email, PhoneNumber, UserId, UserStatus};
+use resetd_domain::user::{Email, PhoneNumber, UserId};
 use resetd_ports::access::{ApiCredential, ApiCredentialStore, ApiCredentialWriteError};
 use resetd_ports::audit::{AuditEvent, AuditLog};
 use resetd_ports::clients::{Client, ClientRegistry, ClientSwitches, ClientWriteError};
@@ -16,13 +16,13 @@ use resetd_ports::credentials::{
     PasswordState, TokenOwner,
 };
 use resetd_ports::policy::{PolicyStore, StoredPolicy};
-use resetd_ports::users::{NewUser, User, UserPatch, UserStore, UserWriteError};
+use resetd_ports::users::User;
 use resetd_ports::StoreError;
 
-use crate::{CredentialRow, MemoryStore, State, TokenRow, UserRow};
+use crate::{CredentialRow, MemoryStore, State, TokenRow};
 
 impl State {
-    fn user(&self, id: i64) -> Option<User> {
+    pub(crate) fn user(&self, id: i64) -> Option<User> {
         let row = self.users.get(&id)?;
         Some(User {
             id: UserId::from_i64(id).ok()?,
@@ -50,11 +50,11 @@ impl State {
         })
     }
 
-    fn phone_taken(&self, phone: &PhoneNumber, except: Option<i64>) -> bool {
+    pub(crate) fn phone_taken(&self, phone: &PhoneNumber, except: Option<i64>) -> bool {
         self.users.iter().any(|(id, u)| Some(*id) != except && u.phone.as_ref() == Some(phone))
     }
 
-    fn email_owner(&self, email: &Email) -> Option<i64> {
+    pub(crate) fn email_owner(&self, email: &Email) -> Option<i64> {
         self.credentials.iter().find(|(_, c)| &c.email == email).map(|(id, _)| *id)
     }
 
@@ -62,111 +62,6 @@ impl State {
         self.credentials.iter().find_map(|(id, c)| {
             c.token.filter(|t| t.digest == *digest && is_live(t.expires_at, now)).map(|t| (*id, t.kind))
         })
-    }
-}
-
-#[async_trait]
-impl UserStore for MemoryStore {
-    async fn create(&self, new: NewUser, now: DateTime<Utc>) -> Result<User, UserWriteError> {
-        let mut s = self.lock();
-        if new.phone.as_ref().is_some_and(|p| s.phone_taken(p, None)) {
-            return Err(UserWriteError::PhoneTaken);
-        }
-        s.next_user += 1;
-        let id = s.next_user;
-        let status = if new.disabled { UserStatus::Disabled } else { UserStatus::Active };
-        let row = UserRow {
-            first_name: new.first_name,
-            last_name: new.last_name,
-            locale: new.locale,
-            phone: new.phone,
-            status,
-            password: None,
-            version: 0,
-            generation: 0,
-            created_at: now,
-        };
-        s.users.insert(id, row);
-        s.user(id).ok_or_else(|| StoreError::corrupt("user").into())
-    }
-
-    async fn find(&self, id: UserId) -> Result<Option<User>, StoreError> {
-        Ok(self.lock().user(id.as_i64()))
-    }
-
-    async fn find_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
-        let s = self.lock();
-        Ok(s.email_owner(email).and_then(|id| s.user(id)))
-    }
-
-    async fn find_by_phone(&self, phone: &PhoneNumber) -> Result<Option<User>, StoreError> {
-        let s = self.lock();
-        let id = s.users.iter().find(|(_, u)| u.phone.as_ref() == Some(phone)).map(|(id, _)| *id);
-        Ok(id.and_then(|id| s.user(id)))
-    }
-
-    async fn list(&self, offset: u64, limit: u64) -> Result<Vec<User>, StoreError> {
-        let s = self.lock();
-        let skip = usize::try_from(offset).unwrap_or(usize::MAX);
-        let take = usize::try_from(limit).unwrap_or(usize::MAX);
-        Ok(s.users.keys().skip(skip).take(take).filter_map(|id| s.user(*id)).collect())
-    }
-
-    async fn update(&self, id: UserId, patch: UserPatch) -> Result<Option<User>, UserWriteError> {
-        let mut s = self.lock();
-        let key = id.as_i64();
-        if let Some(Some(phone)) = &patch.phone {
-            if s.phone_taken(phone, Some(key)) {
-                return Err(UserWriteError::PhoneTaken);
-            }
-        }
-        let Some(row) = s.users.get_mut(&key) else { return Ok(None) };
-        if let Some(v) = patch.first_name {
-            row.first_name = v;
-        }
-        if let Some(v) = patch.last_name {
-            row.last_name = v;
-        }
-        if let Some(v) = patch.locale {
-            row.locale = v;
-        }
-        if let Some(v) = patch.phone {
-            row.phone = v;
-        }
-        let mut ends_links = false;
-        let mut bumped = None;
-        if let Some(v) = patch.status {
-            if v != row.status {
-                row.generation += 1;
-                bumped = Some(row.generation);
-            }
-            ends_links = v != UserStatus::Active;
-            row.status = v;
-        }
-        if ends_links {
-            if let Some(cred) = s.credentials.get_mut(&key) {
-                cred.token = None;
-            }
-        }
-        if let Some(generation) = bumped {
-            let now = self.clock.now();
-            s.owe(id, Some(generation), None, now);
-        }
-        Ok(s.user(key))
-    }
-
-    async fn delete(&self, id: UserId) -> Result<bool, StoreError> {
-        let mut s = self.lock();
-        let key = id.as_i64();
-        s.credentials.remove(&key);
-        s.history.remove(&key);
-        s.api_credentials.retain(|_, c| c.user_id != id);
-        let gone = s.users.remove(&key).is_some();
-        if gone {
-            let now = self.clock.now();
-            s.owe(id, Some(i64::MAX), None, now);
-        }
-        Ok(gone)
     }
 }
 
@@ -217,16 +112,11 @@ impl CredentialStore for MemoryStore {
         if email.as_ref().is_some_and(|e| s.email_owner(e).is_some_and(|owner| owner != key)) {
             return Err(CredentialWriteError::EmailTaken);
         }
-        if let Some(row) = s.credentials.get_mut(&key) {
-            if let Some(e) = email {
-                if e != row.email {
-                    row.token = None;
-                }
-                row.email = e;
-            }
-            if let Some(f) = forced_reset {
-                row.forced_reset = f;
-            }
+        if let Some(e) = email {
+            s.write_email(key, e, self.clock.now());
+        }
+        if let (Some(row), Some(f)) = (s.credentials.get_mut(&key), forced_reset) {
+            row.forced_reset = f;
         }
         s.credential(key).ok_or_else(|| StoreError::corrupt("credential").into())
     }

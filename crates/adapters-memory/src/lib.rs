@@ -39,6 +39,7 @@ mod durable;
 mod ephemeral;
 mod keys;
 mod outbox;
+mod users;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};

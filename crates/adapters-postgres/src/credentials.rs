@@ -246,6 +246,29 @@ impl CredentialStore for PgStore {
 /// The address moves (an outstanding link was mailed to the old one, so it dies).
 const MOVED: &str = "$2 IS NOT NULL AND $2 <> email";
 
+/// Gives `user` the email credential `email`, or moves its credential there (ending the
+/// outstanding link when the address changes), inside the caller's transaction. Another
+/// user's address violates `credentials_email_email_key`.
+pub(crate) async fn write_email(
+    conn: &mut sqlx::PgConnection,
+    user: UserId,
+    email: &Email,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    const MOVES: &str = "c.email <> EXCLUDED.email";
+    let sql = format!(
+        "INSERT INTO credentials_email AS c (user_id, email, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (user_id) DO UPDATE SET email = EXCLUDED.email, \
+             reset_token_hash = CASE WHEN {MOVES} THEN NULL ELSE c.reset_token_hash END, \
+             reset_token_key = CASE WHEN {MOVES} THEN NULL ELSE c.reset_token_key END, \
+             reset_token_kind = CASE WHEN {MOVES} THEN NULL ELSE c.reset_token_kind END, \
+             reset_token_issued_at = CASE WHEN {MOVES} THEN NULL ELSE c.reset_token_issued_at END, \
+             reset_token_expires_at = CASE WHEN {MOVES} THEN NULL ELSE c.reset_token_expires_at END"
+    );
+    sqlx::query(&sql).bind(user.as_i64()).bind(email.as_str()).bind(now).execute(conn).await?;
+    Ok(())
+}
+
 /// Ends the user's outstanding reset or setup link, inside the caller's transaction.
 pub(crate) async fn clear_reset_token(conn: &mut sqlx::PgConnection, user: UserId) -> Result<(), StoreError> {
     sqlx::query(

@@ -69,6 +69,7 @@ impl TryFrom<UserRow> for User {
 fn write_error(e: sqlx::Error) -> UserWriteError {
     match error::violated(&e) {
         Some(constraint::USERS_PHONE) => UserWriteError::PhoneTaken,
+        Some(constraint::CREDENTIALS_EMAIL_EMAIL) => UserWriteError::EmailTaken,
         _ => UserWriteError::Store(error::store(e)),
     }
 }
@@ -96,10 +97,11 @@ impl PgStore {
 
 #[async_trait]
 impl UserStore for PgStore {
+    /// One statement, or with an email one transaction: the user and its credential.
     async fn create(&self, new: NewUser, now: DateTime<Utc>) -> Result<User, UserWriteError> {
         crate::within(async move {
             let status = if new.disabled { UserStatus::Disabled } else { UserStatus::Active };
-            let row = sqlx::query_as::<_, UserRow>(
+            let insert = sqlx::query_as::<_, UserRow>(
                 "INSERT INTO users (first_name, last_name, locale, phone, status, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6) \
              RETURNING id, first_name, last_name, locale, phone, status, NULL::text AS email, \
@@ -110,11 +112,15 @@ impl UserStore for PgStore {
             .bind(new.locale)
             .bind(new.phone.as_ref().map(PhoneNumber::as_str))
             .bind(status.as_str())
-            .bind(now)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(write_error)?;
-            Ok(User::try_from(row)?)
+            .bind(now);
+            let Some(email) = new.email else {
+                return Ok(User::try_from(insert.fetch_one(&self.pool).await.map_err(write_error)?)?);
+            };
+            let mut tx = self.begin().await?;
+            let user = User::try_from(insert.fetch_one(&mut *tx).await.map_err(write_error)?)?;
+            crate::credentials::write_email(&mut tx, user.id, &email, now).await.map_err(write_error)?;
+            tx.commit().await.map_err(error::store)?;
+            Ok(User { email: Some(email), ..user })
         })
         .await
     }
@@ -187,6 +193,9 @@ impl UserStore for PgStore {
             }
             if patch.status.is_some_and(|s| s != UserStatus::Active) {
                 crate::credentials::clear_reset_token(&mut tx, id).await?;
+            }
+            if let Some(email) = &patch.email {
+                crate::credentials::write_email(&mut tx, id, email, chrono::Utc::now()).await.map_err(write_error)?;
             }
             let row = sqlx::query_as::<_, UserRow>(select_users!("WHERE u.id = $1"))
                 .bind(id.as_i64())

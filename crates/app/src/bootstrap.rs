@@ -13,7 +13,6 @@ use resetd_ports::audit::AuditKind;
 use resetd_ports::clients::{Client, ClientWriteError};
 
 pub use resetd_ports::clients::{ClientPolicy, ClientSwitches};
-use resetd_ports::credentials::CredentialWriteError;
 use resetd_ports::users::{NewUser, UserPatch, UserWriteError};
 
 use crate::password::SetPasswordError;
@@ -88,19 +87,15 @@ impl BootstrapService {
         if let Some(user) = ports.users.find_by_email(email).await.map_err(fault("looking up an email"))? {
             return Ok(user);
         }
-        let now = ports.clock.now();
-        let user =
-            ports.users.create(NewUser { locale, phone, ..NewUser::default() }, now).await.map_err(|e| match e {
-                UserWriteError::PhoneTaken => BootstrapError::PhoneTaken,
-                UserWriteError::Store(e) => Fault::new("creating a user", e).into(),
-            })?;
-        ports.credentials.create(user.id, email, now).await.map_err(|e| match e {
-            CredentialWriteError::EmailTaken | CredentialWriteError::AlreadyExists => BootstrapError::EmailTaken,
-            CredentialWriteError::UserNotFound => BootstrapError::UserNotFound,
-            CredentialWriteError::Store(e) => Fault::new("creating a credential", e).into(),
+        // The user and its email credential are one write: a taken email leaves nothing.
+        let new = NewUser { locale, phone, email: Some(email.clone()), ..NewUser::default() };
+        let user = ports.users.create(new, ports.clock.now()).await.map_err(|e| match e {
+            UserWriteError::PhoneTaken => BootstrapError::PhoneTaken,
+            UserWriteError::EmailTaken => BootstrapError::EmailTaken,
+            UserWriteError::Store(e) => Fault::new("creating a user", e).into(),
         })?;
         ports.audit(AuditKind::UserCreated, Some(user.id), "cli".into(), String::new()).await?;
-        ports.users.find(user.id).await.map_err(fault("loading a user"))?.ok_or(BootstrapError::UserNotFound)
+        Ok(user)
     }
 
     /// Creates (or reuses) the user with `email` and a new API credential for it.
@@ -244,6 +239,7 @@ impl BootstrapService {
         let before = before.ok_or(BootstrapError::UserNotFound)?;
         let updated = self.ctx.ports.users.update(id, patch).await.map_err(|e| match e {
             UserWriteError::PhoneTaken => BootstrapError::PhoneTaken,
+            UserWriteError::EmailTaken => BootstrapError::EmailTaken,
             UserWriteError::Store(e) => Fault::new("updating a user", e).into(),
         })?;
         let updated = updated.ok_or(BootstrapError::UserNotFound)?;

@@ -31,9 +31,33 @@ pub enum AuditKind {
     PolicyChanged,
     /// Every email credential was flagged for a forced reset (`detail` says how many).
     ForcedResetAll,
+    /// A user's email credential was created, given another address or deleted (`detail`:
+    /// `created`, `updated` or `deleted`).
+    EmailCredentialChanged,
 }
 
 impl AuditKind {
+    /// Every kind.
+    pub const ALL: [Self; 12] = [
+        Self::ApiLogin,
+        Self::ApiLoginFailed,
+        Self::ResetTokenIssued,
+        Self::ResetLinkSent,
+        Self::PasswordChanged,
+        Self::OtpSent,
+        Self::UserCreated,
+        Self::UserDeleted,
+        Self::UserStatusChanged,
+        Self::PolicyChanged,
+        Self::ForcedResetAll,
+        Self::EmailCredentialChanged,
+    ];
+
+    /// The kind a stored name names ([`Self::as_str`] back); `None` for any other text.
+    pub fn parse(stored: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == stored)
+    }
+
     /// The kind's name, as stored: `api_login`, `password_changed`, …
     pub fn as_str(self) -> &'static str {
         match self {
@@ -48,6 +72,7 @@ impl AuditKind {
             Self::UserStatusChanged => "user_status_changed",
             Self::PolicyChanged => "policy_changed",
             Self::ForcedResetAll => "forced_reset_all",
+            Self::EmailCredentialChanged => "email_credential_changed",
         }
     }
 }
@@ -82,4 +107,36 @@ pub trait AuditLog: Send + Sync {
     /// # Errors
     /// [`StoreError`] only.
     async fn for_user(&self, user: UserId, limit: u32) -> Result<Vec<AuditEvent>, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AuditKind;
+
+    /// Fails to compile when a kind is added, until [`AuditKind::ALL`] lists it too.
+    fn listed(kind: AuditKind) -> bool {
+        match kind {
+            AuditKind::ApiLogin
+            | AuditKind::ApiLoginFailed
+            | AuditKind::ResetTokenIssued
+            | AuditKind::ResetLinkSent
+            | AuditKind::PasswordChanged
+            | AuditKind::OtpSent
+            | AuditKind::UserCreated
+            | AuditKind::UserDeleted
+            | AuditKind::UserStatusChanged
+            | AuditKind::PolicyChanged
+            | AuditKind::ForcedResetAll
+            | AuditKind::EmailCredentialChanged => AuditKind::ALL.contains(&kind),
+        }
+    }
+
+    #[test]
+    fn every_kind_is_listed_and_reads_back() {
+        for kind in AuditKind::ALL {
+            assert!(listed(kind), "{kind:?}");
+            assert_eq!(AuditKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(AuditKind::parse("nonsense"), None);
+    }
 }

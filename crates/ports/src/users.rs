@@ -47,6 +47,9 @@ pub struct NewUser {
     pub phone: Option<PhoneNumber>,
     /// Start as [`UserStatus::Disabled`] rather than [`UserStatus::Active`].
     pub disabled: bool,
+    /// The address of the user's email credential, created with the user in the same write;
+    /// it must not belong to another user.
+    pub email: Option<Email>,
 }
 
 /// A partial update: `None` leaves a field alone, `Some(None)` clears it.
@@ -62,6 +65,11 @@ pub struct UserPatch {
     pub phone: Option<Option<PhoneNumber>>,
     /// The new status; a change bumps the credential generation ([`UserStore::update`]).
     pub status: Option<UserStatus>,
+    /// The new address of the user's email credential (created if the user has none), written
+    /// with the rest of the patch; a new address ends the outstanding link, as
+    /// [`CredentialStore::update`](crate::credentials::CredentialStore::update) does. It must
+    /// not belong to another user.
+    pub email: Option<Email>,
 }
 
 /// Why a user was not created or updated.
@@ -70,6 +78,9 @@ pub enum UserWriteError {
     /// Another user has the phone number.
     #[error("the phone number belongs to another user")]
     PhoneTaken,
+    /// Another user's email credential has the address.
+    #[error("the email belongs to another user")]
+    EmailTaken,
     /// The backend failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -79,10 +90,12 @@ pub enum UserWriteError {
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait UserStore: Send + Sync {
-    /// Creates a user with a new id, status `Active` (or `Disabled` if asked), no password.
+    /// Creates a user with a new id, status `Active` (or `Disabled` if asked), no password, and
+    /// its email credential when `new.email` is set, in one write: on any error nothing is.
     ///
     /// # Errors
-    /// [`UserWriteError::PhoneTaken`] when another user has the phone number.
+    /// [`UserWriteError::PhoneTaken`] when another user has the phone number,
+    /// [`UserWriteError::EmailTaken`] when another user has the email.
     async fn create(&self, new: NewUser, now: DateTime<Utc>) -> Result<User, UserWriteError>;
 
     /// The user with this id; `None` when there is none.
@@ -111,10 +124,12 @@ pub trait UserStore: Send + Sync {
 
     /// Applies `patch`; `Ok(None)` when there is no such user. A new status bumps the
     /// credential generation and writes an outbox row to publish it, in the same transaction;
-    /// a status that may not sign in also ends the outstanding link.
+    /// a status that may not sign in also ends the outstanding link. All of it, the email
+    /// included, is one write: on any error nothing is.
     ///
     /// # Errors
-    /// [`UserWriteError::PhoneTaken`] when the new phone belongs to another user.
+    /// [`UserWriteError::PhoneTaken`] when the new phone belongs to another user,
+    /// [`UserWriteError::EmailTaken`] when the new email does.
     async fn update(&self, id: UserId, patch: UserPatch) -> Result<Option<User>, UserWriteError>;
 
     /// Deletes the user with its credentials, history and API credentials, and writes an

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use resetd_domain::access::Principal;
 use resetd_domain::user::{UserId, UserStatus};
 use resetd_ports::audit::AuditKind;
-use resetd_ports::credentials::{CredentialWriteError, EmailCredential};
+use resetd_ports::credentials::EmailCredential;
 use resetd_ports::users::{NewUser, UserPatch, UserWriteError};
 
 use super::{access_into, check_text, is_admin, parse_email, InvalidInput, LookerService, User, UserView, WriteUser};
@@ -157,7 +157,8 @@ impl LookerService {
     /// `POST /users` (admins), with an optional email credential.
     ///
     /// # Errors
-    /// [`CreateUserError`], checked in this order: the caller, the fields, the email's owner.
+    /// [`CreateUserError`], checked in this order: the caller, the fields, then the write,
+    /// which refuses a taken email or phone and then writes nothing.
     pub async fn create_user(&self, caller: Principal, body: WriteUser) -> Result<UserView, CreateUserError> {
         if !is_admin(caller) {
             return Err(CreateUserError::Forbidden);
@@ -165,34 +166,23 @@ impl LookerService {
         check_text(&body).map_err(CreateUserError::Invalid)?;
         let email = parse_email(body.email.as_deref()).map_err(CreateUserError::Invalid)?;
         let ports = &self.ctx.ports;
-        if let Some(e) = &email {
-            if ports.users.find_by_email(e).await.map_err(fault("looking up an email"))?.is_some() {
-                return Err(CreateUserError::EmailTaken);
-            }
-        }
         let new = NewUser {
             first_name: body.first_name.flatten(),
             last_name: body.last_name.flatten(),
             locale: body.locale.flatten(),
             phone: None,
             disabled: body.is_disabled.unwrap_or(false),
+            email,
         };
-        let now = ports.clock.now();
-        let user = ports.users.create(new, now).await.map_err(|e| match e {
+        // The user and its email credential are one write: a taken email leaves nothing.
+        let user = ports.users.create(new, ports.clock.now()).await.map_err(|e| match e {
             UserWriteError::PhoneTaken => CreateUserError::PhoneTaken,
+            UserWriteError::EmailTaken => CreateUserError::EmailTaken,
             UserWriteError::Store(e) => Fault::new("creating a user", e).into(),
         })?;
-        if let Some(e) = email {
-            ports.credentials.create(user.id, &e, now).await.map_err(|e| match e {
-                CredentialWriteError::EmailTaken => CreateUserError::EmailTaken,
-                other => Fault::new("creating a new user's email credential", other).into(),
-            })?;
-        }
         ports
             .audit(AuditKind::UserCreated, Some(user.id), format!("api-user:{}", caller.user_id), String::new())
             .await?;
-        let user = ports.users.find(user.id).await.map_err(fault("reading a new user"))?;
-        let user = user.ok_or_else(|| Fault::new("reading a new user", "deleted while it was created"))?;
         Ok(self.with_credential(user).await?)
     }
 
@@ -222,9 +212,12 @@ impl LookerService {
             locale: body.locale,
             phone: None,
             status: body.is_disabled.map(|d| if d { UserStatus::Disabled } else { UserStatus::Active }),
+            email,
         };
+        // One write, the email included: a taken email leaves the user as it was.
         let updated = self.ctx.ports.users.update(id, patch).await.map_err(|e| match e {
             UserWriteError::PhoneTaken => UpdateUserError::PhoneTaken,
+            UserWriteError::EmailTaken => UpdateUserError::EmailTaken,
             UserWriteError::Store(e) => Fault::new("updating a user", e).into(),
         })?;
         let updated = updated.ok_or(UpdateUserError::NotFound)?;
@@ -233,23 +226,6 @@ impl LookerService {
             let actor = format!("api-user:{}", caller.user_id);
             let detail = updated.status.as_str().to_owned();
             self.ctx.ports.audit(AuditKind::UserStatusChanged, Some(id), actor, detail).await?;
-        }
-        if let Some(email) = email {
-            let credentials = &self.ctx.ports.credentials;
-            let exists = credentials.get(id).await.map_err(fault("loading a credential"))?.is_some();
-            let written = if exists {
-                credentials.update(id, Some(email), None).await
-            } else {
-                credentials.create(id, &email, self.ctx.ports.clock.now()).await
-            };
-            written.map_err(|e| match e {
-                CredentialWriteError::EmailTaken => UpdateUserError::EmailTaken,
-                CredentialWriteError::UserNotFound => UpdateUserError::NotFound,
-                other => Fault::new("writing an email credential", other).into(),
-            })?;
-            // The user as it now reads, its new email included.
-            let reread = self.user(caller, id).await?;
-            return Ok(self.with_credential(reread).await?);
         }
         Ok(self.with_credential(updated).await?)
     }

@@ -8,6 +8,7 @@
 
 mod access;
 mod clock;
+mod emails;
 mod keys;
 mod lifecycle;
 mod otp;
@@ -22,6 +23,7 @@ use resetd_domain::keyring::Sealed;
 
 pub use access::{access_token_store, api_credential_store, channel_health, rate_limiter};
 pub use clock::ManualClock;
+pub use emails::emails_written_with_their_user;
 pub use keys::{key_usage, KeyedStores};
 pub use lifecycle::{changes_write_their_records, outstanding_links_die};
 pub use otp::otp_store;

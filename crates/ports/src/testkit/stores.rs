@@ -99,6 +99,8 @@ pub async fn user_store(users: Arc<dyn UserStore>, creds: Arc<dyn CredentialStor
     assert_eq!(users.find(ada.id).await.unwrap(), None);
     assert_eq!(creds.get(ada.id).await.unwrap(), None, "the credential goes with the user");
     assert_eq!(users.find_by_email(&e).await.unwrap(), None);
+
+    super::emails_written_with_their_user(users, creds).await;
 }
 
 /// [`CredentialStore`]: the credential's life, reset tokens (single live token, expiry,

@@ -7,14 +7,15 @@ use resetd_ports::users::{NewUser, User, UserPatch, UserStore, UserWriteError};
 use resetd_ports::StoreError;
 use sqlx::{Postgres, Transaction};
 
-use super::{broken_constraint, classify, logins, owed, CustomerRow, ShopStore, PHONE_KEY};
+use super::{broken_constraint, classify, logins, owed, CustomerRow, ShopStore, EMAIL_KEY, PHONE_KEY};
 
-/// A write refused for a phone number that another customer has, or a driver error.
+/// A write refused for a phone number or an email that another customer has, or a driver
+/// error.
 fn refused(e: sqlx::Error) -> UserWriteError {
-    if broken_constraint(&e).as_deref() == Some(PHONE_KEY) {
-        UserWriteError::PhoneTaken
-    } else {
-        UserWriteError::Store(classify(e))
+    match broken_constraint(&e).as_deref() {
+        Some(PHONE_KEY) => UserWriteError::PhoneTaken,
+        Some(EMAIL_KEY) => UserWriteError::EmailTaken,
+        _ => UserWriteError::Store(classify(e)),
     }
 }
 
@@ -45,6 +46,10 @@ impl ShopStore {
         let (family, family_name) = touch(patch.last_name);
         let (lang, locale) = touch(patch.locale);
         let (dial, phone) = touch(patch.phone.map(|p| p.map(|p| p.as_str().to_owned())));
+        if let Some(email) = &patch.email {
+            // A link mailed to the old address dies with it.
+            logins::end_link(tx, id, Some(email)).await?;
+        }
         let patched: CustomerRow = sqlx::query_as(concat!(
             "UPDATE shop_customers SET \
                given_name = CASE WHEN $2 THEN $3 ELSE given_name END, \
@@ -52,7 +57,9 @@ impl ShopStore {
                locale = CASE WHEN $6 THEN $7 ELSE locale END, \
                phone = CASE WHEN $8 THEN $9 ELSE phone END, \
                status = COALESCE($10, status), \
-               credential_generation = credential_generation + $11 \
+               credential_generation = credential_generation + $11, \
+               email_added_at = CASE WHEN $12::text IS NOT NULL AND email IS NULL THEN now() ELSE email_added_at END, \
+               email = COALESCE($12, email) \
              WHERE id = $1 RETURNING ",
             customer_columns!()
         ))
@@ -67,6 +74,7 @@ impl ShopStore {
         .bind(phone)
         .bind(patch.status.map(UserStatus::as_str))
         .bind(i64::from(bump))
+        .bind(patch.email.as_ref().map(Email::as_str))
         .fetch_one(&mut **tx)
         .await
         .map_err(refused)?;
@@ -80,8 +88,9 @@ impl UserStore for ShopStore {
         let status = if new.disabled { UserStatus::Disabled } else { UserStatus::Active };
         let phone = new.phone.as_ref().map(|p| p.as_str().to_owned());
         let insert = sqlx::query_as::<_, CustomerRow>(concat!(
-            "INSERT INTO shop_customers (joined_at, status, given_name, family_name, locale, phone) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
+            "INSERT INTO shop_customers (joined_at, status, given_name, family_name, locale, phone, email, \
+               email_added_at) VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $7::text IS NULL THEN NULL ELSE $1 END) \
+             RETURNING ",
             customer_columns!()
         ))
         .bind(now)
@@ -89,7 +98,8 @@ impl UserStore for ShopStore {
         .bind(new.first_name)
         .bind(new.last_name)
         .bind(new.locale)
-        .bind(phone);
+        .bind(phone)
+        .bind(new.email.as_ref().map(|e| e.as_str().to_owned()));
         self.bounded(async move { Ok(insert.fetch_one(&self.pool).await.map_err(refused)?.into_user()?) }).await
     }
 

@@ -51,25 +51,6 @@ pub(crate) async fn owe(
     Ok(())
 }
 
-/// The stored name of an audit kind back to the kind.
-fn audit_kind(text: &str) -> Option<AuditKind> {
-    Some(match text {
-        "api_login" => AuditKind::ApiLogin,
-        "api_login_failed" => AuditKind::ApiLoginFailed,
-        "reset_token_issued" => AuditKind::ResetTokenIssued,
-        "reset_link_sent" => AuditKind::ResetLinkSent,
-        "password_changed" => AuditKind::PasswordChanged,
-        "otp_sent" => AuditKind::OtpSent,
-        "user_created" => AuditKind::UserCreated,
-        "user_deleted" => AuditKind::UserDeleted,
-        "user_status_changed" => AuditKind::UserStatusChanged,
-        "policy_changed" => AuditKind::PolicyChanged,
-        "forced_reset_all" => AuditKind::ForcedResetAll,
-        _ => return None,
-    })
-    .filter(|kind| kind.as_str() == text)
-}
-
 #[derive(sqlx::FromRow)]
 struct AuditRow {
     occurred_at: DateTime<Utc>,
@@ -138,7 +119,7 @@ impl AuditLog for ShopStore {
                 .map(|r| {
                     Ok(AuditEvent {
                         at: r.occurred_at,
-                        kind: audit_kind(&r.kind).ok_or(StoreError::corrupt("shop_audit.kind"))?,
+                        kind: AuditKind::parse(&r.kind).ok_or(StoreError::corrupt("shop_audit.kind"))?,
                         user_id: r.customer_id.map(customer_id).transpose()?,
                         actor: r.actor,
                         detail: r.detail,

@@ -1,18 +1,17 @@
 //! `create_api_credentials`: the email, then its user (found, or made with its email
-//! credential and audited), then the credential, whose secret is shown once.
+//! credential in one write and audited), then the credential, whose secret is shown once.
 
 use std::sync::{Arc, Mutex};
 
 use mockall::Sequence;
 use resetd_app::bootstrap::BootstrapError;
 use resetd_domain::access::Role;
-use resetd_domain::user::{UserId, UserStatus};
+use resetd_domain::user::{Email, UserId, UserStatus};
 use resetd_ports::access::{ApiCredential, ApiCredentialWriteError};
 use resetd_ports::audit::AuditKind;
-use resetd_ports::credentials::CredentialWriteError;
-use resetd_ports::users::User;
+use resetd_ports::users::{User, UserWriteError};
 
-use super::{email_credential, makes_users};
+use super::makes_users;
 use crate::support::{broken, down, key, user, Mocks};
 
 #[tokio::test]
@@ -45,33 +44,27 @@ async fn an_api_credential_for_a_new_email_makes_its_user_first() {
     m.users.expect_find_by_email().times(1).in_sequence(&mut seq).returning(|_| Ok(None));
     m.users
         .expect_create()
+        .withf(|new, _| new.email.as_ref().map(Email::as_str) == Some("grace@example.com") && new.phone.is_none())
         .times(1)
         .in_sequence(&mut seq)
-        .returning(|_, _| Ok(User { id: UserId::from_i64(3).unwrap(), ..user(UserStatus::Active) }));
-    m.credentials
-        .expect_create()
-        .withf(|id, email, _| id.as_i64() == 3 && email.as_str() == "grace@example.com")
-        .times(1)
-        .in_sequence(&mut seq)
-        .returning(|id, email, _| Ok(email_credential(id, email)));
+        .returning(|new, _| {
+            Ok(User { id: UserId::from_i64(3).unwrap(), email: new.email, ..user(UserStatus::Active) })
+        });
+    m.credentials.expect_create().times(0);
     m.audit
         .expect_record()
         .withf(|e| e.kind == AuditKind::UserCreated && e.actor == "cli" && e.user_id.map(UserId::as_i64) == Some(3))
         .times(1)
         .in_sequence(&mut seq)
         .returning(|_| Ok(()));
-    m.users
-        .expect_find()
-        .times(1)
-        .in_sequence(&mut seq)
-        .returning(|id| Ok(Some(User { id, ..user(UserStatus::Active) })));
+    m.users.expect_find().times(0);
     m.api_credentials
         .expect_create()
         .withf(|c| c.user_id.as_i64() == 3 && c.role == Role::Admin)
         .times(1)
         .in_sequence(&mut seq)
         .returning(|_| Ok(()));
-    let made = m.app().bootstrap.create_api_credentials("grace@example.com", true).await.unwrap();
+    let made = m.app().bootstrap.create_api_credentials("Grace@Example.com", true).await.unwrap();
     assert_eq!(made.user_id.as_i64(), 3);
 }
 
@@ -87,46 +80,37 @@ async fn a_bad_email_makes_no_user_and_no_api_credential() {
 
 #[tokio::test]
 async fn an_email_taken_while_its_user_is_made_is_email_taken_and_makes_no_api_credential() {
-    for taken in [CredentialWriteError::EmailTaken, CredentialWriteError::AlreadyExists] {
-        let mut m = Mocks::default();
-        m.users.expect_find_by_email().returning(|_| Ok(None));
-        m.users.expect_create().times(1).returning(|_, _| Ok(user(UserStatus::Active)));
-        let taken = Mutex::new(Some(taken));
-        m.credentials.expect_create().times(1).returning(move |_, _, _| Err(taken.lock().unwrap().take().unwrap()));
-        m.audit.expect_record().times(0);
-        m.api_credentials.expect_create().times(0);
-        let r = m.app().bootstrap.create_api_credentials("grace@example.com", false).await;
-        assert!(matches!(r, Err(BootstrapError::EmailTaken)), "{r:?}");
-    }
+    let mut m = Mocks::default();
+    m.users.expect_find_by_email().times(1).returning(|_| Ok(None));
+    m.users
+        .expect_create()
+        .withf(|new, _| new.email.as_ref().map(Email::as_str) == Some("grace@example.com"))
+        .times(1)
+        .returning(|_, _| Err(UserWriteError::EmailTaken));
+    m.credentials.expect_create().times(0);
+    m.audit.expect_record().times(0);
+    m.users.expect_find().times(0);
+    m.api_credentials.expect_create().times(0);
+    let r = m.app().bootstrap.create_api_credentials("grace@example.com", false).await;
+    assert!(matches!(r, Err(BootstrapError::EmailTaken)), "{r:?}");
 }
 
 #[tokio::test]
 async fn a_user_gone_while_its_api_credential_is_made_is_not_found() {
-    // Gone before its email credential.
+    // A new user, made with its email, gone before its API credential.
     let mut m = Mocks::default();
     m.users.expect_find_by_email().returning(|_| Ok(None));
-    m.users.expect_create().returning(|_, _| Ok(user(UserStatus::Active)));
-    m.credentials.expect_create().times(1).returning(|_, _, _| Err(CredentialWriteError::UserNotFound));
-    m.audit.expect_record().times(0);
-    m.api_credentials.expect_create().times(0);
+    makes_users(&mut m);
+    m.api_credentials.expect_create().times(1).returning(|_| Err(ApiCredentialWriteError::UserNotFound));
     let r = m.app().bootstrap.create_api_credentials("grace@example.com", false).await;
-    assert!(matches!(r, Err(BootstrapError::UserNotFound)), "before its email: {r:?}");
-    // Gone before it is read back.
-    let mut m = Mocks::default();
-    m.users.expect_find_by_email().returning(|_| Ok(None));
-    m.users.expect_create().returning(|_, _| Ok(user(UserStatus::Active)));
-    m.credentials.expect_create().returning(|id, email, _| Ok(email_credential(id, email)));
-    m.quiet_audit();
-    m.users.expect_find().times(1).returning(|_| Ok(None));
-    m.api_credentials.expect_create().times(0);
-    let r = m.app().bootstrap.create_api_credentials("grace@example.com", false).await;
-    assert!(matches!(r, Err(BootstrapError::UserNotFound)), "before it is read back: {r:?}");
-    // Gone before its API credential.
+    assert!(matches!(r, Err(BootstrapError::UserNotFound)), "a new user: {r:?}");
+    // A known user gone before its API credential.
     let mut m = Mocks::default();
     m.users.expect_find_by_email().returning(|_| Ok(Some(user(UserStatus::Active))));
+    m.users.expect_create().times(0);
     m.api_credentials.expect_create().times(1).returning(|_| Err(ApiCredentialWriteError::UserNotFound));
     let r = m.app().bootstrap.create_api_credentials("ada@example.com", false).await;
-    assert!(matches!(r, Err(BootstrapError::UserNotFound)), "before its API credential: {r:?}");
+    assert!(matches!(r, Err(BootstrapError::UserNotFound)), "a known user: {r:?}");
 }
 
 #[tokio::test]

@@ -12,9 +12,8 @@ mod users;
 
 use resetd_app::bootstrap::{BootstrapError, ClientPolicy, ClientSwitches};
 use resetd_domain::policy::PasswordPolicy;
-use resetd_domain::user::{Email, UserId, UserStatus};
+use resetd_domain::user::{UserId, UserStatus};
 use resetd_ports::audit::AuditKind;
-use resetd_ports::credentials::EmailCredential;
 use resetd_ports::users::User;
 
 use crate::support::{user, Mocks};
@@ -49,27 +48,16 @@ async fn a_taken_email_creates_no_user_and_an_unknown_client_is_named() {
     assert!(matches!(&unknown, Err(BootstrapError::Invalid(m)) if m.contains("ghost")), "{unknown:?}");
 }
 
-/// The email credential `create` stores for `id`.
-fn email_credential(id: UserId, email: &Email) -> EmailCredential {
-    EmailCredential {
-        user_id: id,
-        email: email.clone(),
-        created_at: resetd_ports::testkit::t0(),
-        logged_in_at: None,
-        forced_reset: false,
-        reset: None,
-    }
-}
-
-/// A new user made by the CLI: created (user 7 with a phone, else user 1), its email
-/// credential, its `UserCreated` event by `cli`, then read back. The caller says whether the
-/// email was free.
+/// A new user made by the CLI: created with its email credential in the one write (user 7
+/// with a phone, else user 1, carrying the email it was given), then its `UserCreated` event
+/// by `cli`; no credential is written apart and the user is not read back. The caller says
+/// whether the email was free.
 fn makes_users(m: &mut Mocks) {
-    m.users.expect_create().returning(|new, _| {
+    m.users.expect_create().withf(|new, _| new.email.is_some()).returning(|new, _| {
         let id = UserId::from_i64(if new.phone.is_some() { 7 } else { 1 }).unwrap();
-        Ok(User { id, phone: new.phone, locale: new.locale, ..user(UserStatus::Active) })
+        Ok(User { id, phone: new.phone, locale: new.locale, email: new.email, ..user(UserStatus::Active) })
     });
-    m.credentials.expect_create().returning(|id, email, _| Ok(email_credential(id, email)));
+    m.credentials.expect_create().times(0);
     m.audit.expect_record().withf(|e| e.kind == AuditKind::UserCreated && e.actor == "cli").returning(|_| Ok(()));
-    m.users.expect_find().returning(|id| Ok(Some(User { id, ..user(UserStatus::Active) })));
+    m.users.expect_find().times(0);
 }

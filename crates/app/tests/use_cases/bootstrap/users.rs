@@ -2,12 +2,12 @@
 //! policy are judged before anything is written, and nothing is hashed before them.
 
 use resetd_app::bootstrap::BootstrapError;
-use resetd_domain::user::UserStatus;
+use resetd_domain::user::{Email, UserId, UserStatus};
 use resetd_ports::audit::AuditKind;
 use resetd_ports::credentials::ChangePasswordError;
 use resetd_ports::users::{User, UserWriteError};
 
-use super::{email_credential, makes_users};
+use super::makes_users;
 use crate::support::{broken, down, some_hash, user, Mocks};
 
 const PASSWORD: &str = "Tr4vel-by-Zeppelin";
@@ -31,12 +31,20 @@ async fn a_user_without_a_password_is_made_with_its_phone_and_locale_and_nothing
     free_email(&mut m);
     m.users
         .expect_create()
-        .withf(|new, _| new.phone.as_ref().map(|p| p.as_str()) == Some("+15555550123") && new.locale.is_some())
+        .withf(|new, _| {
+            new.phone.as_ref().map(|p| p.as_str()) == Some("+15555550123")
+                && new.locale.as_deref() == Some("es")
+                && new.email.as_ref().map(Email::as_str) == Some("ada@example.com")
+        })
         .times(1)
         .returning(|new, _| Ok(User { phone: new.phone, ..user(UserStatus::Active) }));
-    m.credentials.expect_create().times(1).returning(|id, email, _| Ok(email_credential(id, email)));
-    m.quiet_audit();
-    m.users.expect_find().returning(|_| Ok(Some(user(UserStatus::Active))));
+    m.credentials.expect_create().times(0);
+    m.audit
+        .expect_record()
+        .withf(|e| e.kind == AuditKind::UserCreated && e.actor == "cli" && e.user_id.map(UserId::as_i64) == Some(7))
+        .times(1)
+        .returning(|_| Ok(()));
+    m.users.expect_find().times(0);
     m.credentials.expect_password_state().times(0);
     no_password_set(&mut m);
     let b = m.app().bootstrap;

@@ -1,12 +1,13 @@
 //! `update_user`: the caller, then the user, then the fields; nothing is written before all
 //! of them pass.
 
+use mockall::Sequence;
 use resetd_app::looker::users::{CreateUserError, UpdateUserError};
 use resetd_app::looker::{InvalidInput, WriteUser};
 use resetd_domain::access::{Principal, Role};
-use resetd_domain::user::{Email, UserId, UserStatus};
+use resetd_domain::user::{Email, UserStatus};
 use resetd_ports::audit::AuditKind;
-use resetd_ports::credentials::CredentialWriteError;
+use resetd_ports::credentials::EmailCredential;
 use resetd_ports::users::{User, UserWriteError};
 
 use super::{admin, email_credential, nobody_is_there, plain, seven, seven_is_there};
@@ -48,19 +49,13 @@ async fn an_unknown_user_is_not_found_whether_it_was_never_there_or_went_during_
     seven_is_there(&mut m);
     m.users.expect_update().times(1).returning(|_, _| Ok(None));
     m.access_tokens.expect_publish_generation().times(0);
+    m.audit.expect_record().times(0);
     m.credentials.expect_get().times(0);
+    m.credentials.expect_update().times(0);
+    m.credentials.expect_create().times(0);
     let body = WriteUser { email: Some("grace@example.com".into()), ..renamed() };
     let r = m.app().looker.update_user(admin(), seven(), body).await;
     assert!(matches!(r, Err(UpdateUserError::NotFound)), "deleted before the write: {r:?}");
-
-    let mut m = Mocks::default();
-    seven_is_there(&mut m);
-    m.users.expect_update().returning(|_, _| Ok(Some(user(UserStatus::Active))));
-    m.credentials.expect_get().returning(|_| Ok(None));
-    m.credentials.expect_create().times(1).returning(|_, _, _| Err(CredentialWriteError::UserNotFound));
-    let body = WriteUser { email: Some("grace@example.com".into()), ..renamed() };
-    let r = m.app().looker.update_user(admin(), seven(), body).await;
-    assert!(matches!(r, Err(UpdateUserError::NotFound)), "deleted before the email: {r:?}");
 }
 
 #[tokio::test]
@@ -112,27 +107,39 @@ async fn a_taken_phone_in_an_update_touches_no_email_and_ends_no_session() {
 async fn a_taken_email_in_an_update_is_a_conflict() {
     let mut m = Mocks::default();
     m.users.expect_find().times(1).returning(|_| Ok(Some(user(UserStatus::Active))));
-    m.users.expect_find_by_email().returning(|_| Ok(None));
-    m.users.expect_update().returning(|_, _| Ok(Some(user(UserStatus::Active))));
-    m.credentials.expect_get().returning(|id| Ok(Some(email_credential(id))));
-    m.credentials.expect_update().times(1).returning(|_, _, _| Err(CredentialWriteError::EmailTaken));
-    m.credentials.expect_create().times(0);
-    let body = WriteUser { email: Some("taken@example.com".into()), ..renamed() };
+    m.users.expect_find_by_email().times(0);
+    m.users
+        .expect_update()
+        .withf(|id, patch| {
+            *id == seven()
+                && patch.email.as_ref().map(Email::as_str) == Some("taken@example.com")
+                && patch.first_name == Some(Some("Grace".into()))
+        })
+        .times(1)
+        .returning(|_, _| Err(UserWriteError::EmailTaken));
+    m.credentials.expect_get().times(0);
+    let body = WriteUser { email: Some("Taken@Example.com".into()), ..renamed() };
     let r = m.app().looker.update_user(admin(), seven(), body).await;
     assert!(matches!(r, Err(UpdateUserError::EmailTaken)), "{r:?}");
 }
 
 #[tokio::test]
-#[ignore = "update_user writes the user (and a status change) before the email's conflict is known: a 409 leaves the rest applied"]
 async fn a_taken_email_in_an_update_writes_nothing() {
     let mut m = Mocks::default();
-    seven_is_there(&mut m);
-    let other = User { id: UserId::from_i64(8).unwrap(), ..user(UserStatus::Active) };
-    m.users.expect_find_by_email().returning(move |_| Ok(Some(other.clone())));
-    m.credentials.expect_get().returning(|id| Ok(Some(email_credential(id))));
-    m.credentials.expect_update().returning(|_, _, _| Err(CredentialWriteError::EmailTaken));
-    m.users.expect_update().times(0);
+    m.users.expect_find().times(1).returning(|_| Ok(Some(user(UserStatus::Active))));
+    m.users
+        .expect_update()
+        .withf(|_, patch| {
+            patch.status == Some(UserStatus::Disabled)
+                && patch.email.as_ref().map(Email::as_str) == Some("taken@example.com")
+        })
+        .times(1)
+        .returning(|_, _| Err(UserWriteError::EmailTaken));
     m.access_tokens.expect_publish_generation().times(0);
+    m.audit.expect_record().times(0);
+    m.credentials.expect_get().times(0);
+    m.credentials.expect_update().times(0);
+    m.credentials.expect_create().times(0);
     let body = WriteUser { email: Some("taken@example.com".into()), is_disabled: Some(true), ..renamed() };
     let r = m.app().looker.update_user(admin(), seven(), body).await;
     assert!(matches!(r, Err(UpdateUserError::EmailTaken)), "{r:?}");
@@ -196,39 +203,49 @@ async fn switching_a_user_off_ends_its_sessions_and_a_rename_ends_none() {
 }
 
 #[tokio::test]
-async fn a_user_update_with_an_email_changes_the_credential() {
+async fn a_user_update_with_an_email_writes_it_with_the_user_and_no_credential_separately() {
     let mut m = Mocks::default();
-    m.users.expect_find().returning(|_| Ok(Some(user(UserStatus::Active))));
-    m.users.expect_update().times(1).returning(|_, _| Ok(Some(user(UserStatus::Active))));
-    m.credentials.expect_get().returning(|id| Ok(Some(email_credential(id))));
-    m.credentials
+    m.users.expect_find().times(1).returning(|_| Ok(Some(user(UserStatus::Active))));
+    m.users
         .expect_update()
-        .withf(|_, email, forced| email.as_ref().map(Email::as_str) == Some("grace@example.com") && forced.is_none())
+        .withf(|id, patch| {
+            *id == seven()
+                && patch.email.as_ref().map(Email::as_str) == Some("grace@example.com")
+                && patch.status.is_none()
+                && patch.phone.is_none()
+        })
         .times(1)
-        .returning(|id, _, _| Ok(email_credential(id)));
+        .returning(|_, _| {
+            Ok(Some(User { email: Some(Email::parse("grace@example.com").unwrap()), ..user(UserStatus::Active) }))
+        });
+    m.credentials.expect_update().times(0);
+    m.credentials.expect_create().times(0);
+    m.access_tokens.expect_publish_generation().times(0);
+    m.audit.expect_record().times(0);
+    m.credentials.expect_get().times(1).returning(|id| Ok(Some(email_credential(id))));
     let body = WriteUser { email: Some("Grace@Example.com".into()), ..WriteUser::default() };
-    m.app().looker.update_user(admin(), seven(), body).await.unwrap();
+    let view = m.app().looker.update_user(admin(), seven(), body).await.unwrap();
+    assert_eq!(view.user.email.as_ref().map(Email::as_str), Some("grace@example.com"), "the user as the write left it");
 }
 
 #[tokio::test]
-async fn a_user_update_with_an_email_gives_a_user_without_a_credential_one() {
+async fn a_user_update_with_an_email_reads_the_credential_only_after_the_write() {
     let mut m = Mocks::default();
-    seven_is_there(&mut m);
-    m.users.expect_update().times(1).returning(|_, _| Ok(Some(user(UserStatus::Active))));
-    let mut created = false;
-    m.credentials.expect_get().returning(move |id| {
-        // None before the write; the new one when the answer is read.
-        let found = created.then(|| email_credential(id));
-        created = true;
-        Ok(found)
+    let mut seq = Sequence::new();
+    m.users.expect_find().times(1).in_sequence(&mut seq).returning(|_| Ok(Some(user(UserStatus::Active))));
+    m.users
+        .expect_update()
+        .withf(|_, patch| patch.email.as_ref().map(Email::as_str) == Some("grace@example.com"))
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _| Ok(Some(user(UserStatus::Active))));
+    m.credentials.expect_get().withf(|id| *id == seven()).times(1).in_sequence(&mut seq).returning(|id| {
+        Ok(Some(EmailCredential { email: Email::parse("grace@example.com").unwrap(), ..email_credential(id) }))
     });
     m.credentials.expect_update().times(0);
-    m.credentials
-        .expect_create()
-        .withf(|id, e, _| *id == seven() && e.as_str() == "grace@example.com")
-        .times(1)
-        .returning(|id, _, _| Ok(email_credential(id)));
+    m.credentials.expect_create().times(0);
     let body = WriteUser { email: Some("grace@example.com".into()), ..WriteUser::default() };
     let view = m.app().looker.update_user(admin(), seven(), body).await.unwrap();
-    assert!(view.credential.is_some(), "the answer shows the new credential");
+    let email = view.credential.map(|c| c.credential.email.as_str().to_owned());
+    assert_eq!(email.as_deref(), Some("grace@example.com"), "the answer shows the credential the write made");
 }
