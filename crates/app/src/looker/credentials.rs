@@ -257,6 +257,7 @@ impl LookerService {
             CredentialWriteError::EmailTaken => CreateCredentialError::EmailTaken,
             CredentialWriteError::Store(e) => Fault::new("creating an email credential", e).into(),
         })?;
+        self.credential_changed(caller, id, "created").await?;
         Ok(self.view(c, &user, None))
     }
 
@@ -279,6 +280,7 @@ impl LookerService {
             CredentialWriteError::EmailTaken => UpdateCredentialError::EmailTaken,
             other => Fault::new("updating an email credential", other).into(),
         })?;
+        self.credential_changed(caller, id, "updated").await?;
         Ok(self.view(c, &user, None))
     }
 
@@ -288,11 +290,16 @@ impl LookerService {
     /// [`DeleteCredentialError`].
     pub async fn delete_credential(&self, caller: Principal, id: UserId) -> Result<(), DeleteCredentialError> {
         self.administered(caller, id).await?;
-        if self.ctx.ports.credentials.delete(id).await.map_err(fault("deleting a credential"))? {
-            Ok(())
-        } else {
-            Err(DeleteCredentialError::NotFound)
+        if !self.ctx.ports.credentials.delete(id).await.map_err(fault("deleting a credential"))? {
+            return Err(DeleteCredentialError::NotFound);
         }
+        Ok(self.credential_changed(caller, id, "deleted").await?)
+    }
+
+    /// Audits a change of `id`'s email credential by `caller` (where its links are sent).
+    async fn credential_changed(&self, caller: Principal, id: UserId, what: &str) -> Result<(), Fault> {
+        let actor = format!("api-user:{}", caller.user_id);
+        self.ctx.ports.audit(AuditKind::EmailCredentialChanged, Some(id), actor, what.to_owned()).await
     }
 
     async fn issue(

@@ -11,6 +11,18 @@ use resetd_ports::credentials::{CredentialWriteError, EmailCredential};
 use super::{admin, email_credential, nobody_is_there, plain, seven, seven_is_there};
 use crate::support::{broken, down, Mocks};
 
+/// The one audit event of a credential change of user 7 by the admin.
+fn audited(m: &mut Mocks, detail: &'static str) {
+    m.audit
+        .expect_record()
+        .withf(move |e| {
+            (e.kind, e.user_id, e.actor.as_str(), e.detail.as_str())
+                == (resetd_ports::audit::AuditKind::EmailCredentialChanged, Some(seven()), "api-user:1", detail)
+        })
+        .times(1)
+        .returning(|_| Ok(()));
+}
+
 #[tokio::test]
 async fn a_user_reads_its_own_email_credential() {
     let mut m = Mocks::default();
@@ -67,6 +79,7 @@ async fn an_admin_creates_an_email_credential_under_the_normalised_address() {
         .withf(|id, e, _| *id == seven() && e.as_str() == "grace@example.com")
         .times(1)
         .returning(|id, e, _| Ok(EmailCredential { email: e.clone(), ..email_credential(id) }));
+    audited(&mut m, "created");
     let view = m.app().looker.create_credential(admin(), seven(), Some(" Grace@Example.com ")).await.unwrap();
     assert_eq!(view.credential.email.as_str(), "grace@example.com");
 }
@@ -110,6 +123,7 @@ async fn a_taken_email_or_an_existing_credential_is_a_conflict_of_its_own() {
     let mut m = Mocks::default();
     seven_is_there(&mut m);
     m.credentials.expect_create().times(1).returning(|_, _, _| Err(CredentialWriteError::EmailTaken));
+    m.audit.expect_record().times(0);
     let r = m.app().looker.create_credential(admin(), seven(), Some("grace@example.com")).await;
     assert!(matches!(r, Err(CreateCredentialError::EmailTaken)), "{r:?}");
     let mut m = Mocks::default();
@@ -144,6 +158,7 @@ async fn an_admin_changes_the_email_and_the_forced_reset_of_a_credential() {
         })
         .times(1)
         .returning(|id, _, _| Ok(EmailCredential { forced_reset: true, ..email_credential(id) }));
+    audited(&mut m, "updated");
     let view = m.app().looker.update_credential(admin(), seven(), Some("Grace@Example.com"), Some(true)).await;
     assert!(view.unwrap().credential.forced_reset);
 }
@@ -208,6 +223,7 @@ async fn an_admin_deletes_a_credential() {
     let mut m = Mocks::default();
     seven_is_there(&mut m);
     m.credentials.expect_delete().withf(|id| *id == seven()).times(1).returning(|_| Ok(true));
+    audited(&mut m, "deleted");
     m.app().looker.delete_credential(admin(), seven()).await.unwrap();
 }
 

@@ -116,7 +116,7 @@ async fn a_listing_store_failure_is_unavailable_or_unexpected() {
 }
 
 #[tokio::test]
-async fn a_plain_user_creates_no_user_and_looks_up_no_email() {
+async fn a_plain_user_creates_no_user_and_writes_nothing() {
     let mut m = Mocks::default();
     m.users.expect_find_by_email().times(0);
     m.users.expect_create().times(0);
@@ -128,7 +128,7 @@ async fn a_plain_user_creates_no_user_and_looks_up_no_email() {
 }
 
 #[tokio::test]
-async fn bad_fields_or_a_bad_email_are_refused_before_the_email_is_looked_up() {
+async fn bad_fields_or_a_bad_email_are_refused_before_anything_is_written() {
     let cases = [
         (WriteUser { locale: Some(Some("es\u{0}".into())), ..WriteUser::default() }, UserField::Locale),
         (WriteUser { last_name: Some(Some("Love\nlace".into())), ..WriteUser::default() }, UserField::LastName),
