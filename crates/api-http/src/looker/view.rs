@@ -174,9 +174,11 @@ pub(crate) fn password_config(c: &PasswordConfig) -> LookerPasswordConfig {
     }
 }
 
-/// `value` as JSON, with only the top-level keys named in `fields` (see [`select`]).
-pub(crate) fn shaped(value: &impl Serialize, fields: Option<&str>) -> Value {
-    select(serde_json::to_value(value).unwrap_or_default(), fields)
+/// `value` as JSON, with only the top-level keys named in `fields` (see [`select`]). These
+/// views have string keys only, so serialising cannot fail; should it, the answer is a 500,
+/// never a `null` in place of the value.
+pub(crate) fn shaped(value: &impl Serialize, fields: Option<&str>) -> Result<Value, serde_json::Error> {
+    Ok(select(serde_json::to_value(value)?, fields))
 }
 
 /// Keeps only the top-level keys named in `fields` (`a,b(c,d),e`); nested selections are

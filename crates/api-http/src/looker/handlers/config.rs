@@ -8,7 +8,7 @@ use resetd_app::looker::PasswordConfigPatch;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{nullable, BadBody, Denied, FieldsQuery, Params};
+use super::{nullable, unserialisable, BadBody, Denied, FieldsQuery, Params};
 use crate::looker::error::ErrorBody;
 use crate::looker::extract::{Caller, LookerJson, LookerQuery};
 use crate::looker::view::LookerPasswordConfig;
@@ -34,7 +34,7 @@ pub(in crate::looker) async fn get_password_config(
     LookerQuery(p): LookerQuery<Params>,
 ) -> Outcome {
     let c = state.app.looker.password_config(who).await.map_err(|e| fail(&state, e))?;
-    ok_json(view::shaped(&view::password_config(&c), p.fields.as_deref()))
+    ok_json(view::shaped(&view::password_config(&c), p.fields.as_deref()).map_err(|e| unserialisable(&state, &e))?)
 }
 
 /// Looker's `WritePasswordConfig`.
@@ -82,7 +82,7 @@ pub(in crate::looker) async fn update_password_config(
         expiration_duration_days: b.expiration_duration_days,
     };
     let c = state.app.looker.update_password_config(who, patch).await.map_err(|e| fail(&state, e))?;
-    ok_json(view::shaped(&view::password_config(&c), p.fields.as_deref()))
+    ok_json(view::shaped(&view::password_config(&c), p.fields.as_deref()).map_err(|e| unserialisable(&state, &e))?)
 }
 
 #[utoipa::path(

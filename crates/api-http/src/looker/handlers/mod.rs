@@ -7,14 +7,14 @@ pub(crate) mod session;
 pub(crate) mod users;
 
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use resetd_app::looker::{CredentialView, UserView};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::{IntoParams, IntoResponses};
 
 use super::error::ErrorBody;
-use super::{ok_json, view, Outcome};
+use super::{fail, ok_json, view, LookerError, Outcome};
 use crate::Shared;
 
 /// The query parameters these endpoints take.
@@ -28,14 +28,21 @@ pub(in crate::looker) struct Params {
 
 /// A user as Looker shows it, with its email credential (`null` when it has none), both read
 /// by the one use case that answered.
-pub(in crate::looker) fn user_json(state: &Shared, v: &UserView, p: &Params) -> Value {
+pub(in crate::looker) fn user_json(state: &Shared, v: &UserView, p: &Params) -> Result<Value, Response> {
     let base = state.app.looker_base();
     let cred = v.credential.as_ref().map(|c| view::credential(&base, c));
-    view::shaped(&view::user(&base, &v.user, cred), p.fields.as_deref())
+    view::shaped(&view::user(&base, &v.user, cred), p.fields.as_deref()).map_err(|e| unserialisable(state, &e))
 }
 
 pub(in crate::looker) fn credential_json(state: &Shared, c: &CredentialView, p: &Params) -> Outcome {
-    ok_json(view::shaped(&view::credential(&state.app.looker_base(), c), p.fields.as_deref()))
+    let shaped = view::shaped(&view::credential(&state.app.looker_base(), c), p.fields.as_deref());
+    ok_json(shaped.map_err(|e| unserialisable(state, &e))?)
+}
+
+/// An answer that could not be serialised: a bug, a 500.
+pub(in crate::looker) fn unserialisable(state: &Shared, e: &serde_json::Error) -> Response {
+    tracing::error!(error = %e, "a Looker answer could not be serialised");
+    fail(state, LookerError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error"))
 }
 
 pub(in crate::looker) fn no_content() -> Outcome {

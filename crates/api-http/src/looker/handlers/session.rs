@@ -127,7 +127,7 @@ pub(in crate::looker) async fn me(
     LookerQuery(p): LookerQuery<Params>,
 ) -> Outcome {
     let u = state.app.looker.get_user(who, who.user_id).await.map_err(|e| fail(&state, e))?;
-    ok_json(user_json(&state, &u, &p))
+    ok_json(user_json(&state, &u, &p)?)
 }
 
 #[cfg(test)]

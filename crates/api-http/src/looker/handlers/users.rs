@@ -37,7 +37,7 @@ pub(in crate::looker) async fn list_users(
         return Err(fail(&state, LookerError::bad_request("offset and limit must be at most 9223372036854775807.")));
     }
     let users = state.app.looker.list_users(who, offset, limit).await.map_err(|e| fail(&state, e))?;
-    ok_json(Value::Array(users.iter().map(|u| user_json(&state, u, &p)).collect()))
+    ok_json(Value::Array(users.iter().map(|u| user_json(&state, u, &p)).collect::<Result<_, _>>()?))
 }
 
 /// Looker's `WriteUser`: absent fields are left alone, `null` clears.
@@ -98,7 +98,7 @@ pub(in crate::looker) async fn create_user(
     OptionalJson(b): OptionalJson<WriteUserBody>,
 ) -> Outcome {
     let u = state.app.looker.create_user(who, b.into()).await.map_err(|e| fail(&state, e))?;
-    ok_json(user_json(&state, &u, &p))
+    ok_json(user_json(&state, &u, &p)?)
 }
 
 #[utoipa::path(
@@ -122,7 +122,7 @@ pub(in crate::looker) async fn get_user(
     LookerQuery(p): LookerQuery<Params>,
 ) -> Outcome {
     let u = state.app.looker.get_user(who, id).await.map_err(|e| fail(&state, e))?;
-    ok_json(user_json(&state, &u, &p))
+    ok_json(user_json(&state, &u, &p)?)
 }
 
 #[utoipa::path(
@@ -151,7 +151,7 @@ pub(in crate::looker) async fn update_user(
     LookerJson(b): LookerJson<WriteUserBody>,
 ) -> Outcome {
     let u = state.app.looker.update_user(who, id, b.into()).await.map_err(|e| fail(&state, e))?;
-    ok_json(user_json(&state, &u, &p))
+    ok_json(user_json(&state, &u, &p)?)
 }
 
 #[utoipa::path(
