@@ -27,7 +27,7 @@ pub use resetd_ports::users::User;
 /// (`Forbidden`), or the user is not there (`NotFound`). Every operation that runs them has
 /// both variants in its own error enum.
 #[derive(Debug)]
-pub(super) enum Access {
+pub(crate) enum Access {
     Forbidden,
     NotFound,
     Fault(Fault),
@@ -42,12 +42,12 @@ impl From<Fault> for Access {
 /// `From<Access>` for the error enums of operations that act on one user.
 macro_rules! access_into {
     ($($error:ty),+ $(,)?) => {$(
-        impl From<super::Access> for $error {
-            fn from(a: super::Access) -> Self {
+        impl From<$crate::looker::Access> for $error {
+            fn from(a: $crate::looker::Access) -> Self {
                 match a {
-                    super::Access::Forbidden => Self::Forbidden,
-                    super::Access::NotFound => Self::NotFound,
-                    super::Access::Fault(f) => f.into(),
+                    $crate::looker::Access::Forbidden => Self::Forbidden,
+                    $crate::looker::Access::NotFound => Self::NotFound,
+                    $crate::looker::Access::Fault(f) => f.into(),
                 }
             }
         }
