@@ -1,10 +1,13 @@
-use resetd_app::redeem::RedeemError;
+use std::time::Duration;
+
+use resetd_app::redeem::{InspectError, RedeemError};
 use resetd_domain::password::Password;
 use resetd_domain::reset_token::{ResetToken, ResetTokenKind};
 use resetd_domain::user::{UserId, UserStatus};
 use resetd_ports::credentials::{ChangePasswordError, TokenOwner};
+use resetd_ports::rate_limit::RateDecision;
 
-use crate::support::{some_hash, user, Mocks};
+use crate::support::{broken, down, some_hash, user, Mocks};
 
 fn pw(s: &str) -> Password {
     Password::new(s.into()).unwrap()
@@ -120,4 +123,88 @@ async fn a_caller_that_goes_away_does_not_stop_the_change_it_started() {
         .await
         .expect("the change ran to its end without its caller")
         .unwrap();
+}
+
+#[tokio::test]
+async fn a_change_over_the_address_limit_reads_no_link_and_hashes_nothing() {
+    let mut m = Mocks::default();
+    m.rate_limiter
+        .expect_hit()
+        .withf(|key, _, _| key.starts_with("change:ip:"))
+        .times(1)
+        .returning(|_, _, _| Ok(RateDecision::Limited { retry_after: Duration::from_secs(9) }));
+    m.credentials.expect_find_reset_token().times(0);
+    m.hasher.expect_hash().times(0);
+    let t = ResetToken::generate(&mut rand::rngs::OsRng);
+    let ip = Some(std::net::IpAddr::from([192, 0, 2, 1]));
+    let r = m.app().redeem.redeem_from(t.expose(), pw("Tr4vel-by-Zeppelin"), ip).await;
+    assert!(
+        matches!(r, Err(RedeemError::RateLimited { retry_after }) if retry_after == Duration::from_secs(9)),
+        "{r:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_recently_used_password_is_recurrent_and_changes_nothing() {
+    let mut m = Mocks::default();
+    with_owner(&mut m);
+    m.no_default_policy();
+    m.password_state(Some(some_hash()));
+    m.hasher.expect_matches_any().times(1).returning(|_, _| Ok(true));
+    m.hasher.expect_hash().times(0);
+    m.credentials.expect_change_password().times(0);
+    let t = ResetToken::generate(&mut rand::rngs::OsRng);
+    let r = m.app().redeem.redeem(t.expose(), pw("Tr4vel-by-Zeppelin")).await;
+    assert!(matches!(r, Err(RedeemError::Recurrent)), "{r:?}");
+}
+
+#[tokio::test]
+async fn the_link_of_a_user_who_may_not_reset_is_invalid_and_nothing_is_hashed() {
+    for status in [UserStatus::Locked, UserStatus::Frozen, UserStatus::Disabled] {
+        let mut m = Mocks::default();
+        m.credentials.expect_find_reset_token().returning(|_, _| {
+            Ok(Some(TokenOwner { user_id: UserId::from_i64(7).unwrap(), kind: ResetTokenKind::PasswordReset }))
+        });
+        m.users.expect_find().returning(move |_| Ok(Some(user(status))));
+        m.hasher.expect_matches_any().times(0);
+        m.hasher.expect_hash().times(0);
+        m.credentials.expect_change_password().times(0);
+        let t = ResetToken::generate(&mut rand::rngs::OsRng);
+        let app = m.app();
+        assert!(matches!(app.redeem.inspect(t.expose()).await, Err(InspectError::InvalidToken)), "{status:?}");
+        let r = app.redeem.redeem(t.expose(), pw("Tr4vel-by-Zeppelin")).await;
+        assert!(matches!(r, Err(RedeemError::InvalidToken)), "{status:?}: {r:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_link_inspects_as_invalid() {
+    let mut m = Mocks::default();
+    m.credentials.expect_find_reset_token().returning(|_, _| Ok(None));
+    m.users.expect_find().times(0);
+    let t = ResetToken::generate(&mut rand::rngs::OsRng);
+    let app = m.app();
+    assert!(matches!(app.redeem.inspect(t.expose()).await, Err(InspectError::InvalidToken)));
+    assert!(matches!(app.redeem.inspect("short").await, Err(InspectError::InvalidToken)));
+}
+
+#[tokio::test]
+async fn a_link_store_failure_is_unavailable_or_unexpected_and_nothing_is_hashed() {
+    for (fail, unavailable) in [(down as fn() -> _, true), (broken, false)] {
+        let mut m = Mocks::default();
+        m.credentials.expect_find_reset_token().returning(move |_, _| Err(fail()));
+        m.hasher.expect_hash().times(0);
+        m.credentials.expect_change_password().times(0);
+        let t = ResetToken::generate(&mut rand::rngs::OsRng);
+        let app = m.app();
+        let inspected = app.redeem.inspect(t.expose()).await;
+        let redeemed = app.redeem.redeem(t.expose(), pw("Tr4vel-by-Zeppelin")).await;
+        if unavailable {
+            assert!(matches!(inspected, Err(InspectError::Unavailable(_))), "{inspected:?}");
+            assert!(matches!(redeemed, Err(RedeemError::Unavailable(_))), "{redeemed:?}");
+        } else {
+            assert!(matches!(inspected, Err(InspectError::Unexpected(_))), "{inspected:?}");
+            assert!(matches!(redeemed, Err(RedeemError::Unexpected(_))), "{redeemed:?}");
+        }
+    }
 }

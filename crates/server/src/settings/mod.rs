@@ -9,7 +9,8 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 
 pub use sections::{
-    Argon2, Database, Dev, Limits, Links, Log, Mail, OutboxSettings, Otp, Policies, Redis, Security, Server, Sms,
+    Argon2, Breached, Database, Dev, Limits, Links, Log, Mail, Otp, OutboxSettings, Policies, Redis, Security, Server,
+    Sms,
 };
 
 fn dev() -> Profile {
@@ -73,6 +74,8 @@ pub struct Settings {
     pub mail: Mail,
     /// `[sms]`: SMS delivery.
     pub sms: Sms,
+    /// `[breached]`: the breached-password check.
+    pub breached: Breached,
     /// `[otp]`: the CIAM one-time codes.
     pub otp: Otp,
     /// `[limits]`: rate limits on Looker logins, reset links and password changes.

@@ -160,6 +160,19 @@ pub struct Sms {
     pub bearer_token: SecretString,
 }
 
+/// The breached-password check: a k-anonymity range API asked for every new password.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Breached {
+    /// The range API's base URL, the SHA-1 prefix appended (`…/range/`); empty: no check.
+    pub api_url: String,
+    /// How long one lookup may take, in ms (1000).
+    pub timeout_ms: u64,
+    /// When the service cannot answer: accept the password (`true`, the default, with a
+    /// warning and a metric) or answer 503 (`false`).
+    pub fail_open: bool,
+}
+
 /// The CIAM one-time codes (`/otp/send`, `/reset_user_password`): length, lifetimes, guesses
 /// and sending limits.
 #[derive(Debug, Deserialize)]
@@ -249,4 +262,3 @@ pub struct Policies {
     #[serde(default)]
     pub presets: BTreeMap<String, PasswordPolicy>,
 }
-
