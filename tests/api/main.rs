@@ -1,6 +1,7 @@
 //! End-to-end tests: the real router and adapters on a real socket, a fresh PostgreSQL
 //! database per test, a unique Redis prefix per test, and an SMTP sink per test process.
 
+mod breached;
 mod channels;
 mod ciam;
 mod ciam_attack;

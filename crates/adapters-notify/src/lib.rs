@@ -10,6 +10,8 @@
 //! - [`Keeping`] keeps what was delivered in a [`Mailbox`] (dev profile: `/dev/outbox`).
 //! - [`ChannelNotifier`] routes email recipients to the email sender and phone numbers to the
 //!   SMS sender.
+//! - [`RangeApi`] asks a k-anonymity range API of breached passwords (the other outbound HTTP
+//!   service resetd talks to).
 //!
 //! Every sender implements [`Notifier`](resetd_ports::notify::Notifier) for the recipient kind
 //! it serves and answers [`NotifyError::NoChannel`](resetd_ports::notify::NotifyError) for the
@@ -40,6 +42,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod breached;
 pub mod channel;
 pub mod dev;
 pub mod mailbox;
@@ -47,6 +50,7 @@ pub mod smtp;
 pub mod templates;
 pub mod webhook;
 
+pub use breached::{RangeApi, RangeApiError};
 pub use channel::ChannelNotifier;
 pub use dev::{LogSender, DEV_MAIL_TARGET};
 pub use mailbox::{Keeping, Kept, Mailbox};

@@ -54,6 +54,7 @@
 //!     health: memory,
 //!     notifier: Arc::new(Discard),
 //!     hasher: Arc::new(BlockingArgon2::new(Argon2Params::default(), 2, 64)?),
+//!     breached: None,
 //!     clock,
 //! };
 //! let key = TokenKey::generate(&mut rand::rngs::OsRng);
@@ -115,6 +116,7 @@ pub use settings::{OtpSettings, RateLimit, Settings};
 
 use resetd_ports::access::{AccessTokenStore, ApiCredentialStore};
 use resetd_ports::audit::{AuditEvent, AuditKind, AuditLog};
+use resetd_ports::breached::BreachedPasswords;
 use resetd_ports::clients::ClientRegistry;
 use resetd_ports::clock::Clock;
 use resetd_ports::credentials::CredentialStore;
@@ -161,6 +163,8 @@ pub struct Ports {
     pub health: Arc<dyn ChannelHealth>,
     /// Hashes and verifies passwords off the async runtime ([`hashing::BlockingArgon2`]).
     pub hasher: Arc<dyn PasswordHasher>,
+    /// The breached-password range service; `None`: no check (`breached.api_url` unset).
+    pub breached: Option<Arc<dyn BreachedPasswords>>,
     /// The time source: expiries, rate-limit windows and audit times follow it.
     pub clock: Arc<dyn Clock>,
 }

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use resetd_domain::breach::BreachQuery;
 use resetd_domain::keyed::Digest;
 use resetd_domain::locale::Language;
 use resetd_domain::otp::Recipient;
@@ -134,12 +135,33 @@ impl Context {
             .acquire_owned()
             .await
             .map_err(|_| Fault::new("checking a password", "the service is shutting down"))?;
-        let (password, policy) = (password.clone(), policy.clone());
+        let (candidate, rules) = (password.clone(), policy.clone());
         let check = move || {
             let _permit = permit;
-            policy.check(&password, &PolicyContext { email: email.as_ref() })
+            rules.check(&candidate, &PolicyContext { email: email.as_ref() })
         };
-        tokio::task::spawn_blocking(check).await.map_err(fault("checking a password"))
+        let judged = tokio::task::spawn_blocking(check).await.map_err(fault("checking a password"))?;
+        if judged.is_err() || !policy.check_breached {
+            return Ok(judged);
+        }
+        Ok(if self.breached(password).await? { Err(vec![PolicyViolation::Breached]) } else { Ok(()) })
+    }
+
+    /// Whether the breached-password service knows `password` (`false` without one). Only the
+    /// SHA-1's five-digit prefix is sent. When the service cannot answer, `breached.fail_open`
+    /// decides: accept (a warning and a metric) or fail (answered 503).
+    async fn breached(&self, password: &Password) -> Result<bool, Fault> {
+        let Some(service) = &self.ports.breached else { return Ok(false) };
+        let query = BreachQuery::of(password);
+        match service.range(query.prefix()).await {
+            Ok(suffixes) => Ok(query.found_in(&suffixes)),
+            Err(e) if self.settings.breached_fail_open => {
+                metrics::counter!("resetd_breached_check_failures_total").increment(1);
+                tracing::warn!(error = %e, cause = ?e, "the breached-password check failed; the password is accepted (fail_open)");
+                Ok(false)
+            }
+            Err(e) => Err(Fault::new("checking for a breached password", e)),
+        }
     }
 
     /// Publishes a committed generation to the session store, ending older sessions. A

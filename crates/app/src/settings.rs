@@ -95,6 +95,9 @@ pub struct Settings {
     pub email_enabled: bool,
     /// Whether SMS is delivered at all (`sms.enabled`).
     pub sms_enabled: bool,
+    /// When the breached-password service cannot answer: accept the password (`true`, with a
+    /// warning and `resetd_breached_check_failures_total`) or answer 503 (`false`).
+    pub breached_fail_open: bool,
 }
 
 impl Settings {
@@ -115,6 +118,7 @@ impl Settings {
             otp: OtpSettings::default(),
             email_enabled: true,
             sms_enabled: true,
+            breached_fail_open: true,
         }
     }
 

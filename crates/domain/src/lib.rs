@@ -43,6 +43,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod access;
+pub mod breach;
 pub mod client;
 pub mod keyed;
 pub mod keyring;

@@ -28,6 +28,9 @@ pub struct PasswordPolicy {
     pub block_common: bool,
     /// Refuse passwords that contain the local part of the user's email.
     pub reject_email_local_part: bool,
+    /// Refuse passwords the breached-password range service knows (when one is configured,
+    /// `breached.api_url`).
+    pub check_breached: bool,
     /// Looker `expiration_enabled` (recorded; resetd does not expire passwords itself).
     pub expiration_enabled: bool,
     /// Looker `expiration_duration_days` (30 to 365).
@@ -45,6 +48,7 @@ impl Default for PasswordPolicy {
             history_count: 5,
             block_common: true,
             reject_email_local_part: true,
+            check_breached: true,
             expiration_enabled: false,
             expiration_duration_days: None,
         }
@@ -76,6 +80,9 @@ pub enum PolicyViolation {
     /// Contains the local part of the user's email (3 characters or more, in any case), and
     /// `reject_email_local_part` is set.
     ContainsEmailLocalPart,
+    /// Found in the breached-password range ([`PasswordPolicy::check_breached`]); judged by the
+    /// use case, which asks the range service, not by [`PasswordPolicy::check`].
+    Breached,
 }
 
 impl fmt::Display for PolicyViolation {
@@ -90,6 +97,7 @@ impl fmt::Display for PolicyViolation {
             }
             Self::Common => f.write_str("The password is too common."),
             Self::ContainsEmailLocalPart => f.write_str("The password must not contain your email name."),
+            Self::Breached => f.write_str("The password appears in a list of breached passwords."),
         }
     }
 }

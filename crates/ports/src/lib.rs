@@ -61,6 +61,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod breached;
 pub mod budget;
 pub mod clients;
 pub mod clock;

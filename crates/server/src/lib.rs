@@ -142,6 +142,19 @@ pub fn notifier(s: &Settings) -> anyhow::Result<Arc<dyn Notifier>> {
     Ok(Arc::new(ChannelNotifier::new(email, sms)))
 }
 
+/// The breached-password range service of `[breached]`; `None` when `api_url` is empty.
+///
+/// # Errors
+/// A URL that is not `http(s)`.
+pub fn breached(s: &Settings) -> anyhow::Result<Option<Arc<dyn resetd_ports::breached::BreachedPasswords>>> {
+    if s.breached.api_url.is_empty() {
+        return Ok(None);
+    }
+    let timeout = Duration::from_millis(s.breached.timeout_ms.max(1));
+    let api = resetd_adapters_notify::RangeApi::new(&s.breached.api_url, timeout).context("breached.api_url")?;
+    Ok(Some(Arc::new(api)))
+}
+
 /// The use-case settings from the configuration.
 ///
 /// # Errors
@@ -170,6 +183,7 @@ pub fn app_settings(s: &Settings) -> anyhow::Result<resetd_app::Settings> {
     a.default_policy = s.policy.default.clone();
     a.email_enabled = s.mail.enabled;
     a.sms_enabled = s.sms.enabled;
+    a.breached_fail_open = s.breached.fail_open;
     a.presets = s.policy.presets.clone();
     a.history_retention = s.policy.history_retention;
     let o = &s.otp;
@@ -227,6 +241,7 @@ pub async fn build(s: &Settings, clock: Arc<dyn Clock>, notifier: Arc<dyn Notifi
         notifier,
         health: memory.clone(),
         hasher,
+        breached: breached(s)?,
         clock,
     };
     let db_url = s.database.url.expose_secret();

@@ -149,6 +149,8 @@ impl Shop {
             key_usage: memory,
             notifier: Arc::new(ChannelNotifier::new(None, Some(Arc::new(sms)))),
             hasher: hasher.clone(),
+            // No breached-password service in the example (`RangeApi` would add one).
+            breached: None,
             clock: clock.clone(),
         };
         let mut settings = Settings::new(&config.public_base_url, config.token_key);

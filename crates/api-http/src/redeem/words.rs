@@ -202,6 +202,9 @@ pub(crate) fn violation(lang: Language, v: &PolicyViolation) -> String {
             "La contraseña no debe contener el nombre de tu correo.".into()
         }
         (PolicyViolation::ContainsEmailLocalPart, Zh) => "密码不能包含您的邮箱用户名。".into(),
+        (PolicyViolation::Breached, En) => "The password appears in a list of breached passwords.".into(),
+        (PolicyViolation::Breached, Es) => "La contraseña aparece en una lista de contraseñas filtradas.".into(),
+        (PolicyViolation::Breached, Zh) => "该密码出现在已泄露的密码列表中。".into(),
     }
 }
 
@@ -277,6 +280,7 @@ mod tests {
             PolicyViolation::MissingSpecial,
             PolicyViolation::Common,
             PolicyViolation::ContainsEmailLocalPart,
+            PolicyViolation::Breached,
         ];
         for lang in [Language::English, Language::Spanish, Language::SimplifiedChinese] {
             assert_eq!(rules(lang, &all).len(), 7, "{lang:?}");

@@ -2,6 +2,7 @@
 //! each outcome maps to an error. Storage behaviour itself is covered by the contract suite.
 
 mod bootstrap;
+mod breached;
 mod ciam_reset;
 mod ciam_send;
 mod keys;

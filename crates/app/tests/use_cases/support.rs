@@ -9,6 +9,7 @@ use resetd_domain::password::{Argon2Hasher, Argon2Params, Password, PasswordHash
 use resetd_domain::user::{Email, UserId, UserStatus};
 use resetd_ports::access::{MockAccessTokenStore, MockApiCredentialStore};
 use resetd_ports::audit::MockAuditLog;
+use resetd_ports::breached::MockBreachedPasswords;
 use resetd_ports::clients::{Client, ClientPolicy, MockClientRegistry};
 use resetd_ports::clock::Clock;
 use resetd_ports::credentials::{MockCredentialStore, PasswordState};
@@ -49,6 +50,8 @@ pub struct Mocks {
     pub notifier: MockNotifier,
     pub health: MockChannelHealth,
     pub hasher: MockPasswordHasher,
+    /// `None`: no breached-password service, as without `breached.api_url`.
+    pub breached: Option<MockBreachedPasswords>,
 }
 
 /// One random key per test process: the mocks and the tests digest with the same one.
@@ -84,6 +87,7 @@ impl Mocks {
             notifier: Arc::new(self.notifier),
             health: Arc::new(self.health),
             hasher: Arc::new(self.hasher),
+            breached: self.breached.map(|b| Arc::new(b) as Arc<dyn resetd_ports::breached::BreachedPasswords>),
             clock: Arc::new(Fixed),
         };
         let mut settings = Settings::new("https://reset.example.com", key());
