@@ -176,7 +176,9 @@ impl LookerService {
         let c = updated.map_err(|e| match e {
             CredentialWriteError::UserNotFound => UpdateCredentialError::NotFound,
             CredentialWriteError::EmailTaken => UpdateCredentialError::EmailTaken,
-            other => Fault::new("updating an email credential", other).into(),
+            // Only a create can find one already there.
+            e @ CredentialWriteError::AlreadyExists => Fault::new("updating an email credential", e).into(),
+            CredentialWriteError::Store(e) => Fault::new("updating an email credential", e).into(),
         })?;
         self.credential_changed(caller, id, "updated").await?;
         Ok(self.view(c, &user, None))

@@ -216,6 +216,13 @@ async fn a_credential_change_store_failure_is_unavailable_or_unexpected() {
     m.credentials.expect_update().times(1).returning(|_, _, _| Err(CredentialWriteError::Store(broken())));
     let r = m.app().looker.update_credential(admin(), seven(), None, Some(true)).await;
     assert!(matches!(r, Err(UpdateCredentialError::Unexpected(_))), "{r:?}");
+    // The write itself on a database that is down: a 503, not a 500.
+    let mut m = Mocks::default();
+    seven_is_there(&mut m);
+    m.credentials.expect_update().times(1).returning(|_, _, _| Err(CredentialWriteError::Store(down())));
+    m.audit.expect_record().times(0);
+    let r = m.app().looker.update_credential(admin(), seven(), None, Some(true)).await;
+    assert!(matches!(r, Err(UpdateCredentialError::Unavailable(_))), "{r:?}");
 }
 
 #[tokio::test]
