@@ -206,6 +206,8 @@ impl LookerService {
         // is written.
         check_text(&body).map_err(UpdateUserError::Invalid)?;
         let email = parse_email(body.email.as_deref()).map_err(UpdateUserError::Invalid)?;
+        // A new address changes where the user's reset links go: audited as such.
+        let moved = email.as_ref().is_some_and(|e| before.email.as_ref() != Some(e));
         let patch = UserPatch {
             first_name: body.first_name,
             last_name: body.last_name,
@@ -226,6 +228,10 @@ impl LookerService {
             let actor = format!("api-user:{}", caller.user_id);
             let detail = updated.status.as_str().to_owned();
             self.ctx.ports.audit(AuditKind::UserStatusChanged, Some(id), actor, detail).await?;
+        }
+        if moved {
+            let (actor, detail) = (format!("api-user:{}", caller.user_id), "updated".to_owned());
+            self.ctx.ports.audit(AuditKind::EmailCredentialChanged, Some(id), actor, detail).await?;
         }
         Ok(self.with_credential(updated).await?)
     }

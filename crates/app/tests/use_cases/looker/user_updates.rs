@@ -221,7 +221,15 @@ async fn a_user_update_with_an_email_writes_it_with_the_user_and_no_credential_s
     m.credentials.expect_update().times(0);
     m.credentials.expect_create().times(0);
     m.access_tokens.expect_publish_generation().times(0);
-    m.audit.expect_record().times(0);
+    // Where the user's reset links go changed: audited as a credential change.
+    m.audit
+        .expect_record()
+        .withf(|e| {
+            (e.kind, e.user_id, e.actor.as_str(), e.detail.as_str())
+                == (AuditKind::EmailCredentialChanged, Some(seven()), "api-user:1", "updated")
+        })
+        .times(1)
+        .returning(|_| Ok(()));
     m.credentials.expect_get().times(1).returning(|id| Ok(Some(email_credential(id))));
     let body = WriteUser { email: Some("Grace@Example.com".into()), ..WriteUser::default() };
     let view = m.app().looker.update_user(admin(), seven(), body).await.unwrap();
@@ -244,6 +252,7 @@ async fn a_user_update_with_an_email_reads_the_credential_only_after_the_write()
     });
     m.credentials.expect_update().times(0);
     m.credentials.expect_create().times(0);
+    m.audit.expect_record().times(1).returning(|_| Ok(()));
     let body = WriteUser { email: Some("grace@example.com".into()), ..WriteUser::default() };
     let view = m.app().looker.update_user(admin(), seven(), body).await.unwrap();
     let email = view.credential.map(|c| c.credential.email.as_str().to_owned());
