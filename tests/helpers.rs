@@ -118,6 +118,11 @@ impl TestApp {
         s.argon2.memory_kib = 19_456;
         s.server.bind = "127.0.0.1:0".into();
         s.server.public_base_url = String::new();
+        // A dev-profile app on in-memory stores writes its bootstrap secrets here, never into
+        // the source tree (the default is relative to the working directory).
+        let bootstrap =
+            resetd_test_support::target_dir().join("dev-bootstrap").join(resetd_ports::testkit::unique("app"));
+        s.dev.bootstrap_file = bootstrap.join("bootstrap.json").to_string_lossy().into_owned();
         tweak(&mut s);
         let notifier = resetd_server::notifier(&s).unwrap();
         let server = resetd_server::Application::build_with(s, clock, notifier).await.unwrap();
