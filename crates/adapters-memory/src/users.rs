@@ -34,11 +34,11 @@ impl UserStore for MemoryStore {
         if new.phone.as_ref().is_some_and(|p| s.phone_taken(p, None)) {
             return Err(UserWriteError::PhoneTaken);
         }
-        s.next_user += 1;
-        let id = s.next_user;
         if new.email.as_ref().is_some_and(|e| s.email_owner(e).is_some()) {
             return Err(UserWriteError::EmailTaken);
         }
+        s.next_user += 1;
+        let id = s.next_user;
         let status = if new.disabled { UserStatus::Disabled } else { UserStatus::Active };
         let row = UserRow {
             first_name: new.first_name,
@@ -83,6 +83,10 @@ impl UserStore for MemoryStore {
     async fn update(&self, id: UserId, patch: UserPatch) -> Result<Option<User>, UserWriteError> {
         let mut s = self.lock();
         let key = id.as_i64();
+        // As in PostgreSQL: no such user is `None` before any conflict is judged.
+        if !s.users.contains_key(&key) {
+            return Ok(None);
+        }
         if let Some(Some(phone)) = &patch.phone {
             if s.phone_taken(phone, Some(key)) {
                 return Err(UserWriteError::PhoneTaken);

@@ -244,7 +244,9 @@ impl BootstrapService {
         })?;
         let updated = updated.ok_or(BootstrapError::UserNotFound)?;
         self.ctx.after_status_change(&before, &updated).await;
-        self.ctx.ports.audit(AuditKind::UserStatusChanged, Some(id), "cli".into(), status.as_str().into()).await?;
+        if updated.status != before.status {
+            self.ctx.ports.audit(AuditKind::UserStatusChanged, Some(id), "cli".into(), status.as_str().into()).await?;
+        }
         Ok(())
     }
 }

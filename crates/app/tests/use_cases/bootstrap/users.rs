@@ -170,6 +170,16 @@ async fn locking_a_user_ends_its_sessions_and_is_audited() {
 }
 
 #[tokio::test]
+async fn setting_the_status_a_user_already_has_ends_nothing_and_audits_nothing() {
+    let mut m = Mocks::default();
+    m.users.expect_find().times(1).returning(|_| Ok(Some(user(UserStatus::Locked))));
+    m.users.expect_update().times(1).returning(|_, _| Ok(Some(user(UserStatus::Locked))));
+    m.access_tokens.expect_publish_generation().times(0);
+    m.audit.expect_record().times(0);
+    m.app().bootstrap.set_user_status("7", "locked").await.unwrap();
+}
+
+#[tokio::test]
 async fn an_unknown_user_or_one_gone_during_the_change_is_not_found_and_not_audited() {
     let mut m = Mocks::default();
     m.users.expect_find().times(1).returning(|_| Ok(None));
