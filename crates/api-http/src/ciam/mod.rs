@@ -102,7 +102,7 @@ pub(crate) struct OtpTokenBody {
         (status = 413, description = "`invalid_request`: a body over 64 KiB", body = CiamErrorBody),
         (status = 415, description = "`invalid_request`: a body that is not JSON", body = CiamErrorBody),
         (status = 429, description = "`rate_limit_exceeded` (extension): the per-client or per-address limit", body = CiamErrorBody),
-        (status = 503, description = "`temporarily_unavailable`: delivery failed", body = CiamErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: delivery failed, or a backend is unavailable", body = CiamErrorBody),
     ),
     security(("ciam_client" = []), ())
 )]
@@ -116,7 +116,8 @@ pub(crate) async fn send(
     let creds = credentials(&headers, b.client_id, b.client_secret)?;
     let req = SendOtp { usage: b.usage, email: b.email, phone_number: b.phone_number, ip };
     let token = state.app.ciam.send_otp(&creds, req).await?;
-    let body = serde_json::to_string(&OtpTokenBody { otp_token: token.expose().to_owned() }).unwrap_or_default();
+    let body = serde_json::to_string(&OtpTokenBody { otp_token: token.expose().to_owned() })
+        .map_err(|e| CiamReply::unserialisable(&e))?;
     Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 

@@ -57,8 +57,15 @@ impl IntoResponse for CiamReply {
     fn into_response(self) -> Response {
         metrics::counter!("resetd_ciam_errors_total", "error" => self.error).increment(1);
         let body = CiamErrorBody { error: self.error.to_owned(), error_description: self.description };
-        let body = serde_json::to_string(&body).unwrap_or_default();
-        let mut r = (self.status, [(header::CONTENT_TYPE, JSON_UTF8)], body).into_response();
+        // A body of two strings always serialises; should it not, the answer is a plain 500.
+        let (status, body) = match serde_json::to_string(&body) {
+            Ok(text) => (self.status, text),
+            Err(e) => {
+                tracing::error!(error = %e, "a CIAM error answer could not be serialised");
+                (StatusCode::INTERNAL_SERVER_ERROR, r#"{"error":"server_error"}"#.to_owned())
+            }
+        };
+        let mut r = (status, [(header::CONTENT_TYPE, JSON_UTF8)], body).into_response();
         if let Some(secs) = self.retry_after {
             r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
@@ -109,6 +116,12 @@ impl CiamReply {
             retry_after: Some(retry_after.as_secs().max(1)),
             ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limit_exceeded", Some("Too many requests.".into()))
         }
+    }
+
+    /// An answer that could not be serialised: a bug, a 500.
+    pub(super) fn unserialisable(e: &serde_json::Error) -> Self {
+        tracing::error!(error = %e, "a CIAM answer could not be serialised");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", Some("Internal server error.".into()))
     }
 
     fn invalid_client() -> Self {
