@@ -105,6 +105,7 @@ pub struct Shop {
     ciam: CiamRoutes,
     outbox_every: Duration,
     decoy: resetd_domain::password::PasswordHash,
+    limiter: Arc<dyn resetd_ports::rate_limit::RateLimiter>,
 }
 
 impl std::fmt::Debug for Shop {
@@ -142,7 +143,7 @@ impl Shop {
             otps: redis.clone(),
             rate_limiter: redis.clone(),
             access_tokens: redis.clone(),
-            health: redis,
+            health: redis.clone(),
             clients: memory.clone(),
             policies: memory.clone(),
             api_credentials: memory.clone(),
@@ -170,6 +171,7 @@ impl Shop {
             ciam: config.ciam,
             outbox_every: config.outbox_every,
             decoy,
+            limiter: redis,
         })
     }
 
@@ -182,6 +184,7 @@ impl Shop {
             clock: self.clock.clone(),
             policy: self.policy.clone(),
             decoy: self.decoy.clone(),
+            limiter: self.limiter.clone(),
         };
         routes::router(own)
             .nest("/auth", resetd_api_http::ciam_router(self.app.clone(), self.ciam.clone()))

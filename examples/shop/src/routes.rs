@@ -1,19 +1,21 @@
 //! The shop's own routes. Errors are `{"error": "<code>"}`; the codes are the shop's, not
 //! resetd's.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use resetd_domain::password::{Password, PasswordHash};
 use resetd_domain::policy::{PasswordPolicy, PolicyContext};
 use resetd_domain::user::{Email, PhoneNumber};
 use resetd_ports::clock::Clock;
 use resetd_ports::hasher::{HasherError, PasswordHasher};
+use resetd_ports::rate_limit::{RateDecision, RateLimiter};
 use resetd_ports::StoreError;
 use serde::Deserialize;
 use serde_json::json;
@@ -31,7 +33,12 @@ pub(crate) struct ShopState {
     pub clock: Arc<dyn Clock>,
     pub policy: PasswordPolicy,
     pub decoy: PasswordHash,
+    /// resetd's Redis rate limiter, shared by every shop process.
+    pub limiter: Arc<dyn RateLimiter>,
 }
+
+/// Logins tried from one address per minute, before any argon2 work.
+const LOGINS_PER_ADDRESS_PER_MINUTE: u32 = 10;
 
 pub(crate) fn router(state: ShopState) -> Router {
     Router::new()
@@ -132,7 +139,20 @@ struct Login {
 /// `POST /login`: 200 `{"id"}`; 401 `invalid_credentials` for an unknown email or a wrong
 /// password alike (both cost one argon2 verification); 403 `account_not_active` for a right
 /// password of a locked, frozen or disabled customer.
-async fn login(State(s): State<ShopState>, Json(body): Json<Login>) -> Result<Response, Refusal> {
+async fn login(
+    State(s): State<ShopState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    Json(body): Json<Login>,
+) -> Result<Response, Refusal> {
+    // Online guessing is bounded per address before any argon2 work (a real application adds
+    // a per-account lockout; resetd's CIAM routes have their own limits).
+    if let Some(Extension(ConnectInfo(peer))) = peer {
+        let key = format!("shop:login:ip:{}", peer.ip());
+        let window = Duration::from_secs(60);
+        if let RateDecision::Limited { .. } = s.limiter.hit(&key, LOGINS_PER_ADDRESS_PER_MINUTE, window).await? {
+            return Err(Refusal(StatusCode::TOO_MANY_REQUESTS, "too_many_logins"));
+        }
+    }
     let refused = Refusal(StatusCode::UNAUTHORIZED, "invalid_credentials");
     let Ok(password) = Password::new(body.password) else { return Err(refused) };
     let record = match Email::parse(&body.email) {

@@ -250,4 +250,11 @@ async fn the_mounted_routes_keep_their_dialect_beside_the_shops_own(pool: PgPool
     let (status, _, body) = shop.post("/signup", weak, false).await;
     assert_eq!((status, &body["error"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("weak_password")));
     assert_eq!(shop.login("nobody@example.com", "Whatever-1234").await, StatusCode::UNAUTHORIZED);
+
+    // The shop's own login is bounded per address before any argon2 work: ten a minute.
+    for _ in 0..9 {
+        assert_eq!(shop.login("nobody@example.com", "Whatever-1234").await, StatusCode::UNAUTHORIZED);
+    }
+    let (status, _, body) = shop.post("/login", json!({"email": "nobody@example.com", "password": "x"}), false).await;
+    assert_eq!((status, &body["error"]), (StatusCode::TOO_MANY_REQUESTS, &json!("too_many_logins")));
 }
