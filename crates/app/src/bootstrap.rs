@@ -4,10 +4,12 @@
 use std::sync::Arc;
 
 use resetd_domain::access::{ApiSecret, Role};
-use resetd_domain::client::{ClientId, ClientSecret, ClientType};
-use resetd_domain::password::Password;
-use resetd_domain::policy::PolicyViolation;
-use resetd_domain::user::{Email, PhoneNumber, UserId, UserStatus};
+use resetd_domain::client::{ClientId, ClientIdError, ClientSecret, ClientType, ClientTypeError};
+use resetd_domain::password::{Password, PasswordError};
+use resetd_domain::policy::{PolicyConfigError, PolicyViolation};
+use resetd_domain::user::{
+    Email, EmailError, PhoneNumber, PhoneNumberError, UserId, UserIdError, UserStatus, UserStatusError,
+};
 use resetd_ports::access::{ApiCredential, ApiCredentialWriteError};
 use resetd_ports::audit::AuditKind;
 use resetd_ports::clients::{Client, ClientWriteError};
@@ -18,12 +20,64 @@ use resetd_ports::users::{NewUser, UserPatch, UserWriteError};
 use crate::password::SetPasswordError;
 use crate::{fault, Context, Fault};
 
+/// What an operator's argument got wrong; the CLI (`resetd admin`) words it.
+#[derive(Debug, thiserror::Error)]
+pub enum InvalidArgument {
+    /// Not an email address.
+    #[error(transparent)]
+    Email(#[from] EmailError),
+    /// Not a phone number.
+    #[error(transparent)]
+    Phone(#[from] PhoneNumberError),
+    /// Not a user id.
+    #[error(transparent)]
+    UserId(#[from] UserIdError),
+    /// Not a user status.
+    #[error(transparent)]
+    Status(#[from] UserStatusError),
+    /// Not a client id.
+    #[error(transparent)]
+    ClientId(#[from] ClientIdError),
+    /// Not a client type.
+    #[error(transparent)]
+    ClientType(#[from] ClientTypeError),
+    /// A password no policy could accept (empty, too long for the hasher).
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+    /// No preset of that name is configured.
+    #[error("unknown policy preset")]
+    UnknownPreset {
+        /// The name given.
+        name: String,
+        /// The configured presets.
+        known: Vec<String>,
+    },
+    /// A client's own policy out of range: every field that is.
+    #[error("the policy is out of range")]
+    Policy(Vec<PolicyConfigError>),
+    /// A client's own policy asks for more history than every user keeps.
+    #[error("history_count is above policy.history_retention")]
+    HistoryAboveRetention {
+        /// The policy's `history_count`.
+        count: u32,
+        /// `policy.history_retention`.
+        retention: u32,
+    },
+    /// No client has this id.
+    #[error("no such client")]
+    NoSuchClient(ClientId),
+}
+
 /// What an operator command answers instead of its result.
 #[derive(Debug, thiserror::Error)]
 pub enum BootstrapError {
-    /// A bad argument (an email, a client type, a preset, an id), in words for the operator.
-    #[error("{0}")]
-    Invalid(String),
+    /// A bad argument (an email, a client type, a preset, an id).
+    #[error("invalid argument: {0}")]
+    Invalid(#[from] InvalidArgument),
+    /// What the command makes was made at the same moment by another run (or a generated id
+    /// collided): nothing was changed; run it again.
+    #[error("made concurrently")]
+    Concurrent,
     /// The email belongs to another user.
     #[error("the email is already in use")]
     EmailTaken,
@@ -34,7 +88,7 @@ pub enum BootstrapError {
     #[error("no such user")]
     UserNotFound,
     /// The password breaks the default policy: every rule it breaks.
-    #[error("the password does not satisfy the policy: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join(" "))]
+    #[error("the password does not satisfy the policy")]
     Policy(Vec<PolicyViolation>),
     /// A backend did not answer in time: try again.
     #[error("a backend is unavailable while {0}")]
@@ -103,7 +157,7 @@ impl BootstrapService {
     /// # Errors
     /// [`BootstrapError::Invalid`] for a bad email.
     pub async fn create_api_credentials(&self, email: &str, admin: bool) -> Result<NewApiCredential, BootstrapError> {
-        let email = Email::parse(email).map_err(|e| BootstrapError::Invalid(e.to_string()))?;
+        let email = Email::parse(email).map_err(InvalidArgument::from)?;
         let user = self.user_with_email(&email, None, None).await?;
         let client_id = ClientId::generate(&mut rand::rngs::OsRng);
         let secret = ApiSecret::generate(&mut rand::rngs::OsRng);
@@ -116,7 +170,7 @@ impl BootstrapService {
         };
         self.ctx.ports.api_credentials.create(credential).await.map_err(|e| match e {
             ApiCredentialWriteError::UserNotFound => BootstrapError::UserNotFound,
-            ApiCredentialWriteError::Duplicate => BootstrapError::Invalid("client id collision; try again".into()),
+            ApiCredentialWriteError::Duplicate => BootstrapError::Concurrent,
             ApiCredentialWriteError::Store(e) => Fault::new("storing an API credential", e).into(),
         })?;
         Ok(NewApiCredential { user_id: user.id, client_id, client_secret: secret })
@@ -132,28 +186,19 @@ impl BootstrapService {
         name: &str,
         policy: ClientPolicy,
     ) -> Result<NewClient, BootstrapError> {
-        let client_type = ClientType::parse(client_type).map_err(|e| BootstrapError::Invalid(e.to_string()))?;
+        let client_type = ClientType::parse(client_type).map_err(InvalidArgument::from)?;
         match &policy {
             ClientPolicy::Default => {}
             ClientPolicy::Preset(p) if self.ctx.settings.presets.contains_key(p) => {}
             ClientPolicy::Preset(p) => {
-                let known: Vec<_> = self.ctx.settings.presets.keys().cloned().collect();
-                return Err(BootstrapError::Invalid(format!(
-                    "unknown policy preset {p:?}; known: {}",
-                    known.join(", ")
-                )));
+                let known = self.ctx.settings.presets.keys().cloned().collect();
+                return Err(InvalidArgument::UnknownPreset { name: p.clone(), known }.into());
             }
             ClientPolicy::Custom(p) => {
-                if let Err(errors) = p.validate(1) {
-                    let text: Vec<_> = errors.iter().map(ToString::to_string).collect();
-                    return Err(BootstrapError::Invalid(format!("policy: {}", text.join("; "))));
-                }
-                let keep = self.ctx.settings.history_retention;
-                if p.history_count > keep {
-                    return Err(BootstrapError::Invalid(format!(
-                        "policy: history_count {} is above policy.history_retention ({keep})",
-                        p.history_count
-                    )));
+                p.validate(1).map_err(InvalidArgument::Policy)?;
+                let retention = self.ctx.settings.history_retention;
+                if p.history_count > retention {
+                    return Err(InvalidArgument::HistoryAboveRetention { count: p.history_count, retention }.into());
                 }
             }
         }
@@ -171,7 +216,7 @@ impl BootstrapService {
             created_at: self.ctx.ports.clock.now(),
         };
         self.ctx.ports.clients.create(client).await.map_err(|e| match e {
-            ClientWriteError::Duplicate => BootstrapError::Invalid("client id collision; try again".into()),
+            ClientWriteError::Duplicate => BootstrapError::Concurrent,
             ClientWriteError::Store(e) => Fault::new("storing a client", e).into(),
         })?;
         Ok(NewClient { client_id: id, client_secret: secret })
@@ -189,9 +234,9 @@ impl BootstrapService {
         password: Option<String>,
         locale: Option<String>,
     ) -> Result<UserId, BootstrapError> {
-        let email = Email::parse(email).map_err(|e| BootstrapError::Invalid(e.to_string()))?;
-        let phone = phone.map(PhoneNumber::parse).transpose().map_err(|e| BootstrapError::Invalid(e.to_string()))?;
-        let password = password.map(Password::new).transpose().map_err(|e| BootstrapError::Invalid(e.to_string()))?;
+        let email = Email::parse(email).map_err(InvalidArgument::from)?;
+        let phone = phone.map(PhoneNumber::parse).transpose().map_err(InvalidArgument::from)?;
+        let password = password.map(Password::new).transpose().map_err(InvalidArgument::from)?;
         if self.ctx.ports.users.find_by_email(&email).await.map_err(fault("looking up an email"))?.is_some() {
             return Err(BootstrapError::EmailTaken);
         }
@@ -203,9 +248,7 @@ impl BootstrapService {
         if let Some(p) = password {
             self.ctx.set_password(&user, p, &policy, None, "cli".into(), None).await.map_err(|e| match e {
                 SetPasswordError::Policy(v) => BootstrapError::Policy(v),
-                SetPasswordError::Recurrent | SetPasswordError::Conflict => {
-                    BootstrapError::Invalid("the password changed concurrently".into())
-                }
+                SetPasswordError::Recurrent | SetPasswordError::Conflict => BootstrapError::Concurrent,
                 SetPasswordError::UserGone => BootstrapError::UserNotFound,
                 SetPasswordError::Fault(e) => e.into(),
             })?;
@@ -218,12 +261,12 @@ impl BootstrapService {
     /// # Errors
     /// [`BootstrapError::Invalid`] for an unknown client.
     pub async fn set_client_switches(&self, client_id: &str, switches: ClientSwitches) -> Result<(), BootstrapError> {
-        let id = ClientId::parse(client_id).map_err(|e| BootstrapError::Invalid(e.to_string()))?;
+        let id = ClientId::parse(client_id).map_err(InvalidArgument::from)?;
         let found = self.ctx.ports.clients.set_switches(&id, switches).await.map_err(fault("updating a client"))?;
         if found {
             Ok(())
         } else {
-            Err(BootstrapError::Invalid(format!("no client {id}")))
+            Err(InvalidArgument::NoSuchClient(id).into())
         }
     }
 
@@ -232,8 +275,8 @@ impl BootstrapService {
     /// # Errors
     /// [`BootstrapError::UserNotFound`], [`BootstrapError::Invalid`].
     pub async fn set_user_status(&self, user_id: &str, status: &str) -> Result<(), BootstrapError> {
-        let id = UserId::parse(user_id).map_err(|e| BootstrapError::Invalid(e.to_string()))?;
-        let status = UserStatus::parse(status).map_err(|e| BootstrapError::Invalid(e.to_string()))?;
+        let id = UserId::parse(user_id).map_err(InvalidArgument::from)?;
+        let status = UserStatus::parse(status).map_err(InvalidArgument::from)?;
         let patch = UserPatch { status: Some(status), ..UserPatch::default() };
         let before = self.ctx.ports.users.find(id).await.map_err(fault("loading a user"))?;
         let before = before.ok_or(BootstrapError::UserNotFound)?;

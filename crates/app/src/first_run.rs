@@ -54,12 +54,14 @@ pub struct Bootstrapped {
     pub user_password: Option<SecretString>,
 }
 
+/// One of this module's fixed ids, parsed (a failure is a bug).
 fn fixed(id: &str) -> Result<ClientId, BootstrapError> {
-    ClientId::parse(id).map_err(|e| BootstrapError::Invalid(e.to_string()))
+    ClientId::parse(id).map_err(|e| Fault::new("parsing a fixed client id", e).into())
 }
 
-fn parsed<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, BootstrapError> {
-    r.map_err(|e| BootstrapError::Invalid(e.to_string()))
+/// One of this module's fixed addresses, parsed (a failure is a bug).
+fn parsed<T, E: std::error::Error + Send + Sync + 'static>(r: Result<T, E>) -> Result<T, BootstrapError> {
+    r.map_err(|e| Fault::new("parsing a fixed address", e).into())
 }
 
 impl BootstrapService {
@@ -121,9 +123,7 @@ impl BootstrapService {
                 };
                 ports.api_credentials.create(credential).await.map_err(|e| match e {
                     ApiCredentialWriteError::UserNotFound => BootstrapError::UserNotFound,
-                    ApiCredentialWriteError::Duplicate => {
-                        BootstrapError::Invalid("created concurrently; run again".into())
-                    }
+                    ApiCredentialWriteError::Duplicate => BootstrapError::Concurrent,
                     ApiCredentialWriteError::Store(e) => Fault::new("storing the admin credential", e).into(),
                 })?;
                 Ok((user.id, Some(secret)))
@@ -167,7 +167,7 @@ impl BootstrapService {
                     created_at: ports.clock.now(),
                 };
                 ports.clients.create(client).await.map_err(|e| match e {
-                    ClientWriteError::Duplicate => BootstrapError::Invalid("created concurrently; run again".into()),
+                    ClientWriteError::Duplicate => BootstrapError::Concurrent,
                     ClientWriteError::Store(e) => Fault::new("storing a bootstrap client", e).into(),
                 })?;
                 Ok(secret)

@@ -1,8 +1,6 @@
 //! The password policy: the Looker `password_config` rules, the CIAM history count, a
 //! common-password blocklist and the rule against reusing the email's local part.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 use crate::password::Password;
@@ -83,23 +81,6 @@ pub enum PolicyViolation {
     /// Found in the breached-password range ([`PasswordPolicy::check_breached`]); judged by the
     /// use case, which asks the range service, not by [`PasswordPolicy::check`].
     Breached,
-}
-
-impl fmt::Display for PolicyViolation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::TooShort { min } => write!(f, "The password must be at least {min} characters long."),
-            Self::TooLong { max } => write!(f, "The password must be at most {max} characters long."),
-            Self::MissingDigit => f.write_str("The password must contain a digit."),
-            Self::MissingUpperLower => f.write_str("The password must contain an upper-case and a lower-case letter."),
-            Self::MissingSpecial => {
-                f.write_str("The password must contain a character that is not a letter or a digit.")
-            }
-            Self::Common => f.write_str("The password is too common."),
-            Self::ContainsEmailLocalPart => f.write_str("The password must not contain your email name."),
-            Self::Breached => f.write_str("The password appears in a list of breached passwords."),
-        }
-    }
 }
 
 /// One way a policy itself is out of range.

@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+mod cli_words;
+
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use resetd_app::bootstrap::{ClientPolicy, ClientSwitches};
@@ -135,7 +137,7 @@ async fn admin(settings: &Settings, cmd: Admin) -> anyhow::Result<()> {
     let b = &built.app.bootstrap;
     let out = match cmd {
         Admin::CreateApiCredentials { email, admin } => {
-            let c = b.create_api_credentials(&email, admin).await?;
+            let c = b.create_api_credentials(&email, admin).await.map_err(cli_words::refused)?;
             json!({"user_id": c.user_id.to_string(), "client_id": c.client_id.as_str(), "client_secret": c.client_secret.expose()})
         }
         Admin::CreateClient { client_type, name, policy } => {
@@ -146,7 +148,7 @@ async fn admin(settings: &Settings, cmd: Admin) -> anyhow::Result<()> {
                 }
                 Some(name) => ClientPolicy::Preset(name),
             };
-            let c = b.create_client(&client_type, &name, policy).await?;
+            let c = b.create_client(&client_type, &name, policy).await.map_err(cli_words::refused)?;
             let mut v = json!({"client_id": c.client_id.as_str()});
             if let Some(s) = &c.client_secret {
                 v["client_secret"] = json!(s.expose());
@@ -154,20 +156,22 @@ async fn admin(settings: &Settings, cmd: Admin) -> anyhow::Result<()> {
             v
         }
         Admin::CreateUser { email, phone, password, locale } => {
-            let id = b.create_user(&email, phone.as_deref(), password, locale).await?;
+            let id = b.create_user(&email, phone.as_deref(), password, locale).await.map_err(cli_words::refused)?;
             json!({"user_id": id.to_string()})
         }
         Admin::SetClient { client_id, enabled, reset_enabled, allow_public_otp_send } => {
             let switches = ClientSwitches { enabled, reset_enabled, public_otp_send: allow_public_otp_send };
-            b.set_client_switches(&client_id, switches).await?;
+            b.set_client_switches(&client_id, switches).await.map_err(cli_words::refused)?;
             json!({"client_id": client_id, "enabled": enabled, "reset_enabled": reset_enabled,
                    "allow_public_otp_send": allow_public_otp_send})
         }
         Admin::SetUserStatus { user_id, status } => {
-            b.set_user_status(&user_id, &status).await?;
+            b.set_user_status(&user_id, &status).await.map_err(cli_words::refused)?;
             json!({"user_id": user_id, "status": status})
         }
-        Admin::Bootstrap { rotate } => resetd_server::dev::bootstrap_json(&b.bootstrap(rotate).await?),
+        Admin::Bootstrap { rotate } => {
+            resetd_server::dev::bootstrap_json(&b.bootstrap(rotate).await.map_err(cli_words::refused)?)
+        }
         Admin::KeyStatus => resetd_server::key_status_json(&built.app.keys.status().await?),
         Admin::LabelKeys => {
             anyhow::ensure!(settings.token_keys()?.len() == 1, "label-keys needs exactly one configured token key");

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use resetd_domain::password::{Password, PasswordHash};
-use resetd_domain::policy::{PasswordPolicy, PolicyContext};
+use resetd_domain::policy::{PasswordPolicy, PolicyContext, PolicyViolation};
 use resetd_domain::user::{Email, PhoneNumber};
 use resetd_ports::clock::Clock;
 use resetd_ports::hasher::{HasherError, PasswordHasher};
@@ -116,7 +116,7 @@ async fn signup(State(s): State<ShopState>, Json(body): Json<SignUp>) -> Result<
             .await
             .map_err(|_| Refusal(StatusCode::INTERNAL_SERVER_ERROR, "internal"))?;
     if let Err(violations) = verdict {
-        let said: Vec<String> = violations.iter().map(ToString::to_string).collect();
+        let said: Vec<&str> = violations.iter().map(violation_code).collect();
         let body = json!({ "error": "weak_password", "violations": said });
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response());
     }
@@ -128,6 +128,20 @@ async fn signup(State(s): State<ShopState>, Json(body): Json<SignUp>) -> Result<
         SignUpError::Store(e) => e.into(),
     })?;
     Ok((StatusCode::CREATED, Json(json!({ "id": id.to_string() }))).into_response())
+}
+
+/// The shop's own code for a broken rule (its dialect: an app words them for its users).
+fn violation_code(v: &PolicyViolation) -> &'static str {
+    match v {
+        PolicyViolation::TooShort { .. } => "too_short",
+        PolicyViolation::TooLong { .. } => "too_long",
+        PolicyViolation::MissingDigit => "missing_digit",
+        PolicyViolation::MissingUpperLower => "missing_upper_and_lower_case",
+        PolicyViolation::MissingSpecial => "missing_special_character",
+        PolicyViolation::Common => "too_common",
+        PolicyViolation::ContainsEmailLocalPart => "contains_email_name",
+        PolicyViolation::Breached => "breached",
+    }
 }
 
 #[derive(Deserialize)]

@@ -10,7 +10,7 @@ mod clients;
 mod first_run;
 mod users;
 
-use resetd_app::bootstrap::{BootstrapError, ClientPolicy, ClientSwitches};
+use resetd_app::bootstrap::{BootstrapError, ClientPolicy, ClientSwitches, InvalidArgument};
 use resetd_domain::policy::PasswordPolicy;
 use resetd_domain::user::{UserId, UserStatus};
 use resetd_ports::audit::AuditKind;
@@ -25,15 +25,23 @@ async fn bad_input_writes_nothing() {
     m.users.expect_create().times(0);
     m.users.expect_update().times(0);
     let b = m.app().bootstrap;
-    assert!(matches!(b.create_client("desktop", "x", ClientPolicy::Default).await, Err(BootstrapError::Invalid(_))));
+    let desktop = b.create_client("desktop", "x", ClientPolicy::Default).await;
+    assert!(matches!(desktop, Err(BootstrapError::Invalid(InvalidArgument::ClientType(_)))));
     let preset = b.create_client("web", "x", ClientPolicy::Preset("nope".into())).await;
-    assert!(matches!(&preset, Err(BootstrapError::Invalid(m)) if m.contains("unknown policy preset")), "{preset:?}");
+    let unknown = |r: &Result<_, BootstrapError>| matches!(r, Err(BootstrapError::Invalid(InvalidArgument::UnknownPreset { name, .. })) if name == "nope");
+    assert!(unknown(&preset), "{preset:?}");
     let over = PasswordPolicy { history_count: 50, ..PasswordPolicy::default() };
     let kept = b.create_client("web", "x", ClientPolicy::Custom(over)).await;
-    assert!(matches!(&kept, Err(BootstrapError::Invalid(m)) if m.contains("history_retention")), "{kept:?}");
-    assert!(matches!(b.create_user("not an email", None, None, None).await, Err(BootstrapError::Invalid(_))));
-    assert!(matches!(b.set_user_status("7", "sleepy").await, Err(BootstrapError::Invalid(_))));
-    assert!(matches!(b.set_user_status("x", "locked").await, Err(BootstrapError::Invalid(_))));
+    let above = |r: &Result<_, BootstrapError>| {
+        matches!(r, Err(BootstrapError::Invalid(InvalidArgument::HistoryAboveRetention { count: 50, retention: 10 })))
+    };
+    assert!(above(&kept), "{kept:?}");
+    let email = b.create_user("not an email", None, None, None).await;
+    assert!(matches!(email, Err(BootstrapError::Invalid(InvalidArgument::Email(_)))));
+    let status = b.set_user_status("7", "sleepy").await;
+    assert!(matches!(status, Err(BootstrapError::Invalid(InvalidArgument::Status(_)))));
+    let id = b.set_user_status("x", "locked").await;
+    assert!(matches!(id, Err(BootstrapError::Invalid(InvalidArgument::UserId(_)))));
 }
 
 #[tokio::test]
@@ -45,7 +53,8 @@ async fn a_taken_email_creates_no_user_and_an_unknown_client_is_named() {
     let b = m.app().bootstrap;
     assert!(matches!(b.create_user("ada@example.com", None, None, None).await, Err(BootstrapError::EmailTaken)));
     let unknown = b.set_client_switches("ghost", ClientSwitches::default()).await;
-    assert!(matches!(&unknown, Err(BootstrapError::Invalid(m)) if m.contains("ghost")), "{unknown:?}");
+    let ghost = |r: &Result<(), BootstrapError>| matches!(r, Err(BootstrapError::Invalid(InvalidArgument::NoSuchClient(id))) if id.as_str() == "ghost");
+    assert!(ghost(&unknown), "{unknown:?}");
 }
 
 /// A new user made by the CLI: created with its email credential in the one write (user 7
