@@ -128,6 +128,7 @@ impl UserStore for MemoryStore {
         if let Some(email) = patch.email {
             s.write_email(key, email, now);
         }
+        s.audit.extend(patch.audit);
         if let Some(generation) = bumped {
             s.owe(id, Some(generation), None, now);
         }

@@ -197,6 +197,9 @@ impl UserStore for PgStore {
             if let Some(email) = &patch.email {
                 crate::credentials::write_email(&mut tx, id, email, chrono::Utc::now()).await.map_err(write_error)?;
             }
+            for event in &patch.audit {
+                crate::audit::insert(&mut *tx, event).await?;
+            }
             let row = sqlx::query_as::<_, UserRow>(select_users!("WHERE u.id = $1"))
                 .bind(id.as_i64())
                 .fetch_optional(&mut *tx)

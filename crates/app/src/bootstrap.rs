@@ -277,9 +277,13 @@ impl BootstrapService {
     pub async fn set_user_status(&self, user_id: &str, status: &str) -> Result<(), BootstrapError> {
         let id = UserId::parse(user_id).map_err(InvalidArgument::from)?;
         let status = UserStatus::parse(status).map_err(InvalidArgument::from)?;
-        let patch = UserPatch { status: Some(status), ..UserPatch::default() };
         let before = self.ctx.ports.users.find(id).await.map_err(fault("loading a user"))?;
         let before = before.ok_or(BootstrapError::UserNotFound)?;
+        // The change's audit event is written in the same step as the change.
+        let audit = (status != before.status).then(|| {
+            self.ctx.ports.event(AuditKind::UserStatusChanged, Some(id), "cli".into(), status.as_str().into())
+        });
+        let patch = UserPatch { status: Some(status), audit: audit.into_iter().collect(), ..UserPatch::default() };
         let updated = self.ctx.ports.users.update(id, patch).await.map_err(|e| match e {
             UserWriteError::PhoneTaken => BootstrapError::PhoneTaken,
             UserWriteError::EmailTaken => BootstrapError::EmailTaken,
@@ -287,9 +291,6 @@ impl BootstrapService {
         })?;
         let updated = updated.ok_or(BootstrapError::UserNotFound)?;
         self.ctx.after_status_change(&before, &updated).await;
-        if updated.status != before.status {
-            self.ctx.ports.audit(AuditKind::UserStatusChanged, Some(id), "cli".into(), status.as_str().into()).await?;
-        }
         Ok(())
     }
 }

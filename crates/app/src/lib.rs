@@ -185,8 +185,19 @@ impl Ports {
         actor: String,
         detail: String,
     ) -> Result<(), Fault> {
-        let event = AuditEvent { at: self.clock.now(), kind, user_id, actor, detail };
+        let event = self.event(kind, user_id, actor, detail);
         self.audit.record(event).await.map_err(fault("recording an audit event"))
+    }
+
+    /// An audit event happening now, for a port to write in the same step as its change.
+    pub(crate) fn event(
+        &self,
+        kind: AuditKind,
+        user_id: Option<resetd_domain::user::UserId>,
+        actor: String,
+        detail: String,
+    ) -> AuditEvent {
+        AuditEvent { at: self.clock.now(), kind, user_id, actor, detail }
     }
 }
 

@@ -70,6 +70,9 @@ pub struct UserPatch {
     /// [`CredentialStore::update`](crate::credentials::CredentialStore::update) does. It must
     /// not belong to another user.
     pub email: Option<Email>,
+    /// Audit events written in the same step as the patch (a status change, a new address):
+    /// on any error none is.
+    pub audit: Vec<crate::audit::AuditEvent>,
 }
 
 /// Why a user was not created or updated.

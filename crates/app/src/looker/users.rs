@@ -206,33 +206,35 @@ impl LookerService {
         // is written.
         check_text(&body).map_err(UpdateUserError::Invalid)?;
         let email = parse_email(body.email.as_deref()).map_err(UpdateUserError::Invalid)?;
-        // A new address changes where the user's reset links go: audited as such.
-        let moved = email.as_ref().is_some_and(|e| before.email.as_ref() != Some(e));
+        let status = body.is_disabled.map(|d| if d { UserStatus::Disabled } else { UserStatus::Active });
+        // What the patch changes that is audited, written in its own step: a new status, and a
+        // new address (where the user's reset links go).
+        let ports = &self.ctx.ports;
+        let actor = format!("api-user:{}", caller.user_id);
+        let mut audit = Vec::new();
+        if let Some(s) = status.filter(|s| *s != before.status) {
+            audit.push(ports.event(AuditKind::UserStatusChanged, Some(id), actor.clone(), s.as_str().to_owned()));
+        }
+        if email.as_ref().is_some_and(|e| before.email.as_ref() != Some(e)) {
+            audit.push(ports.event(AuditKind::EmailCredentialChanged, Some(id), actor, "updated".to_owned()));
+        }
         let patch = UserPatch {
             first_name: body.first_name,
             last_name: body.last_name,
             locale: body.locale,
             phone: None,
-            status: body.is_disabled.map(|d| if d { UserStatus::Disabled } else { UserStatus::Active }),
+            status,
             email,
+            audit,
         };
         // One write, the email included: a taken email leaves the user as it was.
-        let updated = self.ctx.ports.users.update(id, patch).await.map_err(|e| match e {
+        let updated = ports.users.update(id, patch).await.map_err(|e| match e {
             UserWriteError::PhoneTaken => UpdateUserError::PhoneTaken,
             UserWriteError::EmailTaken => UpdateUserError::EmailTaken,
             UserWriteError::Store(e) => Fault::new("updating a user", e).into(),
         })?;
         let updated = updated.ok_or(UpdateUserError::NotFound)?;
         self.ctx.after_status_change(&before, &updated).await;
-        if updated.status != before.status {
-            let actor = format!("api-user:{}", caller.user_id);
-            let detail = updated.status.as_str().to_owned();
-            self.ctx.ports.audit(AuditKind::UserStatusChanged, Some(id), actor, detail).await?;
-        }
-        if moved {
-            let (actor, detail) = (format!("api-user:{}", caller.user_id), "updated".to_owned());
-            self.ctx.ports.audit(AuditKind::EmailCredentialChanged, Some(id), actor, detail).await?;
-        }
         Ok(self.with_credential(updated).await?)
     }
 

@@ -15,7 +15,7 @@ use super::{key, stores::hashes, t0, unique};
 use crate::audit::{AuditEvent, AuditKind, AuditLog};
 use crate::credentials::{ChangePassword, ChangePasswordError, CredentialStore};
 use crate::outbox::{Outbox, OutboxItem, PendingNotice};
-use crate::users::{NewUser, UserPatch, UserStore};
+use crate::users::{NewUser, UserPatch, UserStore, UserWriteError};
 
 /// The audit event of a password change of `user`.
 pub(crate) fn audit_of(user: UserId, at: DateTime<Utc>) -> AuditEvent {
@@ -164,7 +164,29 @@ pub async fn changes_write_their_records(
     let later = now + chrono::Duration::minutes(5);
     assert!(claim_of(&outbox, user.id, later).await.is_empty(), "a delivered row is gone");
 
-    users.update(user.id, UserPatch { status: Some(UserStatus::Locked), ..UserPatch::default() }).await.unwrap();
+    // A patch's audit events are written with it, and a refused patch writes none.
+    let event = |kind| AuditEvent { at: later, kind, user_id: Some(user.id), actor: "test".into(), detail: "x".into() };
+    let counted = |kind| {
+        let audit = Arc::clone(&audit);
+        async move { audit.for_user(user.id, 100).await.unwrap().iter().filter(|e| e.kind == kind).count() }
+    };
+    let other = users.create(NewUser { phone: Some(super::stores::phone()), ..NewUser::default() }, now).await.unwrap();
+    let taken = UserPatch {
+        phone: Some(other.phone.clone()),
+        status: Some(UserStatus::Frozen),
+        audit: vec![event(AuditKind::UserStatusChanged)],
+        ..UserPatch::default()
+    };
+    assert!(matches!(users.update(user.id, taken).await, Err(UserWriteError::PhoneTaken)));
+    assert_eq!(counted(AuditKind::UserStatusChanged).await, 0, "a refused patch writes no event");
+    let lock = UserPatch {
+        status: Some(UserStatus::Locked),
+        audit: vec![event(AuditKind::UserStatusChanged), event(AuditKind::EmailCredentialChanged)],
+        ..UserPatch::default()
+    };
+    users.update(user.id, lock).await.unwrap();
+    assert_eq!(counted(AuditKind::UserStatusChanged).await, 1, "the patch's event, with it");
+    assert_eq!(counted(AuditKind::EmailCredentialChanged).await, 1);
     let locked = users.find(user.id).await.unwrap().unwrap().generation;
     let owed = claim_of(&outbox, user.id, later).await;
     assert_eq!(owed.iter().map(|i| (i.generation, i.notice.is_some())).collect::<Vec<_>>(), [(Some(locked), false)]);

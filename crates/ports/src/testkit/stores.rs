@@ -20,7 +20,7 @@ fn email(local: &str) -> Email {
     Email::parse(&format!("{}@example.com", unique(local))).unwrap()
 }
 
-fn phone() -> PhoneNumber {
+pub(crate) fn phone() -> PhoneNumber {
     use rand::Rng as _;
     PhoneNumber::parse(&format!("+1555{:07}", rand::rngs::OsRng.gen_range(0..10_000_000))).unwrap()
 }

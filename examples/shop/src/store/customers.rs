@@ -148,7 +148,11 @@ impl UserStore for ShopStore {
             let Some(current) = current else { return Ok(None) };
             let new_status = patch.status.filter(|s| s.as_str() != current);
             let may_not_sign_in = patch.status.is_some_and(|s| !s.is_active());
+            let events = patch.audit.clone();
             let user = Self::apply_patch(&mut tx, id, patch, new_status.is_some()).await?;
+            for event in &events {
+                owed::note(&mut tx, event).await?;
+            }
             if may_not_sign_in {
                 logins::end_link(&mut tx, id, None).await?;
             }
