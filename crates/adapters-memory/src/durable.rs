@@ -132,10 +132,12 @@ impl CredentialStore for MemoryStore {
         kind: ResetTokenKind,
         expires_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
+        audit: &AuditEvent,
     ) -> Result<Option<EmailCredential>, StoreError> {
         let mut s = self.lock();
         let Some(row) = s.credentials.get_mut(&user.as_i64()) else { return Ok(None) };
         row.token = Some(TokenRow { digest: token.digest, key: token.key, kind, issued_at: now, expires_at });
+        s.audit.push(audit.clone());
         Ok(s.credential(user.as_i64()))
     }
 

@@ -157,8 +157,9 @@ impl CredentialStore for TokenNotConsumed {
         k: ResetTokenKind,
         e: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
+        a: &resetd_ports::audit::AuditEvent,
     ) -> Result<Option<EmailCredential>, StoreError> {
-        self.0.issue_reset_token(u, t, k, e, now).await
+        self.0.issue_reset_token(u, t, k, e, now, a).await
     }
     async fn find_reset_token(&self, t: &Digest, now: DateTime<Utc>) -> Result<Option<TokenOwner>, StoreError> {
         self.0.find_reset_token(t, now).await

@@ -7,6 +7,7 @@ use resetd_domain::keyed::Digest;
 use resetd_domain::keyring::Sealed;
 use resetd_domain::reset_token::ResetTokenKind;
 use resetd_domain::user::{Email, UserId};
+use resetd_ports::audit::AuditEvent;
 use resetd_ports::credentials::{
     ChangePassword, ChangePasswordError, CredentialStore, CredentialWriteError, EmailCredential, IssuedToken,
     PasswordState, TokenOwner,
@@ -180,13 +181,18 @@ impl CredentialStore for PgStore {
         kind: ResetTokenKind,
         expires_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
+        audit: &AuditEvent,
     ) -> Result<Option<EmailCredential>, StoreError> {
         crate::within(async move {
-            // One UPDATE overwrites the previous token, so there is never more than one.
+            // One statement: the UPDATE overwrites the previous token (so there is never more
+            // than one), and the audit event is inserted only for the row it updated.
             let sql = format!(
-                "UPDATE credentials_email SET reset_token_hash = $2, reset_token_kind = $3, \
-             reset_token_issued_at = $4, reset_token_expires_at = $5, reset_token_key = $6 \
-             WHERE user_id = $1 RETURNING {COLUMNS}"
+                "WITH issued AS (UPDATE credentials_email SET reset_token_hash = $2, reset_token_kind = $3, \
+                     reset_token_issued_at = $4, reset_token_expires_at = $5, reset_token_key = $6 \
+                     WHERE user_id = $1 RETURNING {COLUMNS}), \
+                 logged AS (INSERT INTO audit_events (at, kind, user_id, actor, detail) \
+                     SELECT $7, $8, $9, $10, $11 FROM issued) \
+                 SELECT * FROM issued"
             );
             sqlx::query_as::<_, CredentialRow>(&sql)
                 .bind(user.as_i64())
@@ -195,6 +201,11 @@ impl CredentialStore for PgStore {
                 .bind(now)
                 .bind(expires_at)
                 .bind(crate::keys::key_column(token))
+                .bind(audit.at)
+                .bind(audit.kind.as_str())
+                .bind(audit.user_id.map(UserId::as_i64))
+                .bind(&audit.actor)
+                .bind(&audit.detail)
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(error::store)?

@@ -152,6 +152,13 @@ async fn password_changes_racing_a_user_deletion_neither_deadlock_nor_fail(pool:
                 ResetTokenKind::PasswordReset,
                 None,
                 now,
+                &resetd_ports::audit::AuditEvent {
+                    at: now,
+                    kind: resetd_ports::audit::AuditKind::ResetTokenIssued,
+                    user_id: Some(user.id),
+                    actor: "test".into(),
+                    detail: String::new(),
+                },
             )
             .await
             .unwrap()

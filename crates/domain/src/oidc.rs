@@ -221,7 +221,10 @@ mod tests {
         assert_eq!(keys[0]["kid"], current.kid());
         assert_eq!(keys[1]["kid"], previous.kid());
         for k in keys {
-            assert_eq!((k["kty"].as_str(), k["crv"].as_str(), k["use"].as_str()), (Some("EC"), Some("P-256"), Some("sig")));
+            assert_eq!(
+                (k["kty"].as_str(), k["crv"].as_str(), k["use"].as_str()),
+                (Some("EC"), Some("P-256"), Some("sig"))
+            );
             assert!(k.get("d").is_none(), "no private part: {k}");
         }
         assert_eq!(current.kid().len(), 43, "a base64url SHA-256");

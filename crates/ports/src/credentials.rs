@@ -170,11 +170,11 @@ pub trait CredentialStore: Send + Sync {
     async fn delete(&self, user: UserId) -> Result<bool, StoreError>;
 
     /// Stores `token` as the user's only reset token, replacing any previous one atomically,
-    /// and answers the credential as it now stands; `None` when the user has no email
-    /// credential.
+    /// writes `audit` in the same step, and answers the credential as it now stands; `None`
+    /// (and no event) when the user has no email credential.
     ///
     /// # Errors
-    /// [`StoreError`] only.
+    /// [`StoreError`] only; nothing is written then.
     async fn issue_reset_token(
         &self,
         user: UserId,
@@ -182,6 +182,7 @@ pub trait CredentialStore: Send + Sync {
         kind: ResetTokenKind,
         expires_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
+        audit: &crate::audit::AuditEvent,
     ) -> Result<Option<EmailCredential>, StoreError>;
 
     /// The owner of a token that is live at `now`; `None` for unknown, replaced, consumed or

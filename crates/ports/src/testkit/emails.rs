@@ -46,7 +46,14 @@ pub async fn emails_written_with_their_user(users: Arc<dyn UserStore>, creds: Ar
     // A new address ends the outstanding link; the user and its credential change together.
     let token = ResetToken::generate(&mut rand::rngs::OsRng).digest(&key());
     creds
-        .issue_reset_token(bob.id, &super::sealed(&key(), token), ResetTokenKind::PasswordReset, None, now)
+        .issue_reset_token(
+            bob.id,
+            &super::sealed(&key(), token),
+            ResetTokenKind::PasswordReset,
+            None,
+            now,
+            &super::issued(bob.id, now),
+        )
         .await
         .unwrap();
     let moved = email("moved");

@@ -97,7 +97,17 @@ pub async fn key_usage(s: KeyedStores) {
             let email = Email::parse(&format!("{}@example.com", unique("k"))).unwrap();
             creds.create(u.id, &email, now).await.unwrap();
             let token = Sealed { digest, key };
-            creds.issue_reset_token(u.id, &token, ResetTokenKind::PasswordReset, expires_at, now).await.unwrap();
+            creds
+                .issue_reset_token(
+                    u.id,
+                    &token,
+                    ResetTokenKind::PasswordReset,
+                    expires_at,
+                    now,
+                    &super::issued(u.id, now),
+                )
+                .await
+                .unwrap();
         }
     };
     link(Some(old.id()), None).await;

@@ -39,7 +39,17 @@ pub async fn outstanding_links_die(users: Arc<dyn UserStore>, creds: Arc<dyn Cre
         let (creds, digest) = (Arc::clone(&creds), ResetToken::generate(&mut rand::rngs::OsRng).digest(&key));
         let token = super::sealed(&key, digest);
         async move {
-            creds.issue_reset_token(user.id, &token, ResetTokenKind::PasswordReset, None, now).await.unwrap();
+            creds
+                .issue_reset_token(
+                    user.id,
+                    &token,
+                    ResetTokenKind::PasswordReset,
+                    None,
+                    now,
+                    &super::issued(user.id, now),
+                )
+                .await
+                .unwrap();
             assert!(creds.find_reset_token(&digest, now).await.unwrap().is_some());
             digest
         }
@@ -163,6 +173,23 @@ pub async fn changes_write_their_records(
     outbox.done(owed[0].id).await.unwrap();
     let later = now + chrono::Duration::minutes(5);
     assert!(claim_of(&outbox, user.id, later).await.is_empty(), "a delivered row is gone");
+
+    // A reset link is issued with its audit event, in one step; no credential, no link, no event.
+    let link = super::sealed(&key(), ResetToken::generate(&mut rand::rngs::OsRng).digest(&key()));
+    let event = super::issued(user.id, later);
+    let issued = creds.issue_reset_token(user.id, &link, ResetTokenKind::PasswordReset, None, later, &event).await;
+    assert!(issued.unwrap().is_some());
+    let bare = users.create(NewUser::default(), now).await.unwrap();
+    let event = super::issued(bare.id, later);
+    let none = creds.issue_reset_token(bare.id, &link, ResetTokenKind::PasswordReset, None, later, &event).await;
+    assert_eq!(none.unwrap(), None);
+    let issued_events = |id| {
+        let audit = Arc::clone(&audit);
+        async move {
+            audit.for_user(id, 100).await.unwrap().iter().filter(|e| e.kind == AuditKind::ResetTokenIssued).count()
+        }
+    };
+    assert_eq!((issued_events(user.id).await, issued_events(bare.id).await), (1, 0), "the link's event, and only its");
 
     // A patch's audit events are written with it, and a refused patch writes none.
     let event = |kind| AuditEvent { at: later, kind, user_id: Some(user.id), actor: "test".into(), detail: "x".into() };

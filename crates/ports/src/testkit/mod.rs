@@ -33,6 +33,17 @@ pub use stores::{audit_log, client_registry, credential_store, policy_store, use
 /// clock (Redis TTLs), [`ManualClock::advance`] for the in-memory adapters.
 pub type Advance = Box<dyn Fn(Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
+/// The audit event of a reset link issued to `user` at `at`.
+pub(crate) fn issued(user: resetd_domain::user::UserId, at: chrono::DateTime<chrono::Utc>) -> crate::audit::AuditEvent {
+    crate::audit::AuditEvent {
+        at,
+        kind: crate::audit::AuditKind::ResetTokenIssued,
+        user_id: Some(user),
+        actor: "test".into(),
+        detail: "password_reset".into(),
+    }
+}
+
 /// An [`Advance`] that sleeps for real.
 pub fn sleeping() -> Advance {
     Box::new(|d| Box::pin(tokio::time::sleep(d)))

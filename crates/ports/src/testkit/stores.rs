@@ -118,7 +118,14 @@ pub async fn credential_store(users: Arc<dyn UserStore>, creds: Arc<dyn Credenti
     let token = ResetToken::generate(&mut rand::rngs::OsRng).digest(&key);
     assert_eq!(
         creds
-            .issue_reset_token(ada.id, &super::sealed(&key, token), ResetTokenKind::PasswordReset, None, now)
+            .issue_reset_token(
+                ada.id,
+                &super::sealed(&key, token),
+                ResetTokenKind::PasswordReset,
+                None,
+                now,
+                &super::issued(ada.id, now)
+            )
             .await
             .unwrap(),
         None,
@@ -148,7 +155,14 @@ pub async fn credential_store(users: Arc<dyn UserStore>, creds: Arc<dyn Credenti
     let second = ResetToken::generate(&mut rand::rngs::OsRng).digest(&key);
     let expiry = now + Span::minutes(60);
     let answered = creds
-        .issue_reset_token(ada.id, &super::sealed(&key, first), ResetTokenKind::PasswordReset, None, now)
+        .issue_reset_token(
+            ada.id,
+            &super::sealed(&key, first),
+            ResetTokenKind::PasswordReset,
+            None,
+            now,
+            &super::issued(ada.id, now),
+        )
         .await
         .unwrap();
     assert_eq!(answered, creds.get(ada.id).await.unwrap(), "the answer is the credential as stored");
@@ -159,7 +173,14 @@ pub async fn credential_store(users: Arc<dyn UserStore>, creds: Arc<dyn Credenti
         Some((ada.id, ResetTokenKind::PasswordReset))
     );
     let answered = creds
-        .issue_reset_token(ada.id, &super::sealed(&key, second), ResetTokenKind::AccountSetup, Some(expiry), now)
+        .issue_reset_token(
+            ada.id,
+            &super::sealed(&key, second),
+            ResetTokenKind::AccountSetup,
+            Some(expiry),
+            now,
+            &super::issued(ada.id, now),
+        )
         .await;
     assert_eq!(answered.unwrap(), creds.get(ada.id).await.unwrap());
     assert_eq!(creds.find_reset_token(&first, now).await.unwrap(), None, "a new token replaces the old one");
@@ -198,14 +219,28 @@ pub async fn credential_store(users: Arc<dyn UserStore>, creds: Arc<dyn Credenti
     assert!(!creds.get(ada.id).await.unwrap().unwrap().forced_reset, "a change clears the forced-reset flag");
     assert_eq!(creds.find_reset_token(&second, now).await.unwrap(), None, "a change ends the outstanding link");
     creds
-        .issue_reset_token(ada.id, &super::sealed(&key, second), ResetTokenKind::AccountSetup, Some(expiry), now)
+        .issue_reset_token(
+            ada.id,
+            &super::sealed(&key, second),
+            ResetTokenKind::AccountSetup,
+            Some(expiry),
+            now,
+            &super::issued(ada.id, now),
+        )
         .await
         .unwrap();
 
     // Consuming a token: someone else's or an expired one writes nothing.
     let bobs = ResetToken::generate(&mut rand::rngs::OsRng).digest(&key);
     creds
-        .issue_reset_token(bob.id, &super::sealed(&key, bobs), ResetTokenKind::PasswordReset, None, now)
+        .issue_reset_token(
+            bob.id,
+            &super::sealed(&key, bobs),
+            ResetTokenKind::PasswordReset,
+            None,
+            now,
+            &super::issued(bob.id, now),
+        )
         .await
         .unwrap();
     let read = (s1.version, generation(users.clone()).await);

@@ -8,6 +8,7 @@ use resetd_domain::keyring::Sealed;
 use resetd_domain::password::PasswordHash;
 use resetd_domain::reset_token::ResetTokenKind;
 use resetd_domain::user::{Email, UserId};
+use resetd_ports::audit::AuditEvent;
 use resetd_ports::credentials::{
     ChangePassword, ChangePasswordError, CredentialStore, CredentialWriteError, EmailCredential, PasswordState,
     TokenOwner,
@@ -162,19 +163,30 @@ impl CredentialStore for ShopStore {
         kind: ResetTokenKind,
         ends: Option<At>,
         at: At,
+        audit: &AuditEvent,
     ) -> Result<Option<EmailCredential>, StoreError> {
+        // The audit event is inserted in the same statement, for the row the update matched.
         let issue = sqlx::query_as::<_, CustomerRow>(concat!(
-            "UPDATE shop_customers SET reset_issued_at = $2, reset_expires_at = $3, reset_kind = $4, \
+            "WITH issued AS (UPDATE shop_customers SET reset_issued_at = $2, reset_expires_at = $3, reset_kind = $4, \
                reset_digest = $5, reset_key_id = $6 \
-             WHERE id = $1 AND email IS NOT NULL RETURNING ",
-            customer_columns!()
+             WHERE id = $1 AND email IS NOT NULL RETURNING *), \
+             noted AS (INSERT INTO shop_audit (customer_id, kind, actor, detail, occurred_at) \
+               SELECT $7, $8, $9, $10, $11 FROM issued) \
+             SELECT ",
+            customer_columns!(),
+            " FROM issued"
         ))
         .bind(id.as_i64())
         .bind(at)
         .bind(ends)
         .bind(kind.as_str())
         .bind(link.digest.as_bytes().to_vec())
-        .bind(link.key.map(|k| k.to_string()));
+        .bind(link.key.map(|k| k.to_string()))
+        .bind(audit.user_id.map(UserId::as_i64))
+        .bind(audit.kind.as_str())
+        .bind(audit.actor.clone())
+        .bind(audit.detail.clone())
+        .bind(audit.at);
         self.bounded(async move {
             let found = issue.fetch_optional(&self.pool).await.map_err(classify)?;
             Ok(found.map(CustomerRow::into_credential).transpose()?.flatten())

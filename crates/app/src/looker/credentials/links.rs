@@ -128,25 +128,18 @@ impl LookerService {
         let s = &self.ctx.settings;
         let token = ResetToken::generate(&mut rand::rngs::OsRng);
         let now = ports.clock.now();
-        // The answer is the credential as stored with its new token: no read before or after.
-        let credential = ports
-            .credentials
-            .issue_reset_token(id, &s.keys.seal(|k| token.digest(k)), kind, Some(self.link_expiry(lifetime, now)), now)
-            .await
-            .map_err(fault("issuing a reset token"))?;
-        let Some(credential) = credential else {
+        // The answer is the credential as stored with its new token, and the audit event is
+        // written in the same step: no read before or after, no link without its record.
+        let actor = format!("api-user:{}", caller.user_id);
+        let event = ports.event(AuditKind::ResetTokenIssued, Some(id), actor, kind.as_str().to_owned());
+        let sealed = s.keys.seal(|k| token.digest(k));
+        let expires = Some(self.link_expiry(lifetime, now));
+        let issued = ports.credentials.issue_reset_token(id, &sealed, kind, expires, now, &event).await;
+        let Some(credential) = issued.map_err(fault("issuing a reset token"))? else {
             // No email credential, no link: the hit is given back.
             ports.rate_limiter.undo(&budget).await.map_err(fault("giving back a link hit"))?;
             return Err(Access::NotFound.into());
         };
-        ports
-            .audit(
-                AuditKind::ResetTokenIssued,
-                Some(id),
-                format!("api-user:{}", caller.user_id),
-                kind.as_str().to_owned(),
-            )
-            .await?;
         let url = SecretString::from(format!("{}{}/{}", s.public_base_url, kind.path(), token.expose()));
         let view = self.view(credential, &user, Some((kind, url.clone())));
         Ok((user, view, url, kind))
