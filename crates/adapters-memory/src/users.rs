@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use resetd_domain::user::{Email, PhoneNumber, UserId, UserStatus};
+use resetd_ports::audit::AuditEvent;
 use resetd_ports::users::{NewUser, User, UserPatch, UserStore, UserWriteError};
 use resetd_ports::StoreError;
 
@@ -135,7 +136,7 @@ impl UserStore for MemoryStore {
         Ok(s.user(key))
     }
 
-    async fn delete(&self, id: UserId) -> Result<bool, StoreError> {
+    async fn delete(&self, id: UserId, audit: &AuditEvent) -> Result<bool, StoreError> {
         let mut s = self.lock();
         let key = id.as_i64();
         s.credentials.remove(&key);
@@ -145,6 +146,7 @@ impl UserStore for MemoryStore {
         if gone {
             let now = self.clock.now();
             s.owe(id, Some(i64::MAX), None, now);
+            s.audit.push(audit.clone());
         }
         Ok(gone)
     }

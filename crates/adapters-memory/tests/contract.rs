@@ -238,7 +238,7 @@ impl resetd_ports::users::UserStore for SharedUsers {
     ) -> Result<Option<resetd_ports::users::User>, resetd_ports::users::UserWriteError> {
         resetd_ports::users::UserStore::update(&self.0 .0, id, p).await
     }
-    async fn delete(&self, id: UserId) -> Result<bool, StoreError> {
-        resetd_ports::users::UserStore::delete(&self.0 .0, id).await
+    async fn delete(&self, id: UserId, a: &resetd_ports::audit::AuditEvent) -> Result<bool, StoreError> {
+        resetd_ports::users::UserStore::delete(&self.0 .0, id, a).await
     }
 }

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use resetd_domain::user::{Email, PhoneNumber, UserId, UserStatus};
+use resetd_ports::audit::AuditEvent;
 use resetd_ports::users::{NewUser, User, UserPatch, UserStore, UserWriteError};
 use resetd_ports::StoreError;
 
@@ -211,7 +212,7 @@ impl UserStore for PgStore {
         .await
     }
 
-    async fn delete(&self, id: UserId) -> Result<bool, StoreError> {
+    async fn delete(&self, id: UserId, audit: &AuditEvent) -> Result<bool, StoreError> {
         crate::within(async move {
             let mut tx = self.begin().await?;
             let done = sqlx::query("DELETE FROM users WHERE id = $1")
@@ -224,6 +225,7 @@ impl UserStore for PgStore {
             }
             // Its sessions end for good, whatever happens to this process after the commit.
             crate::outbox::owe(&mut tx, id, Some(i64::MAX), None, chrono::Utc::now()).await?;
+            crate::audit::insert(&mut *tx, audit).await?;
             tx.commit().await.map_err(error::store)?;
             Ok(true)
         })

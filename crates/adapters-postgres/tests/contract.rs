@@ -186,7 +186,14 @@ async fn password_changes_racing_a_user_deletion_neither_deadlock_nor_fail(pool:
                 tokio::spawn(async move { s.change_password(change).await })
             })
             .collect();
-        let deleted = UserStore::delete(&*s, user.id).await;
+        let event = resetd_ports::audit::AuditEvent {
+            at: now,
+            kind: resetd_ports::audit::AuditKind::UserDeleted,
+            user_id: Some(user.id),
+            actor: "test".into(),
+            detail: String::new(),
+        };
+        let deleted = UserStore::delete(&*s, user.id, &event).await;
         assert!(matches!(deleted, Ok(true)), "{deleted:?}");
         for t in changes {
             match t.await.unwrap() {

@@ -136,9 +136,10 @@ pub trait UserStore: Send + Sync {
     async fn update(&self, id: UserId, patch: UserPatch) -> Result<Option<User>, UserWriteError>;
 
     /// Deletes the user with its credentials, history and API credentials, and writes an
-    /// outbox row that ends its sessions for good; `false` when absent.
+    /// outbox row that ends its sessions for good and `audit`, in one step; `false` (and no
+    /// event) when absent.
     ///
     /// # Errors
-    /// [`StoreError`] only.
-    async fn delete(&self, id: UserId) -> Result<bool, StoreError>;
+    /// [`StoreError`] only; nothing is written then.
+    async fn delete(&self, id: UserId, audit: &crate::audit::AuditEvent) -> Result<bool, StoreError>;
 }

@@ -248,12 +248,14 @@ impl LookerService {
             return Err(DeleteUserError::Forbidden);
         }
         let ports = &self.ctx.ports;
-        if !ports.users.delete(id).await.map_err(fault("deleting a user"))? {
+        // The delete and its audit event are one write.
+        let event =
+            ports.event(AuditKind::UserDeleted, Some(id), format!("api-user:{}", caller.user_id), String::new());
+        if !ports.users.delete(id, &event).await.map_err(fault("deleting a user"))? {
             return Err(DeleteUserError::NotFound);
         }
         // Its sessions end for good (the delete's outbox row retries this if it fails).
         self.ctx.publish_generation(id, i64::MAX).await;
-        ports.audit(AuditKind::UserDeleted, Some(id), format!("api-user:{}", caller.user_id), String::new()).await?;
         Ok(())
     }
 }

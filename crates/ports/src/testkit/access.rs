@@ -31,7 +31,7 @@ pub async fn api_credential_store(store: Arc<dyn ApiCredentialStore>, users: Arc
     let second = ApiCredential { client_id: ClientId::parse(&unique("api")).unwrap(), role: Role::User, ..cred };
     store.create(second.clone()).await.unwrap();
     assert_eq!(store.find(&second.client_id).await.unwrap().map(|c| c.role), Some(Role::User));
-    assert!(users.delete(user.id).await.unwrap());
+    assert!(users.delete(user.id, &super::deleted(user.id, super::t0())).await.unwrap());
     assert_eq!(store.find(&second.client_id).await.unwrap(), None, "credentials go with their user");
 }
 

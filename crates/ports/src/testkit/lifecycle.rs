@@ -220,7 +220,9 @@ pub async fn changes_write_their_records(
     outbox.done(owed[0].id).await.unwrap();
     users.update(user.id, UserPatch { last_name: Some(Some("L".into())), ..UserPatch::default() }).await.unwrap();
     assert!(claim_of(&outbox, user.id, later).await.is_empty(), "a change of name owes nothing");
-    assert!(users.delete(user.id).await.unwrap());
+    assert!(users.delete(user.id, &super::deleted(user.id, later)).await.unwrap());
+    let events = audit.for_user(user.id, 100).await.unwrap();
+    assert_eq!(events.iter().filter(|e| e.kind == AuditKind::UserDeleted).count(), 1, "the delete's event, with it");
     let owed = claim_of(&outbox, user.id, later).await;
     assert_eq!(
         owed.iter().map(|i| i.generation).collect::<Vec<_>>(),

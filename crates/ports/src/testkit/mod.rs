@@ -44,6 +44,14 @@ pub(crate) fn issued(user: resetd_domain::user::UserId, at: chrono::DateTime<chr
     }
 }
 
+/// The audit event of deleting `user` at `at`.
+pub(crate) fn deleted(
+    user: resetd_domain::user::UserId,
+    at: chrono::DateTime<chrono::Utc>,
+) -> crate::audit::AuditEvent {
+    crate::audit::AuditEvent { kind: crate::audit::AuditKind::UserDeleted, detail: String::new(), ..issued(user, at) }
+}
+
 /// An [`Advance`] that sleeps for real.
 pub fn sleeping() -> Advance {
     Box::new(|d| Box::pin(tokio::time::sleep(d)))

@@ -94,8 +94,9 @@ pub async fn user_store(users: Arc<dyn UserStore>, creds: Arc<dyn CredentialStor
     assert!(listed.contains(&ada.id) && listed.contains(&disabled.id));
     assert_eq!(users.list(0, 1).await.unwrap().len(), 1, "limit is honoured");
 
-    assert!(users.delete(ada.id).await.unwrap());
-    assert!(!users.delete(ada.id).await.unwrap(), "second delete finds nothing");
+    let gone = super::deleted(ada.id, now);
+    assert!(users.delete(ada.id, &gone).await.unwrap());
+    assert!(!users.delete(ada.id, &gone).await.unwrap(), "second delete finds nothing");
     assert_eq!(users.find(ada.id).await.unwrap(), None);
     assert_eq!(creds.get(ada.id).await.unwrap(), None, "the credential goes with the user");
     assert_eq!(users.find_by_email(&e).await.unwrap(), None);

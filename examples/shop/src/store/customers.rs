@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use resetd_domain::user::{Email, PhoneNumber, UserId, UserStatus};
+use resetd_ports::audit::AuditEvent;
 use resetd_ports::users::{NewUser, User, UserPatch, UserStore, UserWriteError};
 use resetd_ports::StoreError;
 use sqlx::{Postgres, Transaction};
@@ -167,7 +168,7 @@ impl UserStore for ShopStore {
 
     /// Deletes the customer (its history goes by cascade) and owes the end of its sessions:
     /// the highest generation there is.
-    async fn delete(&self, id: UserId) -> Result<bool, StoreError> {
+    async fn delete(&self, id: UserId, audit: &AuditEvent) -> Result<bool, StoreError> {
         self.bounded(async {
             let mut tx = self.pool.begin().await.map_err(classify)?;
             let deleted = sqlx::query("DELETE FROM shop_customers WHERE id = $1")
@@ -179,6 +180,7 @@ impl UserStore for ShopStore {
                 return Ok(false);
             }
             owed::owe(&mut tx, Utc::now(), id, Some(i64::MAX), None).await?;
+            owed::note(&mut tx, audit).await?;
             tx.commit().await.map_err(classify)?;
             Ok(true)
         })
