@@ -12,6 +12,7 @@ mod emails;
 mod keys;
 mod lifecycle;
 mod otp;
+mod registry;
 mod stores;
 
 use std::future::Future;
@@ -27,7 +28,8 @@ pub use emails::emails_written_with_their_user;
 pub use keys::{key_usage, KeyedStores};
 pub use lifecycle::{changes_write_their_records, outstanding_links_die};
 pub use otp::otp_store;
-pub use stores::{audit_log, client_registry, credential_store, policy_store, user_store};
+pub use registry::{audit_log, client_registry, policy_store};
+pub use stores::{credential_store, user_store};
 
 /// Moves the time the adapter sees forward: `tokio::time::sleep` for backends with their own
 /// clock (Redis TTLs), [`ManualClock::advance`] for the in-memory adapters.
