@@ -30,6 +30,14 @@ fn linked() -> Mocks {
 /// The range API's own example: SHA-1("password") is 5BAA6 + this suffix.
 const PASSWORD_SUFFIX: &str = "1E4C9B93F3F0682250B6CF8331B7EE68FD8";
 
+/// The password goes through: hashed once, changed once, the generation published.
+fn changed_once(m: &mut Mocks) {
+    m.hasher.expect_matches_any().returning(|_, _| Ok(false));
+    m.hasher.expect_hash().times(1).returning(|_| Ok(some_hash()));
+    m.credentials.expect_change_password().times(1).returning(|_| Ok(4));
+    m.access_tokens.expect_publish_generation().returning(|_, _, _| Ok(()));
+}
+
 fn nothing_hashed_or_changed(m: &mut Mocks) {
     m.hasher.expect_matches_any().times(0);
     m.hasher.expect_hash().times(0);
@@ -82,10 +90,7 @@ async fn a_password_the_range_does_not_hold_is_changed() {
         .times(1)
         .returning(|_| Ok(vec!["0018A45C4D1DEF81644B54AB7F969B88D65".into()]));
     m.breached = Some(range);
-    m.hasher.expect_matches_any().returning(|_, _| Ok(false));
-    m.hasher.expect_hash().times(1).returning(|_| Ok(some_hash()));
-    m.credentials.expect_change_password().times(1).returning(|_| Ok(4));
-    m.access_tokens.expect_publish_generation().returning(|_, _, _| Ok(()));
+    changed_once(&mut m);
     redeem(m, NEW).await.unwrap();
 }
 
@@ -96,10 +101,7 @@ async fn an_unreachable_service_lets_the_password_through_when_failing_open() {
     let mut range = MockBreachedPasswords::new();
     range.expect_range().times(1).returning(|_| Err(down()));
     m.breached = Some(range);
-    m.hasher.expect_matches_any().returning(|_, _| Ok(false));
-    m.hasher.expect_hash().times(1).returning(|_| Ok(some_hash()));
-    m.credentials.expect_change_password().times(1).returning(|_| Ok(4));
-    m.access_tokens.expect_publish_generation().returning(|_, _, _| Ok(()));
+    changed_once(&mut m);
     redeem(m, NEW).await.unwrap();
 }
 
@@ -127,10 +129,7 @@ async fn a_policy_without_the_check_or_a_password_the_policy_refuses_asks_nothin
     let mut range = MockBreachedPasswords::new();
     range.expect_range().times(0);
     m.breached = Some(range);
-    m.hasher.expect_matches_any().returning(|_, _| Ok(false));
-    m.hasher.expect_hash().times(1).returning(|_| Ok(some_hash()));
-    m.credentials.expect_change_password().times(1).returning(|_| Ok(4));
-    m.access_tokens.expect_publish_generation().returning(|_, _, _| Ok(()));
+    changed_once(&mut m);
     redeem(m, NEW).await.unwrap();
 
     let mut m = linked();
