@@ -59,6 +59,8 @@ async fn a_breached_password_is_refused_and_only_its_prefix_leaves(pool: PgPool)
     let api_url = range.base.clone();
     let app = TestApp::spawn_with(&pool, |s| s.breached.api_url = api_url).await;
     let url = link(&app).await;
+    let page = app.http.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Not in a list of breached passwords."), "the page says so beforehand");
 
     let refused = redeem(&app, &url, BREACHED).await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);

@@ -73,6 +73,9 @@ pub struct ResetForm {
     pub email: Option<Email>,
     /// The user's locale, the page's language; `None` when unset.
     pub locale: Option<String>,
+    /// Whether a new password is also looked up in the breached-password range (the policy
+    /// asks for it and a service is configured), so the page can say so beforehand.
+    pub breached_checked: bool,
 }
 
 /// The reset-link page: checking a link ([`Self::inspect`]) and redeeming it
@@ -95,7 +98,8 @@ impl RedeemService {
     pub async fn inspect(&self, token: &str) -> Result<ResetForm, InspectError> {
         let (owner, user, _) = self.owner(token).await?.ok_or(InspectError::InvalidToken)?;
         let policy = self.ctx.default_policy().await?;
-        Ok(ResetForm { kind: owner.kind, policy, email: user.email, locale: user.locale })
+        let breached_checked = policy.check_breached && self.ctx.ports.breached.is_some();
+        Ok(ResetForm { kind: owner.kind, policy, email: user.email, locale: user.locale, breached_checked })
     }
 
     /// Sets the password of the link's user and consumes the link.

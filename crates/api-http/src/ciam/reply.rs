@@ -6,11 +6,10 @@ use std::time::Duration;
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use resetd_app::ciam::{BadRequest, ResetPasswordError, SendOtpError};
+use resetd_app::ciam::{BadRequest, BlockedStatus, ResetPasswordError, SendOtpError};
 use resetd_app::Fault;
 use resetd_domain::locale::Language;
 use resetd_domain::otp::Channel;
-use resetd_domain::user::UserStatus;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -226,10 +225,9 @@ impl From<ResetPasswordError> for CiamReply {
             ResetPasswordError::UserNotFound => Self::bad("user_not_found"),
             ResetPasswordError::AbnormalUserStatus(status) => {
                 let d = match status {
-                    UserStatus::Frozen => "User is frozen.",
-                    UserStatus::Locked => "User is locked.",
-                    // Active never comes here; worded like disabled rather than panicking.
-                    UserStatus::Disabled | UserStatus::Active => "User is disabled.",
+                    BlockedStatus::Frozen => "User is frozen.",
+                    BlockedStatus::Locked => "User is locked.",
+                    BlockedStatus::Disabled => "User is disabled.",
                 };
                 Self::new(StatusCode::BAD_REQUEST, "abnormal_user_status", Some(d.into()))
             }

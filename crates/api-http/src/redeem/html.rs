@@ -60,7 +60,8 @@ pub(crate) fn message(status: StatusCode, lang: Language, title: &str, text: &st
 /// The form, with the reasons a password was refused when there are any.
 pub(crate) fn form(status: StatusCode, lang: Language, token: &str, f: &ResetForm, errors: &[String]) -> Response {
     let w = words(lang);
-    let rules: String = rules(lang, &f.policy).iter().map(|r| format!("<li>{}</li>", escape(r))).collect();
+    let rules: String =
+        rules(lang, &f.policy, f.breached_checked).iter().map(|r| format!("<li>{}</li>", escape(r))).collect();
     let errors = if errors.is_empty() {
         String::new()
     } else {

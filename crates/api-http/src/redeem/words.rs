@@ -118,7 +118,7 @@ pub(crate) fn html_lang(lang: Language) -> &'static str {
 }
 
 /// The policy's rules as a list.
-pub(crate) fn rules(lang: Language, p: &PasswordPolicy) -> Vec<String> {
+pub(crate) fn rules(lang: Language, p: &PasswordPolicy, breached_checked: bool) -> Vec<String> {
     let (min, max, n) = (p.min_length, p.max_length, p.history_count);
     let mut out = vec![match lang {
         Language::English => format!("Between {min} and {max} characters."),
@@ -155,6 +155,13 @@ pub(crate) fn rules(lang: Language, p: &PasswordPolicy) -> Vec<String> {
             "Not containing your email name.",
             "Que no contenga el nombre de tu correo.",
             "不能包含您的邮箱用户名。",
+        ));
+    }
+    if breached_checked {
+        out.push(pick(
+            "Not in a list of breached passwords.",
+            "Que no aparezca en una lista de contraseñas filtradas.",
+            "不能出现在已泄露的密码列表中。",
         ));
     }
     if n > 0 {
@@ -283,12 +290,13 @@ mod tests {
             PolicyViolation::Breached,
         ];
         for lang in [Language::English, Language::Spanish, Language::SimplifiedChinese] {
-            assert_eq!(rules(lang, &all).len(), 7, "{lang:?}");
+            assert_eq!(rules(lang, &all, false).len(), 7, "{lang:?}");
+            assert_eq!(rules(lang, &all, true).len(), 8, "{lang:?}: the breached rule when it is checked");
             let said: std::collections::HashSet<_> = violations.iter().map(|v| violation(lang, v)).collect();
             assert_eq!(said.len(), violations.len(), "{lang:?}: each violation says something of its own");
         }
         // The English words are the CIAM and Looker wire text: unchanged since they were the domain's.
         assert_eq!(violation(Language::English, &violations[0]), "The password must be at least 8 characters long.");
-        assert!(rules(Language::Spanish, &all)[0].starts_with("Entre 8 y 128"));
+        assert!(rules(Language::Spanish, &all, false)[0].starts_with("Entre 8 y 128"));
     }
 }

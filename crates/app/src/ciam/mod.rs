@@ -11,7 +11,7 @@ use std::time::Duration;
 use resetd_domain::client::{ClientId, ClientSecret};
 use resetd_domain::otp::{Channel, Recipient};
 use resetd_domain::policy::PolicyViolation;
-use resetd_domain::user::{Email, PhoneNumber, UserStatus};
+use resetd_domain::user::{Email, PhoneNumber};
 use resetd_ports::clients::Client;
 use resetd_ports::users::User;
 
@@ -108,6 +108,17 @@ pub enum BadRequest {
     MissingParameters,
 }
 
+/// A status that may not reset its password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockedStatus {
+    /// Locked (by an administrator or, once logins exist, by the lockout policy).
+    Locked,
+    /// Frozen by an administrator.
+    Frozen,
+    /// Switched off by an administrator.
+    Disabled,
+}
+
 /// What `send_otp` answers instead of a token.
 #[derive(Debug, thiserror::Error)]
 pub enum SendOtpError {
@@ -189,7 +200,7 @@ pub enum ResetPasswordError {
     UserNotFound,
     /// The user is locked, frozen or disabled.
     #[error("the user is {0:?}")]
-    AbnormalUserStatus(UserStatus),
+    AbnormalUserStatus(BlockedStatus),
     /// The new password breaks the policy (empty when it is unusable at all).
     #[error("the password breaks the policy")]
     InvalidNewPassword(Vec<PolicyViolation>),

@@ -10,7 +10,7 @@ use resetd_ports::rate_limit::RateDecision;
 use resetd_ports::users::User;
 use tracing::Instrument as _;
 
-use super::{BadRequest, CiamService, ClientCredentials, ResetPasswordError, ResetWithOtp};
+use super::{BadRequest, BlockedStatus, CiamService, ClientCredentials, ResetPasswordError, ResetWithOtp};
 use crate::password::SetPasswordError;
 use crate::{fault, Fault};
 
@@ -163,11 +163,14 @@ impl CiamService {
         password: String,
     ) -> Result<User, ResetPasswordError> {
         let user = user.ok_or(ResetPasswordError::UserNotFound)?;
-        match user.status {
-            UserStatus::Active => {}
-            status @ (UserStatus::Frozen | UserStatus::Locked | UserStatus::Disabled) => {
-                return Err(ResetPasswordError::AbnormalUserStatus(status))
-            }
+        let blocked = match user.status {
+            UserStatus::Active => None,
+            UserStatus::Frozen => Some(BlockedStatus::Frozen),
+            UserStatus::Locked => Some(BlockedStatus::Locked),
+            UserStatus::Disabled => Some(BlockedStatus::Disabled),
+        };
+        if let Some(status) = blocked {
+            return Err(ResetPasswordError::AbnormalUserStatus(status));
         }
         let password = Password::new(password).map_err(|_| ResetPasswordError::InvalidNewPassword(Vec::new()))?;
         let policy = self.ctx.client_policy(&client.policy).await?;

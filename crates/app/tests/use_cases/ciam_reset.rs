@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use mockall::predicate::eq;
-use resetd_app::ciam::{BadRequest, ClientCredentials, ResetPasswordError, ResetWithOtp};
+use resetd_app::ciam::{BadRequest, BlockedStatus, ClientCredentials, ResetPasswordError, ResetWithOtp};
 use resetd_domain::client::{ClientSecret, ClientType};
 use resetd_domain::otp::{Channel, OtpToken};
 use resetd_domain::user::UserStatus;
@@ -218,9 +218,9 @@ async fn after_a_claim_an_unknown_user_releases_it() {
 #[tokio::test]
 async fn abnormal_statuses_are_refused_and_release_the_claim() {
     for (status, text) in [
-        (UserStatus::Frozen, UserStatus::Frozen),
-        (UserStatus::Locked, UserStatus::Locked),
-        (UserStatus::Disabled, UserStatus::Disabled),
+        (UserStatus::Frozen, BlockedStatus::Frozen),
+        (UserStatus::Locked, BlockedStatus::Locked),
+        (UserStatus::Disabled, BlockedStatus::Disabled),
     ] {
         let case = Case::new();
         let mut m = claimed(&case);

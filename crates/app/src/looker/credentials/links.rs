@@ -7,7 +7,7 @@ use resetd_domain::otp::Recipient;
 use resetd_domain::reset_token::{ResetToken, ResetTokenKind, TokenLifetime};
 use resetd_domain::user::UserId;
 use resetd_ports::audit::AuditKind;
-use resetd_ports::notify::{Notice, Notification};
+use resetd_ports::notify::{Notice, Notification, NotifyError};
 use secrecy::SecretString;
 
 use super::super::{access_into, Access, CredentialView, LookerService, User};
@@ -207,7 +207,13 @@ impl LookerService {
             notice,
         };
         let sent = self.ctx.ports.notifier.send(notification).await;
-        sent.map_err(|e| SendPasswordResetError::DeliveryFailed(Fault::new("sending a reset link", e)))?;
+        sent.map_err(|e| match e {
+            // A sender that is not configured is no outage to retry: a 500 for the operator.
+            e @ NotifyError::NoChannel(_) => SendPasswordResetError::Unexpected(Fault::new("sending a reset link", e)),
+            e @ NotifyError::Delivery(_) => {
+                SendPasswordResetError::DeliveryFailed(Fault::new("sending a reset link", e))
+            }
+        })?;
         self.ctx
             .ports
             .audit(AuditKind::ResetLinkSent, Some(id), format!("api-user:{}", caller.user_id), kind.as_str().to_owned())

@@ -270,6 +270,18 @@ async fn an_undelivered_link_is_a_delivery_failure_and_not_audited_as_sent() {
 }
 
 #[tokio::test]
+async fn a_link_with_no_sender_configured_is_a_bug_to_fix_not_an_outage_to_retry() {
+    let mut m = Mocks::default();
+    m.allow_rate();
+    seven_is_there(&mut m);
+    m.credentials.expect_issue_reset_token().times(1).returning(|id, _, _, _, _, _| Ok(Some(email_credential(id))));
+    m.audit.expect_record().times(0);
+    m.notifier.expect_send().times(1).returning(|_| Err(NotifyError::NoChannel("email")));
+    let r = m.app().looker.send_password_reset(admin(), seven()).await;
+    assert!(matches!(r, Err(SendPasswordResetError::Unexpected(_))), "{r:?}");
+}
+
+#[tokio::test]
 async fn a_send_store_failure_is_unavailable_or_unexpected_and_sends_nothing() {
     let mut m = Mocks::default();
     seven_is_there(&mut m);
