@@ -181,16 +181,7 @@ async fn a_user_patch_checks_and_applies_its_email(pool: PgPool) {
         |body: Value| app.http.patch(app.url(&format!("/api/4.0/users/{id}"))).bearer_auth(&token).json(&body).send();
     let bad = patch(json!({"first_name": "Changed", "credentials_email": {"email": "not an address"}})).await.unwrap();
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let user: Value = app
-        .http
-        .get(app.url(&format!("/api/4.0/users/{id}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let user = get_json(&app, &format!("/api/4.0/users/{id}"), &token).await;
     assert_eq!((user["first_name"].as_str(), user["email"].as_str()), (Some("Ada"), Some("patch.before@example.com")));
     let good = patch(json!({"credentials_email": {"email": "Patch.After@Example.com"}})).await.unwrap();
     assert_eq!(good.status(), StatusCode::OK);
