@@ -112,6 +112,8 @@ impl TestApp {
         // One generated key per test process: apps that share a database share their key.
         static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         s.security.token_key = KEY.get_or_init(resetd_test_support::token_key).clone().into();
+        // And one signing key: apps that share a database accept each other's tokens.
+        s.oidc.signing_key = resetd_test_support::signing_key_pem().to_owned().into();
         s.mail.smtp_host = "127.0.0.1".into();
         s.mail.smtp_port = sink().port;
         s.mail.tls = "none".into();
@@ -314,4 +316,21 @@ impl SmsGateway {
         let msg = all.iter().rev().find(|m| m["to"] == to).unwrap_or_else(|| panic!("no SMS to {to}: {all:?}"));
         digits_after(msg["text"].as_str().unwrap(), "code", 6)
     }
+}
+
+/// `POST /oauth2/token` (form) as `c` by HTTP Basic; the status, the `Cache-Control` header
+/// and the JSON body.
+pub async fn token(app: &TestApp, c: &Creds, form: &[(&str, &str)]) -> (reqwest::StatusCode, String, Value) {
+    let r =
+        app.http.post(app.url("/oauth2/token")).basic_auth(&c.id, c.secret.as_deref()).form(form).send().await.unwrap();
+    let status = r.status();
+    let cache = r.headers().get("cache-control").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    (status, cache, r.json().await.unwrap())
+}
+
+/// The password grant for `username` and `password` as `c`; the status and the JSON body.
+pub async fn login(app: &TestApp, c: &Creds, username: &str, password: &str) -> (reqwest::StatusCode, Value) {
+    let (status, _, body) =
+        token(app, c, &[("grant_type", "password"), ("username", username), ("password", password)]).await;
+    (status, body)
 }

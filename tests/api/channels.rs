@@ -57,6 +57,7 @@ fn production() -> Settings {
     s.security.token_key = resetd_test_support::token_key().into();
     s.mail.smtp_host = "127.0.0.1".into();
     s.sms.webhook_url = "http://127.0.0.1:1/sms".into();
+    s.oidc.signing_key = resetd_test_support::signing_key_pem().to_owned().into();
     s
 }
 
@@ -79,6 +80,29 @@ fn outside_dev_a_channel_without_a_sender_refuses_to_start() {
     assert!(reason.contains("RESETD__MAIL__ENABLED=false"), "{reason}");
     no_mail.mail.enabled = false;
     assert!(no_mail.check_production().is_ok());
+}
+
+#[test]
+fn production_refuses_to_start_without_a_signing_key_and_reads_one_from_a_file() {
+    let mut unsigned = production();
+    unsigned.oidc.signing_key = String::new().into();
+    let reason = format!("{:#}", unsigned.check_production().unwrap_err());
+    assert!(reason.contains("RESETD__OIDC__SIGNING_KEY") && !reason.contains('\n'), "{reason}");
+    let dir = resetd_test_support::target_dir().join("tmp");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(format!("signing-key-{}.pem", std::process::id()));
+    std::fs::write(&file, resetd_test_support::signing_key_pem()).unwrap();
+    unsigned.oidc.signing_key_file = file.display().to_string();
+    assert!(unsigned.check_production().is_ok());
+    let from_file = unsigned.signer().unwrap();
+    let from_text = production().signer().unwrap();
+    assert_eq!(from_file.current().kid(), from_text.current().kid(), "the same key either way");
+    let mut both = production();
+    both.oidc.signing_key_file = file.display().to_string();
+    assert!(both.signer().is_err(), "not both");
+    std::fs::write(&file, "not a key").unwrap();
+    assert!(unsigned.signer().is_err(), "an unreadable key refuses to start");
+    std::fs::remove_file(&file).unwrap();
 }
 
 /// Fails on the main of before Hardening II: while SMTP was down a known address got 503 and

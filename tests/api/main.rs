@@ -11,6 +11,8 @@ mod headers;
 use resetd_e2e::helpers;
 mod history;
 mod limits;
+mod login;
+mod login_session;
 mod looker;
 mod looker_errors;
 mod metrics;

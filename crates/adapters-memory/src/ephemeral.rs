@@ -17,7 +17,8 @@ use resetd_ports::StoreError;
 
 use crate::{random_id, MemoryStore, OtpEntry};
 
-fn span(d: Duration) -> chrono::Duration {
+/// `d` for chrono arithmetic, saturating.
+pub(crate) fn span(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }
 

@@ -1,9 +1,9 @@
 //! Every resetd port in memory, behind one lock: the embedded default of the `dev` profile
 //! and a fast backend for tests. Nothing persists across restarts.
 //!
-//! Times to live (access tokens, rate-limit windows) follow the injected [`Clock`], so tests
-//! can move time without sleeping. The same contract suite as the PostgreSQL and Redis
-//! adapters runs against this one.
+//! Times to live (access tokens, login sessions, rate-limit windows, login locks) follow the
+//! injected [`Clock`], so tests can move time without sleeping. The same contract suite as the
+//! PostgreSQL and Redis adapters runs against this one.
 //!
 //! One [`MemoryStore`] implements every storage port, so one `Arc` fills any or all of the
 //! storage fields of `resetd_app::Ports` (a host keeps its own users, say, and lets this
@@ -38,6 +38,7 @@
 mod durable;
 mod ephemeral;
 mod keys;
+mod login;
 mod outbox;
 mod users;
 
@@ -95,6 +96,12 @@ struct State {
     outbox: Vec<outbox::OutboxRow>,
     /// Channels marked failing, until when.
     failing: HashMap<resetd_domain::otp::Channel, DateTime<Utc>>,
+    /// Login sessions (refresh-token families) by user and family id.
+    families: HashMap<(UserId, resetd_domain::login::FamilyId), login::FamilyRow>,
+    /// Failed logins counted per subject, and when their window ends.
+    login_failures: HashMap<login::Subject, (u32, DateTime<Utc>)>,
+    /// Locked subjects, until when.
+    login_locks: HashMap<login::Subject, DateTime<Utc>>,
     next_outbox: i64,
 }
 

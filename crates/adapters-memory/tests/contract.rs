@@ -2,11 +2,13 @@
 //! wrappers that each break one rule must fail it.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::FutureExt as _;
 use resetd_adapters_memory::MemoryStore;
+use resetd_domain::client::ClientId;
 use resetd_domain::keyed::Digest;
 use resetd_domain::otp::{OtpBinding, OtpChallenge};
 use resetd_domain::reset_token::ResetTokenKind;
@@ -15,6 +17,7 @@ use resetd_ports::credentials::{
     ChangePassword, ChangePasswordError, CredentialStore, CredentialWriteError, EmailCredential, PasswordState,
     TokenOwner,
 };
+use resetd_ports::login::{Family, FamilyKey, LockoutRule, LockoutSubject, LoginLockout, RefreshTokenStore, Rotation};
 use resetd_ports::otp::{Claim, ClaimOutcome, OtpStore};
 use resetd_ports::testkit::{self, Advance, ManualClock};
 use resetd_ports::StoreError;
@@ -241,4 +244,81 @@ impl resetd_ports::users::UserStore for SharedUsers {
     async fn delete(&self, id: UserId, a: &resetd_ports::audit::AuditEvent) -> Result<bool, StoreError> {
         resetd_ports::users::UserStore::delete(&self.0 .0, id, a).await
     }
+}
+
+#[tokio::test]
+async fn login_sessions_and_lockouts_follow_the_contract() {
+    let (s, advance) = store();
+    testkit::refresh_token_store(s, advance).await;
+    let (s, advance) = store();
+    testkit::login_lockout(s, advance).await;
+}
+
+/// A session store without the grace window: a retried refresh ends the session as a replay
+/// would. Every other rule is the real store's.
+struct NoGrace(MemoryStore);
+
+#[async_trait]
+impl RefreshTokenStore for NoGrace {
+    async fn start(&self, k: &FamilyKey, f: &Family, t: &Digest, ttl: Duration) -> Result<(), StoreError> {
+        self.0.start(k, f, t, ttl).await
+    }
+    async fn rotate(
+        &self,
+        k: &FamilyKey,
+        c: &ClientId,
+        p: &Digest,
+        n: &Digest,
+        now: DateTime<Utc>,
+        grace: Duration,
+        ttl: Duration,
+    ) -> Result<Rotation, StoreError> {
+        match self.0.rotate(k, c, p, n, now, grace, ttl).await? {
+            Rotation::Retried { .. } => {
+                RefreshTokenStore::end(&self.0, k).await?;
+                Ok(Rotation::Reused)
+            }
+            other => Ok(other),
+        }
+    }
+    async fn find(&self, k: &FamilyKey) -> Result<Option<Family>, StoreError> {
+        RefreshTokenStore::find(&self.0, k).await
+    }
+    async fn end(&self, k: &FamilyKey) -> Result<(), StoreError> {
+        RefreshTokenStore::end(&self.0, k).await
+    }
+}
+
+/// A lockout whose clear forgets nothing. Every other rule is the real store's.
+struct ClearForgetsNothing(MemoryStore);
+
+#[async_trait]
+impl LoginLockout for ClearForgetsNothing {
+    async fn is_locked(&self, s: &LockoutSubject) -> Result<bool, StoreError> {
+        self.0.is_locked(s).await
+    }
+    async fn record_failure(&self, s: &LockoutSubject, r: &LockoutRule) -> Result<bool, StoreError> {
+        self.0.record_failure(s, r).await
+    }
+    async fn clear(&self, _: &LockoutSubject) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn the_suite_fails_a_session_store_without_grace() {
+    let (s, advance) = store();
+    let broken = Arc::new(NoGrace(Arc::into_inner(s).unwrap()));
+    let result = std::panic::AssertUnwindSafe(testkit::refresh_token_store(broken, advance)).catch_unwind().await;
+    let message = failed_assertion(result);
+    assert!(message.contains("the same refresh again, within grace"), "failed elsewhere: {message}");
+}
+
+#[tokio::test]
+async fn the_suite_fails_a_lockout_that_does_not_clear() {
+    let (s, advance) = store();
+    let broken = Arc::new(ClearForgetsNothing(Arc::into_inner(s).unwrap()));
+    let result = std::panic::AssertUnwindSafe(testkit::login_lockout(broken, advance)).catch_unwind().await;
+    let message = failed_assertion(result);
+    assert!(message.contains("clear ends a lock"), "failed elsewhere: {message}");
 }

@@ -10,15 +10,23 @@
 //! | `P{u:<user id>}:s:<digest>`  | string      | one API session: `<role>:<generation>`       |
 //! | `P{u:<user id>}:g`           | string      | the user's published credential generation   |
 //! | `P{health:<channel>}`        | string      | present, with a TTL, while a channel fails    |
+//! | `P{u:<user id>}:rf:<family>` | hash        | one login session (refresh-token family; see [`crate::login`]) |
+//! | `P{u:<user id>}:lf`          | string      | the user's failed logins in the current window |
+//! | `P{u:<user id>}:lk`          | string      | present, with a TTL, while the user is locked  |
+//! | `P{n:<name digest>}:lf`      | string      | the same count for a username naming nobody   |
+//! | `P{n:<name digest>}:lk`      | string      | the same lock for a username naming nobody    |
 //!
 //! Redis Cluster hashes only the part between the first `{` and the next `}` (the hash tag),
 //! so every key one Lua script touches must share it. The OTP and rate-limit scripts each
 //! touch one key, whose tag names the challenge or the window; a user's sessions and its
 //! generation share the user's tag, so checking a session against the generation is one
-//! script on one slot (see [`crate::access`]).
+//! script on one slot (see [`crate::access`]). A user's login sessions and lockout keys share
+//! that tag too; an unknown username's lockout keys share the tag of its keyed digest.
 
 use resetd_domain::keyed::Digest;
+use resetd_domain::login::FamilyId;
 use resetd_domain::user::UserId;
+use resetd_ports::login::LockoutSubject;
 
 /// Whether `prefix` can start keys without breaking their hash tags.
 pub(crate) fn valid_prefix(prefix: &str) -> bool {
@@ -58,6 +66,29 @@ pub(crate) fn session(prefix: &str, user: UserId, token: &Digest) -> String {
 /// The published credential generation of `user`.
 pub(crate) fn generation(prefix: &str, user: UserId) -> String {
     format!("{prefix}{}:g", user_tag(user))
+}
+
+/// One login session (refresh-token family) of `user`.
+pub(crate) fn refresh_family(prefix: &str, user: UserId, family: &FamilyId) -> String {
+    format!("{prefix}{}:rf:{}", user_tag(user), family.to_hex())
+}
+
+/// The hash tag of a lockout subject: its user's, or the keyed digest of the unknown name.
+pub(crate) fn lockout_tag(subject: &LockoutSubject) -> String {
+    match subject {
+        LockoutSubject::User(user) => user_tag(*user),
+        LockoutSubject::Unknown(name) => format!("{{n:{}}}", name.to_hex()),
+    }
+}
+
+/// The failed-login counter of `subject`.
+pub(crate) fn login_failures(prefix: &str, subject: &LockoutSubject) -> String {
+    format!("{prefix}{}:lf", lockout_tag(subject))
+}
+
+/// The login lock of `subject`.
+pub(crate) fn login_lock(prefix: &str, subject: &LockoutSubject) -> String {
+    format!("{prefix}{}:lk", lockout_tag(subject))
 }
 
 /// The part of `key` Redis Cluster hashes: the content of its first non-empty `{…}`, or the
@@ -131,5 +162,21 @@ mod tests {
         assert_eq!(generation("p:", user), "p:{u:42}:g");
         assert_eq!(session("p:", user, &digest(1)), format!("p:{{u:42}}:s:{}", digest(1).to_hex()));
         assert_eq!(hash_slot(&session("p:", user, &digest(1))), hash_slot(&generation("p:", user)), "one slot");
+    }
+
+    #[test]
+    fn login_keys_share_the_slot_of_their_subject() {
+        let user = UserId::from_i64(42).unwrap();
+        let family = FamilyId::parse(&"ab".repeat(16)).unwrap();
+        let (subject, nobody) = (LockoutSubject::User(user), LockoutSubject::Unknown(digest(3)));
+        assert_eq!(refresh_family("p:", user, &family), format!("p:{{u:42}}:rf:{}", "ab".repeat(16)));
+        assert_eq!(login_failures("p:", &subject), "p:{u:42}:lf");
+        assert_eq!(login_lock("p:", &subject), "p:{u:42}:lk");
+        assert_eq!(login_lock("p:", &nobody), format!("p:{{n:{}}}:lk", digest(3).to_hex()));
+        let slot = hash_slot(&generation("p:", user));
+        for key in [refresh_family("p:", user, &family), login_failures("p:", &subject), login_lock("p:", &subject)] {
+            assert_eq!(hash_slot(&key), slot, "{key}");
+        }
+        assert_eq!(hash_slot(&login_failures("p:", &nobody)), hash_slot(&login_lock("p:", &nobody)));
     }
 }

@@ -23,7 +23,8 @@ const MAX_RETRY_DELAY_MS: u64 = 200;
 /// [`StoreError::Unavailable`] rather than waiting on.
 const DEADLINE: Duration = Duration::from_secs(1);
 
-/// OTP challenges, rate-limit windows and access-token sessions in one Redis.
+/// OTP challenges, rate-limit windows, access-token and login sessions and login lockouts in
+/// one Redis.
 ///
 /// Cheap to clone (the connection is shared and multiplexed). Every key starts with the
 /// configured prefix, so several deployments (or test runs) can share one Redis.

@@ -96,3 +96,13 @@ async fn rate_limits_count_once_when_redis_forgot_the_script() {
 async fn channel_health_contract() {
     testkit::channel_health(store().await, testkit::sleeping()).await;
 }
+
+#[tokio::test]
+async fn refresh_token_store_contract() {
+    testkit::refresh_token_store(store().await, testkit::sleeping()).await;
+}
+
+#[tokio::test]
+async fn login_lockout_contract() {
+    testkit::login_lockout(store().await, testkit::sleeping()).await;
+}

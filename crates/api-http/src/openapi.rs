@@ -42,6 +42,12 @@ use crate::{ciam, health, looker, redeem, telemetry};
         looker::handlers::config::force_reset_all,
         ciam::send,
         ciam::reset,
+        ciam::token::token,
+        ciam::token::revoke,
+        ciam::bearer::userinfo,
+        ciam::bearer::change_password,
+        ciam::oidc::discovery,
+        ciam::oidc::jwks,
         redeem::show,
         redeem::show_setup,
         redeem::submit,
@@ -94,6 +100,16 @@ impl Modify for Schemes {
                         "`client_id:client_secret`, each half URL-encoded; SPA and mobile clients send \
                          their id alone, or `client_id` in the body",
                     ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "ciam_bearer",
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("The access token of `POST /oauth2/token`"))
                     .build(),
             ),
         );

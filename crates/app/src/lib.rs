@@ -49,6 +49,8 @@
 //!     audit: memory.clone(),
 //!     key_usage: memory.clone(),
 //!     otps: memory.clone(),
+//!     refresh_tokens: memory.clone(),
+//!     lockout: memory.clone(),
 //!     outbox: memory.clone(),
 //!     rate_limiter: memory.clone(),
 //!     health: memory,
@@ -112,7 +114,7 @@ mod settings;
 use std::sync::Arc;
 
 pub use resetd_ports::budget;
-pub use settings::{OtpSettings, RateLimit, Settings};
+pub use settings::{LoginSettings, OtpSettings, RateLimit, Settings};
 
 use resetd_ports::access::{AccessTokenStore, ApiCredentialStore};
 use resetd_ports::audit::{AuditEvent, AuditKind, AuditLog};
@@ -123,6 +125,7 @@ use resetd_ports::credentials::CredentialStore;
 use resetd_ports::hasher::PasswordHasher;
 use resetd_ports::health::ChannelHealth;
 use resetd_ports::keys::KeyUsageStore;
+use resetd_ports::login::{LoginLockout, RefreshTokenStore};
 use resetd_ports::notify::Notifier;
 use resetd_ports::otp::OtpStore;
 use resetd_ports::outbox::Outbox;
@@ -152,6 +155,10 @@ pub struct Ports {
     pub key_usage: Arc<dyn KeyUsageStore>,
     /// CIAM one-time-code challenges.
     pub otps: Arc<dyn OtpStore>,
+    /// CIAM login sessions (refresh-token families).
+    pub refresh_tokens: Arc<dyn RefreshTokenStore>,
+    /// The CIAM login lockout.
+    pub lockout: Arc<dyn LoginLockout>,
     /// What committed changes still owe (published generations, notices), delivered by
     /// [`outbox::OutboxWorker`].
     pub outbox: Arc<dyn Outbox>,
@@ -247,6 +254,17 @@ pub(crate) struct Context {
     pub settings: Settings,
     /// Policy checks running at once (off the async workers).
     pub checks: Arc<tokio::sync::Semaphore>,
+}
+
+impl Context {
+    /// Counts a hit on `key` against `limit`: `Some(retry_after)` when it refuses.
+    pub(crate) async fn limited(&self, key: &str, limit: RateLimit) -> Result<Option<std::time::Duration>, Fault> {
+        let decided = self.ports.rate_limiter.hit(key, limit.limit, limit.window).await;
+        Ok(match decided.map_err(fault("rate limiting"))? {
+            resetd_ports::rate_limit::RateDecision::Allowed => None,
+            resetd_ports::rate_limit::RateDecision::Limited { retry_after } => Some(retry_after),
+        })
+    }
 }
 
 /// An infrastructure failure inside a use case, with what it was doing: each use case's error

@@ -55,3 +55,13 @@ pub(crate) fn guesses_of(user: UserId) -> String {
 pub(crate) fn guesses_at(digest: &str) -> String {
     format!("otp:guess:d:{digest}")
 }
+
+/// Token requests (`/oauth2/token`) from one address.
+pub(crate) fn tokens_from(ip: IpAddr) -> String {
+    format!("token:ip:{ip}")
+}
+
+/// Tokens issued to one CIAM client.
+pub(crate) fn tokens_for(client: &ClientId) -> String {
+    format!("token:client:{client}")
+}

@@ -120,6 +120,12 @@ impl Context {
             Err(ChangePasswordError::Store(e)) => return Err(Fault::new("changing the password", e).into()),
         };
         self.publish_generation(user.id, generation).await;
+        // A new password clears the login lockout: a reset unlocks a user the lockout locked
+        // (an administrator's lock is a status, which the flows refuse before this).
+        let subject = resetd_ports::login::LockoutSubject::User(user.id);
+        if let Err(e) = ports.lockout.clear(&subject).await {
+            tracing::warn!(error = %e, user_id = %user.id, "could not clear the login lockout after a password change");
+        }
         Ok(())
     }
 

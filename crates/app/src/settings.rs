@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use resetd_domain::keyed::TokenKey;
 use resetd_domain::keyring::KeyRing;
+use resetd_domain::oidc::{Signer, SigningKey};
 use resetd_domain::policy::PasswordPolicy;
+use resetd_ports::login::LockoutRule;
 
 /// A limit of `limit` hits per `window`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +64,56 @@ impl Default for OtpSettings {
     }
 }
 
+/// CIAM logins: the token endpoint, its tokens and the login lockout.
+#[derive(Debug, Clone)]
+pub struct LoginSettings {
+    /// The `iss` of every token and the discovery document (`oidc.issuer`).
+    pub issuer: String,
+    /// The keys tokens are signed with (`oidc.signing_key`, `oidc.previous_keys`); `None`
+    /// only if the development key could not be generated, and then no login succeeds.
+    pub signer: Option<Signer>,
+    /// How long an access token (and an ID token) lives (`ciam.access_token_ttl_secs`).
+    pub access_ttl: Duration,
+    /// How long a refresh token lives unused (`ciam.refresh_token_ttl_secs`); each refresh
+    /// starts it again.
+    pub refresh_ttl: Duration,
+    /// How long after a refresh a retry of it gets the same answer (`ciam.refresh_grace_secs`).
+    pub refresh_grace: Duration,
+    /// The login lockout (`login.lockout_*`).
+    pub lockout: LockoutRule,
+    /// Token requests per source address, checked before any argon2 work.
+    pub per_ip: RateLimit,
+    /// Tokens issued per client; failed credentials never count against it.
+    pub per_client: RateLimit,
+}
+
+impl LoginSettings {
+    /// The defaults, issuing as `issuer` with a key generated now (development and tests).
+    pub fn new(issuer: &str) -> Self {
+        let signer = match SigningKey::generate_es256() {
+            Ok((key, _)) => Some(Signer::new(key, Vec::new())),
+            Err(e) => {
+                tracing::error!(error = %e, "no signing key could be generated: logins will fail");
+                None
+            }
+        };
+        Self {
+            issuer: issuer.trim_end_matches('/').to_owned(),
+            signer,
+            access_ttl: Duration::from_secs(600),
+            refresh_ttl: Duration::from_secs(86_400),
+            refresh_grace: Duration::from_secs(10),
+            lockout: LockoutRule {
+                threshold: 5,
+                window: Duration::from_secs(3_600),
+                lock_for: Duration::from_secs(900),
+            },
+            per_ip: RateLimit::new(60, 60),
+            per_client: RateLimit::new(100_000, 60),
+        }
+    }
+}
+
 /// Settings of the use cases.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -98,6 +150,8 @@ pub struct Settings {
     /// When the breached-password service cannot answer: accept the password (`true`, with a
     /// warning and `resetd_breached_check_failures_total`) or answer 503 (`false`).
     pub breached_fail_open: bool,
+    /// CIAM logins.
+    pub login: LoginSettings,
 }
 
 impl Settings {
@@ -119,6 +173,7 @@ impl Settings {
             email_enabled: true,
             sms_enabled: true,
             breached_fail_open: true,
+            login: LoginSettings::new(public_base_url),
         }
     }
 

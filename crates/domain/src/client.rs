@@ -91,6 +91,12 @@ impl ClientType {
         !matches!(self, Self::M2m)
     }
 
+    /// Whether the type may log users in (the password and refresh grants): every type but
+    /// M2M, which has no user (contract §2.2).
+    pub fn may_log_users_in(self) -> bool {
+        !matches!(self, Self::M2m)
+    }
+
     /// The type's name in configuration, in the store and on the wire: `web`, `spa`, `mobile`
     /// or `m2m`.
     pub fn as_str(self) -> &'static str {

@@ -30,6 +30,13 @@ pub enum Purpose {
     Destination,
     /// The key's own public name ([`TokenKey::id`]).
     KeyId,
+    /// A CIAM refresh token ([`crate::login::RefreshToken`]).
+    RefreshToken,
+    /// The derivation of the refresh token that replaces a presented one
+    /// ([`crate::login::RefreshToken::successor`]).
+    RefreshSuccessor,
+    /// The stored name of a login session ([`crate::login::FamilyId::session_id`]).
+    LoginSession,
 }
 
 impl Purpose {
@@ -43,6 +50,9 @@ impl Purpose {
             Self::AccessToken => b"resetd/access-token/v1",
             Self::Destination => b"resetd/destination/v1",
             Self::KeyId => b"resetd/key-id/v1",
+            Self::RefreshToken => b"resetd/refresh-token/v1",
+            Self::RefreshSuccessor => b"resetd/refresh-successor/v1",
+            Self::LoginSession => b"resetd/login-session/v1",
         }
     }
 }

@@ -48,6 +48,7 @@ pub mod client;
 pub mod keyed;
 pub mod keyring;
 pub mod locale;
+pub mod login;
 pub mod oidc;
 pub mod otp;
 pub mod password;

@@ -70,6 +70,7 @@ pub mod error;
 pub mod hasher;
 pub mod health;
 pub mod keys;
+pub mod login;
 pub mod notify;
 pub mod otp;
 pub mod outbox;

@@ -186,6 +186,21 @@ pub fn app_settings(s: &Settings) -> anyhow::Result<resetd_app::Settings> {
     a.breached_fail_open = s.breached.fail_open;
     a.presets = s.policy.presets.clone();
     a.history_retention = s.policy.history_retention;
+    let issuer = if s.oidc.issuer.is_empty() { &s.server.public_base_url } else { &s.oidc.issuer };
+    a.login = resetd_app::LoginSettings {
+        issuer: issuer.trim_end_matches('/').to_owned(),
+        signer: Some(s.signer()?),
+        access_ttl: Duration::from_secs(s.ciam.access_token_ttl_secs.max(1)),
+        refresh_ttl: Duration::from_secs(s.ciam.refresh_token_ttl_secs.max(1)),
+        refresh_grace: Duration::from_secs(s.ciam.refresh_grace_secs),
+        lockout: resetd_ports::login::LockoutRule {
+            threshold: s.login.lockout_threshold,
+            window: Duration::from_secs(s.login.lockout_window_secs.max(1)),
+            lock_for: Duration::from_secs(s.login.lockout_secs.max(1)),
+        },
+        per_ip: RateLimit::new(s.limits.token_per_ip_per_minute, 60),
+        per_client: RateLimit::new(s.limits.token_per_client_per_minute, 60),
+    };
     let o = &s.otp;
     a.otp = OtpSettings {
         code_length: o.code_length,
@@ -236,6 +251,8 @@ pub async fn build(s: &Settings, clock: Arc<dyn Clock>, notifier: Arc<dyn Notifi
         audit: memory.clone(),
         key_usage: memory.clone(),
         otps: memory.clone(),
+        refresh_tokens: memory.clone(),
+        lockout: memory.clone(),
         outbox: memory.clone(),
         rate_limiter: memory.clone(),
         notifier,
@@ -274,6 +291,8 @@ pub async fn build(s: &Settings, clock: Arc<dyn Clock>, notifier: Arc<dyn Notifi
         ports.otps = redis.clone();
         ports.rate_limiter = redis.clone();
         ports.health = redis.clone();
+        ports.refresh_tokens = redis.clone();
+        ports.lockout = redis.clone();
         ports.access_tokens = redis;
     }
     match (db_url.is_empty(), redis_url.is_empty()) {

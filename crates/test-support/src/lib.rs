@@ -65,7 +65,7 @@ use std::path::{Path, PathBuf};
 pub use crate::postgres::Postgres;
 pub use crate::python::python;
 pub use crate::redis::Redis;
-pub use crate::resetd::ResetdProcess;
+pub use crate::resetd::{signing_key_pem, ResetdProcess};
 pub use crate::shared::{ensure_env, shared_postgres_url, shared_redis_url};
 pub use crate::smtp::SmtpSink;
 

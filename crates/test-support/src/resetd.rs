@@ -184,9 +184,25 @@ fn command(args: &[&str], port: u16, envs: &[(&str, &str)]) -> Command {
     command.env("RESETD_PROFILE", "production");
     command.env("RESETD__SERVER__BIND", format!("127.0.0.1:{port}"));
     command.env("RESETD__SERVER__PUBLIC_BASE_URL", format!("http://127.0.0.1:{port}"));
+    command.env("RESETD__OIDC__SIGNING_KEY", signing_key_pem());
     command.envs(envs.iter().copied());
     command.stdin(Stdio::null());
     command
+}
+
+/// A P-256 signing key in PKCS#8 PEM, generated at the first call and the same for the rest
+/// of the test process: every resetd a test starts signs with it, as processes behind one
+/// load balancer must (the production profile requires one).
+///
+/// # Panics
+/// If the OS random source fails.
+#[must_use]
+pub fn signing_key_pem() -> &'static str {
+    static PEM: OnceLock<String> = OnceLock::new();
+    PEM.get_or_init(|| {
+        let (_, pem) = resetd_domain::oidc::SigningKey::generate_es256().expect("a signing key");
+        secrecy::ExposeSecret::expose_secret(&pem).to_owned()
+    })
 }
 
 /// The `resetd` binary next to the running test (`target/<profile>/deps/<test>` →

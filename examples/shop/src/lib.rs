@@ -141,6 +141,8 @@ impl Shop {
             audit: store.clone(),
             outbox: store.clone(),
             otps: redis.clone(),
+            refresh_tokens: redis.clone(),
+            lockout: redis.clone(),
             rate_limiter: redis.clone(),
             access_tokens: redis.clone(),
             health: redis.clone(),

@@ -4,7 +4,7 @@
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
 use base64::Engine as _;
 use resetd_app::ciam::{ClientCredentials, ResetWithOtp, SendOtp};
@@ -16,12 +16,23 @@ use crate::body;
 use crate::client_ip::ClientIp;
 use crate::Shared;
 
+pub(crate) mod bearer;
+pub(crate) mod oidc;
 mod reply;
+pub(crate) mod token;
 
 pub(crate) use reply::{responder, CiamErrorBody, CiamReply};
 
 pub(crate) fn router() -> Router<Shared> {
-    Router::new().route("/otp/send", post(send)).route("/reset_user_password", post(reset))
+    Router::new()
+        .route("/otp/send", post(send))
+        .route("/reset_user_password", post(reset))
+        .route("/oauth2/token", post(token::token))
+        .route("/oauth2/revoke", post(token::revoke))
+        .route("/userinfo", get(bearer::userinfo))
+        .route("/change_user_password", post(bearer::change_password))
+        .route("/.well-known/openid-configuration", get(oidc::discovery))
+        .route(oidc::JWKS_PATH, get(oidc::jwks))
 }
 
 /// Client credentials from HTTP Basic (URL-decoded halves) and/or the body.

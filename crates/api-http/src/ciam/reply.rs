@@ -110,7 +110,7 @@ fn otp_error(c: Channel) -> &'static str {
 }
 
 impl CiamReply {
-    fn rate_limited(retry_after: Duration) -> Self {
+    pub(super) fn rate_limited(retry_after: Duration) -> Self {
         Self {
             retry_after: Some(retry_after.as_secs().max(1)),
             ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limit_exceeded", Some("Too many requests.".into()))
@@ -123,7 +123,7 @@ impl CiamReply {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", Some("Internal server error.".into()))
     }
 
-    fn invalid_client() -> Self {
+    pub(super) fn invalid_client() -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "invalid_client", None)
     }
 
@@ -145,7 +145,7 @@ impl CiamReply {
     }
 
     /// A backend did not answer in time: 503, try again; the cause goes to the log only.
-    fn unavailable(f: &Fault) -> Self {
+    pub(super) fn unavailable(f: &Fault) -> Self {
         tracing::warn!(error = %f, cause = ?f.source, "a backend is unavailable");
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -155,7 +155,7 @@ impl CiamReply {
     }
 
     /// A bug: 500; the cause goes to the log only.
-    fn unexpected(f: &Fault) -> Self {
+    pub(super) fn unexpected(f: &Fault) -> Self {
         tracing::error!(error = %f, cause = ?f.source, "a CIAM request failed");
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", Some("Internal server error.".into()))
     }

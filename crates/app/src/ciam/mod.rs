@@ -1,8 +1,15 @@
 //! The Tencent CIAM self-service side: `POST /otp/send` (here) and `POST /reset_user_password`
 //! (`reset`).
 
+mod account;
+mod login;
 mod reset;
 mod send;
+mod tokens;
+
+pub use account::{ChangeOwnPassword, ChangeOwnPasswordError, RevokeError};
+pub use login::{PasswordGrant, RefreshGrant, TokenError};
+pub use tokens::{BearerError, Tokens};
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -111,7 +118,7 @@ pub enum BadRequest {
 /// A status that may not reset its password.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BlockedStatus {
-    /// Locked (by an administrator or, once logins exist, by the lockout policy).
+    /// Locked by an administrator (or, for a password change, by the login lockout).
     Locked,
     /// Frozen by an administrator.
     Frozen,
@@ -245,11 +252,13 @@ pub struct CiamService {
     /// Recent delivery times; an unknown account waits one of them, drawn at random, so both
     /// answers come from the same distribution.
     delivery_times: Arc<Mutex<VecDeque<Duration>>>,
+    /// The hash unknown usernames are checked against (made at the first one).
+    dummy: Arc<tokio::sync::OnceCell<resetd_domain::password::PasswordHash>>,
 }
 
 impl Clone for CiamService {
     fn clone(&self) -> Self {
-        Self { ctx: self.ctx.clone(), delivery_times: self.delivery_times.clone() }
+        Self { ctx: self.ctx.clone(), delivery_times: self.delivery_times.clone(), dummy: self.dummy.clone() }
     }
 }
 
@@ -263,7 +272,16 @@ fn parse_recipient(email: Option<&str>, phone: Option<&str>) -> Result<Recipient
 
 impl CiamService {
     pub(crate) fn new(ctx: Arc<Context>) -> Self {
-        Self { ctx, delivery_times: Arc::new(Mutex::new(VecDeque::with_capacity(DELIVERY_SAMPLES))) }
+        Self {
+            ctx,
+            delivery_times: Arc::new(Mutex::new(VecDeque::with_capacity(DELIVERY_SAMPLES))),
+            dummy: Arc::new(tokio::sync::OnceCell::new()),
+        }
+    }
+
+    /// The login settings (the issuer and its keys, for discovery and the JWKS).
+    pub fn login_settings(&self) -> &crate::LoginSettings {
+        &self.ctx.settings.login
     }
 
     /// Authenticates an application: confidential ones by secret (constant-time digest
@@ -298,8 +316,12 @@ impl CiamService {
     /// address, so Redis keys (visible to `MONITOR`, `SCAN`, the slowlog) hold no personal data
     /// and no character of the address can bend a hash tag.
     fn destination(&self, to: &Recipient) -> String {
+        self.destination_digest(to).to_hex()
+    }
+
+    fn destination_digest(&self, to: &Recipient) -> resetd_domain::keyed::Digest {
         let parts: [&[u8]; 3] = [to.channel().as_str().as_bytes(), b":", to.address().as_bytes()];
-        self.ctx.settings.keys.current().digest(resetd_domain::keyed::Purpose::Destination, &parts).to_hex()
+        self.ctx.settings.keys.current().digest(resetd_domain::keyed::Purpose::Destination, &parts)
     }
 
     async fn find_user(&self, recipient: &Recipient) -> Result<Option<User>, Fault> {

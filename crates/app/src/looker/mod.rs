@@ -16,7 +16,6 @@ use resetd_domain::access::{Principal, Role, SessionToken};
 use resetd_domain::policy::PasswordPolicy;
 use resetd_domain::user::{Email, UserId};
 use resetd_ports::credentials::EmailCredential;
-use resetd_ports::rate_limit::RateDecision;
 use secrecy::SecretString;
 
 use crate::{fault, Context, Fault, RateLimit};
@@ -198,11 +197,7 @@ impl LookerService {
 
     /// Counts a hit against `limit`: `Some(retry_after)` when it refuses.
     async fn limited(&self, key: String, limit: RateLimit) -> Result<Option<std::time::Duration>, Fault> {
-        let decided = self.ctx.ports.rate_limiter.hit(&key, limit.limit, limit.window).await;
-        Ok(match decided.map_err(fault("rate limiting"))? {
-            RateDecision::Allowed => None,
-            RateDecision::Limited { retry_after } => Some(retry_after),
-        })
+        self.ctx.limited(&key, limit).await
     }
 
     /// The user `caller` may see: itself, or anyone for admins.

@@ -3,6 +3,8 @@
 
 mod bootstrap;
 mod breached;
+mod ciam_account;
+mod ciam_login;
 mod ciam_reset;
 mod ciam_send;
 mod keys;

@@ -16,6 +16,7 @@ use resetd_ports::credentials::{MockCredentialStore, PasswordState};
 use resetd_ports::hasher::MockPasswordHasher;
 use resetd_ports::health::MockChannelHealth;
 use resetd_ports::keys::MockKeyUsageStore;
+use resetd_ports::login::{MockLoginLockout, MockRefreshTokenStore};
 use resetd_ports::notify::MockNotifier;
 use resetd_ports::otp::MockOtpStore;
 use resetd_ports::outbox::MockOutbox;
@@ -33,8 +34,8 @@ impl Clock for Fixed {
     }
 }
 
-/// Every port as a mock; an unexpected call fails the test.
-#[derive(Default)]
+/// Every port as a mock; an unexpected call fails the test (but for the lockout's `clear`
+/// after a password change, allowed by default: replace `lockout` to assert on it).
 pub struct Mocks {
     pub users: MockUserStore,
     pub credentials: MockCredentialStore,
@@ -45,6 +46,8 @@ pub struct Mocks {
     pub audit: MockAuditLog,
     pub key_usage: MockKeyUsageStore,
     pub otps: MockOtpStore,
+    pub refresh_tokens: MockRefreshTokenStore,
+    pub lockout: MockLoginLockout,
     pub outbox: MockOutbox,
     pub rate_limiter: MockRateLimiter,
     pub notifier: MockNotifier,
@@ -52,6 +55,32 @@ pub struct Mocks {
     pub hasher: MockPasswordHasher,
     /// `None`: no breached-password service, as without `breached.api_url`.
     pub breached: Option<MockBreachedPasswords>,
+}
+
+impl Default for Mocks {
+    fn default() -> Self {
+        let mut lockout = MockLoginLockout::new();
+        lockout.expect_clear().returning(|_| Ok(()));
+        Self {
+            users: MockUserStore::new(),
+            credentials: MockCredentialStore::new(),
+            api_credentials: MockApiCredentialStore::new(),
+            access_tokens: MockAccessTokenStore::new(),
+            clients: MockClientRegistry::new(),
+            policies: MockPolicyStore::new(),
+            audit: MockAuditLog::new(),
+            key_usage: MockKeyUsageStore::new(),
+            otps: MockOtpStore::new(),
+            refresh_tokens: MockRefreshTokenStore::new(),
+            lockout,
+            outbox: MockOutbox::new(),
+            rate_limiter: MockRateLimiter::new(),
+            notifier: MockNotifier::new(),
+            health: MockChannelHealth::new(),
+            hasher: MockPasswordHasher::new(),
+            breached: None,
+        }
+    }
 }
 
 /// One random key per test process: the mocks and the tests digest with the same one.
@@ -82,6 +111,8 @@ impl Mocks {
             audit: Arc::new(self.audit),
             key_usage: Arc::new(self.key_usage),
             otps: Arc::new(self.otps),
+            refresh_tokens: Arc::new(self.refresh_tokens),
+            lockout: Arc::new(self.lockout),
             outbox: Arc::new(self.outbox),
             rate_limiter: Arc::new(self.rate_limiter),
             notifier: Arc::new(self.notifier),

@@ -31,6 +31,16 @@ pub(crate) fn bench_key() -> &'static str {
     KEY.get_or_init(|| format!("{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>()))
 }
 
+/// One P-256 signing key for the run, generated at the first use.
+fn signing_key() -> &'static str {
+    static PEM: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PEM.get_or_init(|| {
+        let (_, pem) =
+            resetd_domain::oidc::SigningKey::generate_es256().unwrap_or_else(|e| panic!("a signing key: {e}"));
+        secrecy::ExposeSecret::expose_secret(&pem).to_owned()
+    })
+}
+
 pub(crate) fn resetd(args: &[&str], sms_webhook: &str) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_resetd"));
     c.args(args)
@@ -43,6 +53,7 @@ pub(crate) fn resetd(args: &[&str], sms_webhook: &str) -> Command {
         .env("RESETD__REDIS__URL", "redis://127.0.0.1:6379")
         .env("RESETD__REDIS__KEY_PREFIX", format!("bench{}:", std::process::id()))
         .env("RESETD__SECURITY__TOKEN_KEY", bench_key())
+        .env("RESETD__OIDC__SIGNING_KEY", signing_key())
         .env("RESETD__SMS__WEBHOOK_URL", sms_webhook)
         .env("RESETD__OTP__PER_CLIENT_PER_MINUTE", "100000000")
         .env("RESETD__OTP__PER_IP_PER_MINUTE", "100000000")

@@ -9,8 +9,8 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 
 pub use sections::{
-    Argon2, Breached, Database, Dev, Limits, Links, Log, Mail, Otp, OutboxSettings, Policies, Redis, Security, Server,
-    Sms,
+    Argon2, Breached, Ciam, Database, Dev, Limits, Links, Log, Login, Mail, Oidc, Otp, OutboxSettings, Policies, Redis,
+    Security, Server, Sms,
 };
 
 fn dev() -> Profile {
@@ -78,8 +78,14 @@ pub struct Settings {
     pub breached: Breached,
     /// `[otp]`: the CIAM one-time codes.
     pub otp: Otp,
-    /// `[limits]`: rate limits on Looker logins, reset links and password changes.
+    /// `[limits]`: rate limits on Looker logins, reset links, password changes and tokens.
     pub limits: Limits,
+    /// `[oidc]`: the issuer and the signing keys of the CIAM tokens.
+    pub oidc: Oidc,
+    /// `[ciam]`: the lifetimes of the CIAM tokens.
+    pub ciam: Ciam,
+    /// `[login]`: the login lockout.
+    pub login: Login,
     /// `[links]`: reset and setup links.
     pub links: Links,
     /// `[outbox]`: delivery of what committed changes owe.
@@ -174,7 +180,50 @@ impl Settings {
                  at least 32 bytes each, not a default"
             );
         }
+        if self.oidc.signing_key.expose_secret().is_empty() && self.oidc.signing_key_file.is_empty() {
+            bail!(
+                "the production profile requires a token signing key: set RESETD__OIDC__SIGNING_KEY (a PKCS#8 PEM \
+                 P-256 or RSA key; every process must use the same one) or RESETD__OIDC__SIGNING_KEY_FILE"
+            );
+        }
         self.check_channels()
+    }
+
+    /// The signing keys of the CIAM tokens: the configured ones, or in dev without any a key
+    /// generated now.
+    ///
+    /// # Errors
+    /// An unreadable key or key file, both `signing_key` and `signing_key_file` given.
+    pub fn signer(&self) -> anyhow::Result<resetd_domain::oidc::Signer> {
+        use resetd_domain::oidc::{Signer, SigningKey};
+        let o = &self.oidc;
+        let text = o.signing_key.expose_secret();
+        let pem = match (text.is_empty(), o.signing_key_file.is_empty()) {
+            (false, false) => bail!("set oidc.signing_key or oidc.signing_key_file, not both"),
+            (false, true) => Some(secrecy::SecretString::from(text.to_owned())),
+            (true, false) => {
+                let read = std::fs::read_to_string(&o.signing_key_file)
+                    .with_context(|| format!("reading oidc.signing_key_file {}", o.signing_key_file))?;
+                Some(secrecy::SecretString::from(read))
+            }
+            (true, true) => None,
+        };
+        let current = match pem {
+            Some(pem) => SigningKey::from_pem(&pem).context("oidc.signing_key")?,
+            None => {
+                tracing::warn!(
+                    "no oidc.signing_key: signing with a key generated now, so tokens die with this process"
+                );
+                SigningKey::generate_es256().context("generating a signing key")?.0
+            }
+        };
+        let previous = o
+            .previous_keys
+            .iter()
+            .enumerate()
+            .map(|(i, pem)| SigningKey::from_pem(pem).with_context(|| format!("oidc.previous_keys entry {}", i + 1)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Signer::new(current, previous))
     }
 
     /// The configured token keys, the current one first: `security.token_keys`, or

@@ -216,6 +216,50 @@ pub struct Limits {
     pub reset_tokens_per_caller_per_minute: u32,
     /// Password changes (link redemptions, CIAM resets) per client address, before argon2 (60).
     pub password_changes_per_ip_per_minute: u32,
+    /// CIAM token requests per source address, before argon2 (60).
+    pub token_per_ip_per_minute: u32,
+    /// Tokens issued per CIAM client; failed credentials never count (100000).
+    pub token_per_client_per_minute: u32,
+}
+
+/// The keys and issuer of the CIAM tokens.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Oidc {
+    /// The `iss` of every token; empty: `server.public_base_url`.
+    pub issuer: String,
+    /// The PKCS#8 PEM signing key (P-256: ES256, RSA: RS256); required in production, empty
+    /// in dev (a key generated at start).
+    pub signing_key: SecretString,
+    /// A file holding the signing key, instead of `signing_key`.
+    pub signing_key_file: String,
+    /// Keys that signed before a rotation: published in the JWKS and accepted.
+    #[serde(deserialize_with = "secret_list")]
+    pub previous_keys: Vec<SecretString>,
+}
+
+/// The lifetimes of the CIAM tokens.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ciam {
+    /// How long an access token and an ID token live, in seconds (600).
+    pub access_token_ttl_secs: u64,
+    /// How long a refresh token lives unused, in seconds (86400).
+    pub refresh_token_ttl_secs: u64,
+    /// How long after a refresh a retry of it gets the same answer, in seconds (10).
+    pub refresh_grace_secs: u64,
+}
+
+/// The login lockout.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    /// Failed logins that lock the account (5); 0 switches the lockout off.
+    pub lockout_threshold: u32,
+    /// How long failures are counted from the first one, in seconds (3600).
+    pub lockout_window_secs: u64,
+    /// How long the lock lasts, in seconds (900).
+    pub lockout_secs: u64,
 }
 
 /// Reset and setup links.
