@@ -198,3 +198,31 @@ async fn twenty_parallel_logins_all_succeed(pool: PgPool) {
     let tokens: std::collections::HashSet<_> = answers.iter().map(|(_, b)| b["refresh_token"].to_string()).collect();
     assert_eq!(tokens.len(), 20, "twenty logins, twenty sessions");
 }
+
+#[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
+async fn a_login_rehashes_a_password_made_under_older_argon2_parameters(pool: PgPool) {
+    let old = TestApp::spawn(&pool).await;
+    let (email, id) = user(&old, None).await;
+    let stored = || async {
+        let row: (String, i64, i64) =
+            sqlx::query_as("SELECT password_hash, password_version, generation FROM users WHERE id = $1")
+                .bind(id.parse::<i64>().unwrap())
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        row
+    };
+    let before = stored().await;
+    assert!(before.0.contains("m=19456,"), "{}", before.0);
+    let new = TestApp::spawn_with(&pool, |s| s.argon2.memory_kib = 12_288).await;
+    let web = client(&new, "web").await;
+    let (status, body) = login(&new, &web, &email, PASSWORD).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let after = stored().await;
+    assert!(after.0.contains("m=12288,"), "rehashed under the new parameters: {}", after.0);
+    assert_eq!((after.1, after.2), (before.1, before.2), "no version or generation bump");
+    let access = body["access_token"].as_str().unwrap();
+    let r = new.http.get(new.url("/userinfo")).bearer_auth(access).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "the login's own token survives its rehash");
+    assert_eq!(login(&new, &web, &email, PASSWORD).await.0, StatusCode::OK, "the new hash verifies");
+}

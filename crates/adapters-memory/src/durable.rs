@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use resetd_domain::client::ClientId;
 use resetd_domain::keyed::Digest;
 use resetd_domain::keyring::Sealed;
+use resetd_domain::password::PasswordHash;
 use resetd_domain::policy::PasswordPolicy;
 use resetd_domain::reset_token::{is_live, ResetTokenKind};
 use resetd_domain::user::{Email, PhoneNumber, UserId};
@@ -154,6 +155,12 @@ impl CredentialStore for MemoryStore {
         let limit = usize::try_from(history_limit).unwrap_or(usize::MAX);
         let history = s.history.get(&key).map(|h| h.iter().take(limit).cloned().collect()).unwrap_or_default();
         Ok(Some(PasswordState { current: row.password.clone(), history, version: row.version }))
+    }
+
+    async fn rehash(&self, user: UserId, old: &PasswordHash, new: &PasswordHash) -> Result<bool, StoreError> {
+        let mut s = self.lock();
+        let row = s.users.get_mut(&user.as_i64()).filter(|r| r.password.as_ref() == Some(old));
+        Ok(row.map(|r| r.password = Some(new.clone())).is_some())
     }
 
     async fn change_password(&self, change: ChangePassword) -> Result<i64, ChangePasswordError> {

@@ -173,6 +173,14 @@ impl CredentialStore for TokenNotConsumed {
     async fn change_password(&self, c: ChangePassword) -> Result<i64, ChangePasswordError> {
         self.0.change_password(ChangePassword { consume: None, ..c }).await
     }
+    async fn rehash(
+        &self,
+        u: UserId,
+        old: &resetd_domain::password::PasswordHash,
+        new: &resetd_domain::password::PasswordHash,
+    ) -> Result<bool, StoreError> {
+        self.0.rehash(u, old, new).await
+    }
     async fn force_reset_all(&self) -> Result<u64, StoreError> {
         self.0.force_reset_all().await
     }

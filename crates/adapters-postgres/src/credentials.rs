@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use resetd_domain::keyed::Digest;
 use resetd_domain::keyring::Sealed;
+use resetd_domain::password::PasswordHash;
 use resetd_domain::reset_token::ResetTokenKind;
 use resetd_domain::user::{Email, UserId};
 use resetd_ports::audit::AuditEvent;
@@ -236,6 +237,20 @@ impl CredentialStore for PgStore {
 
     async fn password_state(&self, user: UserId, history_limit: u32) -> Result<Option<PasswordState>, StoreError> {
         crate::within(async move { self.read_password_state(user, history_limit).await }).await
+    }
+
+    async fn rehash(&self, user: UserId, old: &PasswordHash, new: &PasswordHash) -> Result<bool, StoreError> {
+        crate::within(async move {
+            let done = sqlx::query("UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2")
+                .bind(user.as_i64())
+                .bind(old.as_str())
+                .bind(new.as_str())
+                .execute(&self.pool)
+                .await
+                .map_err(crate::error::store)?;
+            Ok(done.rows_affected() == 1)
+        })
+        .await
     }
 
     async fn change_password(&self, change: ChangePassword) -> Result<i64, ChangePasswordError> {

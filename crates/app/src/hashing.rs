@@ -95,6 +95,10 @@ impl PasswordHasher for BlockingArgon2 {
         self.run(move |h| h.hash(&password, &mut rand::rngs::OsRng)).await?.map_err(|_| HasherError::Failed)
     }
 
+    fn needs_rehash(&self, hash: &PasswordHash) -> bool {
+        self.hasher.needs_rehash(hash)
+    }
+
     async fn matches_any(&self, password: Password, hashes: Vec<PasswordHash>) -> Result<bool, HasherError> {
         if hashes.is_empty() {
             return Ok(false);

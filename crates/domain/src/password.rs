@@ -155,6 +155,19 @@ impl Argon2Hasher {
             .map_err(|_| HashError::Failed)
     }
 
+    /// Whether `hash` is not an argon2id v0x13 hash with this hasher's parameters (an older
+    /// configuration, or another algorithm): it should be made again at the next login.
+    pub fn needs_rehash(&self, hash: &PasswordHash) -> bool {
+        let Ok(parsed) = argon2::PasswordHash::new(hash.as_str()) else { return true };
+        let Ok(params) = argon2::Params::try_from(&parsed) else { return true };
+        let current = self.argon2.params();
+        parsed.algorithm != argon2::Algorithm::Argon2id.ident()
+            || parsed.version != Some(argon2::Version::V0x13.into())
+            || params.m_cost() != current.m_cost()
+            || params.t_cost() != current.t_cost()
+            || params.p_cost() != current.p_cost()
+    }
+
     /// Whether `password` matches `hash` (with the parameters recorded in the hash).
     pub fn verify(&self, password: &Password, hash: &PasswordHash) -> bool {
         argon2::PasswordHash::new(hash.as_str())
@@ -188,6 +201,18 @@ mod tests {
 
     fn pw(s: &str) -> Password {
         Password::new(s.to_owned()).unwrap()
+    }
+
+    #[test]
+    fn a_hash_needs_rehashing_under_other_parameters_only() {
+        let h = cheap().hash(&pw("correct horse"), &mut rand::rngs::OsRng).unwrap();
+        assert!(!cheap().needs_rehash(&h));
+        let stronger = Argon2Hasher::new(Argon2Params { memory_kib: 128, iterations: 1, parallelism: 1 }).unwrap();
+        assert!(stronger.needs_rehash(&h));
+        let argon2i =
+            PasswordHash::parse("$argon2i$v=19$m=64,t=1,p=1$c29tZXNhbHQ$iWh06vD8Fy27wf9npn6FXWiCX4K6pW6Ue1Bnzz07Z8A")
+                .unwrap();
+        assert!(cheap().needs_rehash(&argon2i), "another algorithm");
     }
 
     #[test]

@@ -209,6 +209,15 @@ pub trait CredentialStore: Send + Sync {
     /// [`ChangePasswordError::TokenGone`]; nothing is written on any error.
     async fn change_password(&self, change: ChangePassword) -> Result<i64, ChangePasswordError>;
 
+    /// Replaces the user's current hash `old` with `new`, the same password hashed under the
+    /// current argon2 parameters, only if `old` is still the current hash: no version bump, no
+    /// history entry, no generation bump, no notice (nothing that could race a reset). `false`
+    /// when the password changed meanwhile (or there is no such user).
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn rehash(&self, user: UserId, old: &PasswordHash, new: &PasswordHash) -> Result<bool, StoreError>;
+
     /// Sets the forced-reset flag on every credential; returns how many.
     ///
     /// # Errors

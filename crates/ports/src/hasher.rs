@@ -32,4 +32,8 @@ pub trait PasswordHasher: Send + Sync {
     /// # Errors
     /// [`HasherError`].
     async fn matches_any(&self, password: Password, hashes: Vec<PasswordHash>) -> Result<bool, HasherError>;
+
+    /// Whether `hash` was made with other parameters than new hashes get (a login then stores
+    /// the password again under the current ones).
+    fn needs_rehash(&self, hash: &PasswordHash) -> bool;
 }

@@ -157,6 +157,21 @@ impl CiamService {
         Ok(made.clone())
     }
 
+    /// Stores `password` again under the current argon2 parameters, replacing `old` only if it
+    /// is still the current hash. The login does not depend on it: a failure is logged.
+    async fn rehash(&self, user: &resetd_ports::users::User, old: &PasswordHash, password: Password) {
+        let ports = &self.ctx.ports;
+        let new = match ports.hasher.hash(password).await {
+            Ok(new) => new,
+            Err(e) => return tracing::warn!(error = %e, "could not rehash a password at login"),
+        };
+        match ports.credentials.rehash(user.id, old, &new).await {
+            Ok(true) => tracing::info!(user_id = %user.id, "rehashed a password under the current argon2 parameters"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "could not store a rehashed password"),
+        }
+    }
+
     /// `grant_type=password`.
     ///
     /// # Errors
@@ -185,9 +200,12 @@ impl CiamService {
             Some(u) => LockoutSubject::User(u.id),
             None => LockoutSubject::Unknown(self.destination_digest(&recipient)),
         };
-        let verified = match Password::new(password) {
-            Ok(p) => ports.hasher.matches_any(p, vec![hash]).await.map_err(fault("verifying a password"))?,
-            Err(_) => false,
+        let password = Password::new(password).ok();
+        let verified = match &password {
+            Some(p) => {
+                ports.hasher.matches_any(p.clone(), vec![hash.clone()]).await.map_err(fault("verifying a password"))?
+            }
+            None => false,
         };
         let user = user.filter(|u| verified && u.has_password);
         let Some(user) = user else {
@@ -203,6 +221,9 @@ impl CiamService {
         self.count_issue(&client.id).await?;
         if let Err(e) = ports.lockout.clear(&subject).await {
             tracing::warn!(error = %e, "could not clear the login failures of a user who logged in");
+        }
+        if let (true, Some(password)) = (ports.hasher.needs_rehash(&hash), password) {
+            self.rehash(&user, &hash, password).await;
         }
         let now = ports.clock.now();
         let id = FamilyId::generate(&mut rand::rngs::OsRng);

@@ -37,6 +37,12 @@ pub(crate) fn mocks(client_type: ClientType) -> Mocks {
     m
 }
 
+/// [`mocks`] with hashes that are current (no rehash at login).
+fn current_hashes(mut m: Mocks) -> Mocks {
+    m.hasher.expect_needs_rehash().returning(|_| false);
+    m
+}
+
 /// Up to a verified password of an active user 7 at generation 0.
 fn known(status: UserStatus) -> Mocks {
     let mut m = mocks(ClientType::Web);
@@ -139,7 +145,7 @@ async fn the_right_password_of_a_blocked_or_locked_out_user_answers_its_status()
 
 #[tokio::test]
 async fn a_login_opens_a_session_and_signs_tokens_for_the_client() {
-    let mut m = known(UserStatus::Active);
+    let mut m = current_hashes(known(UserStatus::Active));
     m.lockout.expect_is_locked().returning(|_| Ok(false));
     m.refresh_tokens
         .expect_start()
@@ -157,6 +163,23 @@ async fn a_login_opens_a_session_and_signs_tokens_for_the_client() {
     let id: IdClaims = claims(&app, &t.id_token);
     assert_eq!((id.sub.as_str(), id.aud.as_str(), id.email.as_deref()), ("7", "app", Some("ada@example.com")));
     assert_eq!(id.auth_time, resetd_ports::testkit::t0().timestamp());
+}
+
+#[tokio::test]
+async fn a_hash_under_old_parameters_is_replaced_at_login_by_compare_and_set_only() {
+    let mut m = known(UserStatus::Active);
+    m.lockout.expect_is_locked().returning(|_| Ok(false));
+    m.hasher.expect_needs_rehash().times(1).returning(|_| true);
+    let fresh = some_hash();
+    let stored = fresh.clone();
+    m.hasher.expect_hash().withf(|p| p.expose() == RIGHT).times(1).returning(move |_| Ok(stored.clone()));
+    m.credentials
+        .expect_rehash()
+        .withf(move |u, old, new| u.as_i64() == 7 && old != new && *new == fresh)
+        .times(1)
+        .returning(|_, _, _| Ok(false));
+    m.refresh_tokens.expect_start().returning(|_, _, _, _| Ok(()));
+    m.app().ciam.password_grant(&creds(), grant("ada@example.com", RIGHT)).await.unwrap();
 }
 
 #[tokio::test]

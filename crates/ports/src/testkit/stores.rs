@@ -281,6 +281,17 @@ pub async fn credential_store(users: Arc<dyn UserStore>, creds: Arc<dyn Credenti
     let missing = creds.change_password(ChangePassword { user_id: ghost, ..change(&h[3], (0, 0), None) }).await;
     assert!(matches!(missing, Err(ChangePasswordError::UserNotFound)), "{missing:?}");
 
+    // A rehash replaces the current hash only, and only if it is still the one read.
+    let before = (generation(users.clone()).await, s3.clone());
+    assert!(!creds.rehash(ada.id, &h[0], &h[3]).await.unwrap(), "not the current hash");
+    assert!(!creds.rehash(ghost, &h[2], &h[3]).await.unwrap(), "no such user");
+    assert!(creds.rehash(ada.id, &h[2], &h[3]).await.unwrap());
+    let after = creds.password_state(ada.id, 5).await.unwrap().unwrap();
+    assert_eq!(after.current.as_ref(), Some(&h[3]));
+    assert_eq!((after.version, after.history), (before.1.version, before.1.history), "no version, no history entry");
+    assert_eq!(generation(users.clone()).await, before.0, "no generation bump");
+    assert!(!creds.rehash(ada.id, &h[2], &h[0]).await.unwrap(), "the compare-and-set saw the new hash");
+
     // Forced reset for all, then delete.
     assert!(creds.force_reset_all().await.unwrap() >= 2);
     assert!(creds.get(bob.id).await.unwrap().unwrap().forced_reset);

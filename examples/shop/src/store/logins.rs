@@ -237,6 +237,20 @@ impl CredentialStore for ShopStore {
         .await
     }
 
+    async fn rehash(&self, user: UserId, old: &PasswordHash, new: &PasswordHash) -> Result<bool, StoreError> {
+        self.bounded(async {
+            let done = sqlx::query("UPDATE shop_customers SET password_hash = $3 WHERE id = $1 AND password_hash = $2")
+                .bind(user.as_i64())
+                .bind(old.as_str())
+                .bind(new.as_str())
+                .execute(&self.pool)
+                .await
+                .map_err(classify)?;
+            Ok(done.rows_affected() == 1)
+        })
+        .await
+    }
+
     async fn change_password(&self, change: ChangePassword) -> Result<i64, ChangePasswordError> {
         self.bounded(super::change::apply(&self.pool, change)).await
     }
