@@ -80,7 +80,12 @@ bench:
 migrate:
 	cargo run --bin resetd -- migrate
 
-# The token key is generated into .env on first use (compose reads it; .env is not committed).
+# The token key is generated into .env on first use (compose reads it; .env is not committed),
+# and the token signing key (a P-256 PEM) into .secrets/ (not committed either): the folder is
+# the owner's only, the file readable by the container's own user.
 up:
 	@test -f .env || (umask 077 && printf 'RESETD_TOKEN_KEY=%s\n' "$$(head -c 32 /dev/urandom | base64 | tr -d '\n')" > .env)
+	@test -f .secrets/oidc-signing-key.pem || (mkdir -p -m 700 .secrets \
+	  && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out .secrets/oidc-signing-key.pem \
+	  && chmod 644 .secrets/oidc-signing-key.pem)
 	docker compose up --build
