@@ -109,7 +109,7 @@ async fn every_documented_error_of_the_token_endpoint(pool: PgPool) {
 #[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
 async fn the_lockout_locks_known_accounts_silently_and_a_reset_clears_it(pool: PgPool) {
     let app = TestApp::spawn_with(&pool, |s| s.login.lockout_threshold = 3).await;
-    let (email, _) = user(&app, None).await;
+    let (email, id) = user(&app, None).await;
     let web = client(&app, "web").await;
     for _ in 0..3 {
         let (_, body) = login(&app, &web, &email, "Wrong-Zeppelin-1").await;
@@ -125,6 +125,13 @@ async fn the_lockout_locks_known_accounts_silently_and_a_reset_clears_it(pool: P
         let (_, body) = login(&app, &web, "nobody-here@example.com", "Wrong-Zeppelin-1").await;
         assert_eq!(grant_error(&body), ("invalid_grant", "Wrong username or password"));
     }
+    // The operator's unlock (`resetd admin set-user-status … active`) lifts it too.
+    app.app.bootstrap.set_user_status(&id, "active").await.unwrap();
+    assert_eq!(login(&app, &web, &email, PASSWORD).await.0, StatusCode::OK, "unlocked by the operator");
+    for _ in 0..3 {
+        login(&app, &web, &email, "Wrong-Zeppelin-1").await;
+    }
+    assert_eq!(grant_error(&login(&app, &web, &email, PASSWORD).await.1).1, "Abnormal user status", "locked again");
     // A reset by OTP clears the lock: the new password logs in at once.
     let otp = ciam_post(&app, "/otp/send", &web, json!({"usage": "reset_password", "email": email})).await.1;
     let code = code_to(&email).await;

@@ -1,5 +1,6 @@
 //! resetd's HTTP surface: two routers with two error dialects (Looker API 4.0 under
-//! `/api/4.0`, Tencent CIAM at `/otp/send` and `/reset_user_password`), the reset-link page,
+//! `/api/4.0`, Tencent CIAM at `/otp/send`, `/reset_user_password`, `/oauth2/…`, `/userinfo`,
+//! `/change_user_password` and the OIDC discovery documents), the reset-link page,
 //! and health endpoints. Handlers are thin: extract, call one use case, map the result.
 //!
 //! Two entry points, both over a built [`resetd_app::App`]:
@@ -157,8 +158,11 @@ impl Default for CiamRoutes {
     }
 }
 
-/// Tencent CIAM's `POST /otp/send` and `POST /reset_user_password` alone, for another axum
-/// application to mount beside its own routes, under its own prefix. The routes answer every
+/// Tencent CIAM's routes alone (`/otp/send`, `/reset_user_password`, `/oauth2/token`,
+/// `/oauth2/revoke`, `/userinfo`, `/change_user_password`, `/.well-known/openid-configuration`
+/// and `/.well-known/jwks.json`), for another axum application to mount beside its own
+/// routes, under its own prefix: set the app's `Settings::login.issuer` to the URL of that
+/// prefix, and give every process the same signing key. The routes answer every
 /// failure, panics and timeouts included, in the CIAM dialect, and carry the same limits and
 /// headers as in resetd itself. Serve the host application with
 /// `into_make_service_with_connect_info::<SocketAddr>()` so the per-address limits see the

@@ -270,7 +270,7 @@ impl BootstrapService {
         }
     }
 
-    /// Sets a user's status.
+    /// Sets a user's status; `active` also lifts a lock of the login lockout.
     ///
     /// # Errors
     /// [`BootstrapError::UserNotFound`], [`BootstrapError::Invalid`].
@@ -291,6 +291,11 @@ impl BootstrapService {
         })?;
         let updated = updated.ok_or(BootstrapError::UserNotFound)?;
         self.ctx.after_status_change(&before, &updated).await;
+        // `active` is the operator's unlock: it lifts a lock of the login lockout too.
+        if status == UserStatus::Active {
+            let subject = resetd_ports::login::LockoutSubject::User(id);
+            self.ctx.ports.lockout.clear(&subject).await.map_err(fault("clearing the login lockout"))?;
+        }
         Ok(())
     }
 }

@@ -60,8 +60,11 @@ pub struct ShopConfig {
     pub token_key: TokenKey,
     /// Where SMS texts are POSTed (see `resetd_adapters_notify::webhook`).
     pub sms_webhook_url: String,
-    /// Base of the links resetd would write (unused by the CIAM routes, which send codes).
+    /// Base of the links resetd would write; with `/auth`, the issuer of the CIAM tokens.
     pub public_base_url: String,
+    /// The key the CIAM tokens are signed with; `None`: one generated at start (tokens die
+    /// with the process, and several processes would not accept each other's).
+    pub signer: Option<resetd_domain::oidc::Signer>,
     pub argon2: Argon2Params,
     /// The policy of sign-ups and of CIAM resets (the CIAM clients registered with
     /// `ClientPolicy::Default`).
@@ -84,6 +87,7 @@ impl ShopConfig {
             token_key,
             sms_webhook_url: sms_webhook_url.to_owned(),
             public_base_url: "http://localhost:8080".to_owned(),
+            signer: None,
             argon2: Argon2Params::default(),
             password_policy: PasswordPolicy::default(),
             otp: OtpSettings::default(),
@@ -158,6 +162,11 @@ impl Shop {
         };
         let mut settings = Settings::new(&config.public_base_url, config.token_key);
         settings.default_policy = config.password_policy.clone();
+        // The CIAM routes live under /auth: so do the issuer and the discovery document's URLs.
+        settings.login.issuer = format!("{}/auth", config.public_base_url.trim_end_matches('/'));
+        if let Some(signer) = config.signer {
+            settings.login.signer = Some(signer);
+        }
         settings.otp = config.otp;
         // Only SMS goes out: /auth/otp/send for an email answers insufficient_email_quota.
         settings.email_enabled = false;

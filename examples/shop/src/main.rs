@@ -4,6 +4,8 @@
 //! - `SHOP_REDIS_URL`: Redis, for resetd's codes, limits and sessions;
 //! - `SHOP_TOKEN_KEY`: at least 32 bytes of secret text, stable across restarts;
 //! - `SHOP_SMS_WEBHOOK_URL`: where SMS texts are POSTed;
+//! - `SHOP_SIGNING_KEY`: the PKCS#8 PEM key of the CIAM tokens (optional: one is generated at
+//!   start, and tokens then die with the process);
 //! - `SHOP_LISTEN`: the address to bind (`127.0.0.1:8080`).
 //!
 //! CIAM applications live in memory here, so the process registers one confidential web
@@ -25,8 +27,12 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let key = TokenKey::new(var("SHOP_TOKEN_KEY")?.into_bytes()).context("SHOP_TOKEN_KEY")?;
-    let config =
+    let mut config =
         ShopConfig::new(&var("SHOP_DATABASE_URL")?, &var("SHOP_REDIS_URL")?, key, &var("SHOP_SMS_WEBHOOK_URL")?);
+    if let Ok(pem) = std::env::var("SHOP_SIGNING_KEY") {
+        let key = resetd_domain::oidc::SigningKey::from_pem(&pem.into()).context("SHOP_SIGNING_KEY")?;
+        config.signer = Some(resetd_domain::oidc::Signer::new(key, Vec::new()));
+    }
     let listen = std::env::var("SHOP_LISTEN").unwrap_or_else(|_| "127.0.0.1:8080".to_owned());
     let shop = Shop::build(config).await?;
     let client = shop.app.bootstrap.create_client("web", "shop web", ClientPolicy::Default).await?;

@@ -153,6 +153,15 @@ async fn a_customer_resets_a_forgotten_password_with_an_sms_code(pool: PgPool) {
 
     assert_eq!(shop.login(&email, new).await, StatusCode::OK, "the new password opens the shop");
     assert_eq!(shop.login(&email, old).await, StatusCode::UNAUTHORIZED, "the old one no longer does");
+    // And through resetd's own token endpoint, mounted with the rest under /auth.
+    let form = [("grant_type", "password"), ("username", email.as_str()), ("password", new)];
+    let token_url = format!("{}/auth/oauth2/token", shop.base);
+    let r = shop.http.post(token_url).basic_auth(&shop.client_id, Some(&shop.client_secret)).form(&form);
+    let (status, _, tokens) = answer(r.send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let discovery = shop.http.get(format!("{}/auth/.well-known/openid-configuration", shop.base));
+    let (_, _, discovery) = answer(discovery.send().await.unwrap()).await;
+    assert_eq!(discovery["token_endpoint"], "http://localhost:8080/auth/oauth2/token", "the issuer is the mount");
 
     // The code is single use: the same token and code again change nothing.
     let (status, kind, body) = shop.post("/auth/reset_user_password", reset(third), true).await;

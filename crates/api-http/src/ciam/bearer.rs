@@ -147,7 +147,8 @@ fn change_error(e: ChangeOwnPasswordError) -> Response {
         ChangeOwnPasswordError::AbnormalUserStatus(status) => {
             let d = match status {
                 BlockedStatus::Frozen => "User is frozen.",
-                BlockedStatus::Locked | BlockedStatus::Disabled => "User is locked.",
+                BlockedStatus::Locked => "User is locked.",
+                BlockedStatus::Disabled => "User is disabled.",
             };
             CiamReply::new(StatusCode::BAD_REQUEST, "abnormal_user_status", Some(d.into()))
         }

@@ -250,11 +250,33 @@ impl CiamService {
         let s = &self.ctx.settings;
         let key = FamilyKey { user_id: presented.user_id(), family: presented.family().session_id(s.keys.current()) };
         let next = presented.successor(s.keys.current());
-        let (now, ports) = (self.ctx.ports.clock.now(), &self.ctx.ports);
         let (current, successor) = (presented.digest(s.keys.current()), next.digest(s.keys.current()));
+        // The client's ceiling before the rotation (a refused refresh must not rotate the
+        // token away from its caller), given back below when no token is issued.
+        self.count_issue(&client.id).await?;
+        let issued = self.refresh_rotated(&client.id, key, next, current, successor).await;
+        if issued.is_err() {
+            let limit_key = crate::limit_keys::tokens_for(&client.id);
+            if let Err(e) = self.ctx.ports.rate_limiter.undo(&limit_key).await {
+                tracing::warn!(error = %e, "could not give back a client's token count");
+            }
+        }
+        issued
+    }
+
+    /// The rotation and re-checks of a refresh whose client is authenticated and counted.
+    async fn refresh_rotated(
+        &self,
+        client: &resetd_domain::client::ClientId,
+        key: FamilyKey,
+        next: RefreshToken,
+        current: resetd_domain::keyed::Digest,
+        successor: resetd_domain::keyed::Digest,
+    ) -> Result<Tokens, TokenError> {
+        let (s, ports, now) = (&self.ctx.settings, &self.ctx.ports, self.ctx.ports.clock.now());
         let rotation = ports.refresh_tokens.rotate(
             &key,
-            &client.id,
+            client,
             &current,
             &successor,
             now,
@@ -275,7 +297,6 @@ impl CiamService {
             ports.refresh_tokens.end(&key).await.map_err(fault("ending a login session"))?;
             return Err(TokenError::InvalidGrant);
         };
-        self.count_issue(&client.id).await?;
         Ok(self.mint(&user, &key, &family, next, at)?)
     }
 }

@@ -7,10 +7,13 @@
 //! 3. `POST /otp/send` (the SMS webhook into the bench's gateway) to known accounts and to unknown ones, beside `pgbench`
 //!    running its user lookup: no handler that looks a user up can beat one `SELECT`.
 //! 4. `POST /reset_user_password`, beside the argon2 bound `cores / ((history + 2) × one hash)`.
+//! 5. `POST /oauth2/token`: the password grant beside one hash per login (`cores / one hash`),
+//!    and the refresh grant beside the empty handler.
 //!
 //! Each load is bounded in time and count and targets 127.0.0.1 only. Results are printed as
 //! one table; `docs/benchmarks.md` records them.
 
+mod logins;
 mod processes;
 mod stats;
 
@@ -272,6 +275,12 @@ async fn main() {
     let resets_rps = stats.rps();
     table.push(stats.line());
 
+    // 5. The token endpoint, as the users just reset.
+    let accounts = (0..users).map(|n| (format!("r{n}@example.com"), format!("New-Zeppelin-{n}-ok"))).collect();
+    let id = client["client_id"].as_str().unwrap_or_default();
+    let logins = logins::run(&http, id, client["client_secret"].as_str().unwrap_or_default(), accounts).await;
+    table.extend(logins.lines.iter().cloned());
+
     // The argon2 bound, measured now.
     let hasher = resetd_domain::password::Argon2Hasher::new(resetd_domain::password::Argon2Params::default())
         .unwrap_or_else(|e| panic!("{e}"));
@@ -316,4 +325,8 @@ async fn main() {
     println!("  one argon2id hash (m=19456,t=2)    {:>10.1} ms", one_hash * 1e3);
     println!("  argon2 bound cores/((5+2)·hash)    {:>10.1} resets/s", bound);
     println!("  resets / argon2 bound              {:>10.0} %", 100.0 * resets_rps / bound);
+    let login_bound = cores / one_hash;
+    println!("  argon2 bound cores/hash (logins)   {:>10.1} logins/s", login_bound);
+    println!("  password grant / argon2 bound      {:>10.0} %", 100.0 * logins.password_rps / login_bound);
+    println!("  refresh grant / floor              {:>10.0} %", 100.0 * logins.refresh_rps / floor_rps);
 }

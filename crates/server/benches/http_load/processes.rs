@@ -60,6 +60,7 @@ pub(crate) fn resetd(args: &[&str], sms_webhook: &str) -> Command {
         .env("RESETD__LIMITS__LOGIN_PER_IP_PER_MINUTE", "100000000")
         .env("RESETD__LIMITS__RESET_TOKENS_PER_CALLER_PER_MINUTE", "100000000")
         .env("RESETD__LIMITS__PASSWORD_CHANGES_PER_IP_PER_MINUTE", "100000000")
+        .env("RESETD__LIMITS__TOKEN_PER_IP_PER_MINUTE", "100000000")
         .env("RESETD__MAIL__ENABLED", "false")
         // The log sender's messages are its deliveries: keep them (in a file, not the terminal).
         .env("RUST_LOG", "warn,resetd_adapters_notify=info");
