@@ -36,14 +36,21 @@ export RESETD_CONFIG_DIR=config RESETD_PROFILE=production
 export RESETD__DATABASE__URL="$DB_URL" RESETD__REDIS__URL="$RESETD_TEST_REDIS_URL" RESETD__REDIS__KEY_PREFIX="st$$:"
 RESETD__SECURITY__TOKEN_KEY=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(32))')
 export RESETD__SECURITY__TOKEN_KEY
+RESETD__OIDC__SIGNING_KEY=$(target/debug/resetd signing-key)
+export RESETD__OIDC__SIGNING_KEY
 export RESETD__MAIL__ENABLED=false RESETD__SMS__ENABLED=false
 export RESETD__SERVER__BIND="127.0.0.1:$PORT" RESETD__SERVER__PUBLIC_BASE_URL="http://127.0.0.1:$PORT"
 # Many calls come from one address: its limits stay out of the way of the schema checks.
 export RESETD__LIMITS__LOGIN_PER_IP_PER_MINUTE=100000 RESETD__LIMITS__PASSWORD_CHANGES_PER_IP_PER_MINUTE=100000
-export RESETD__OTP__PER_IP_PER_MINUTE=100000
+export RESETD__OTP__PER_IP_PER_MINUTE=100000 RESETD__LIMITS__TOKEN_PER_IP_PER_MINUTE=100000
 
 target/debug/resetd migrate >/dev/null
 CREDS=$(target/debug/resetd admin create-api-credentials --email schemathesis@example.com --admin 2>/dev/null)
+# A CIAM application and a user with a password: the Bearer endpoints are called with a real
+# access token (a Looker one would only ever meet their token check).
+CIAM=$(target/debug/resetd admin create-client --type spa --name schemathesis 2>/dev/null)
+target/debug/resetd admin create-user --email ciam-schemathesis@example.com \
+  --password Schemathesis-Zeppelin-42 >/dev/null 2>&1
 target/debug/resetd serve 2> target/schemathesis-resetd.log &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; psql -q "$DATABASE_URL" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" || true' EXIT
@@ -59,11 +66,34 @@ body = urllib.parse.urlencode({"client_id": creds["client_id"], "client_secret":
 print(json.load(urllib.request.urlopen(base + "/api/4.0/login", body))["access_token"])
 PY
 )
+CIAM_TOKEN=$("$PY" - "http://127.0.0.1:$PORT" "$CIAM" <<'PY'
+import json, sys, urllib.parse, urllib.request
+base, client = sys.argv[1], json.loads(sys.argv[2])
+body = urllib.parse.urlencode({"grant_type": "password", "client_id": client["client_id"],
+    "username": "ciam-schemathesis@example.com", "password": "Schemathesis-Zeppelin-42"}).encode()
+print(json.load(urllib.request.urlopen(base + "/oauth2/token", body))["access_token"])
+PY
+)
+# The Looker session for every operation, the CIAM access token for the Bearer ones.
+CONFIG=target/schemathesis.toml
+cat > "$CONFIG" <<TOML
+headers = { Authorization = "token $TOKEN" }
+
+[[operations]]
+include-path-regex = "^/(userinfo|change_user_password)\$"
+headers = { Authorization = "Bearer $CIAM_TOKEN" }
+
+# A user made by POST /api/4.0/users without credentials_email has no email credential, so
+# its credentials_email answers 404, as Looker's does: not a resource lost after its creation.
+[[operations]]
+include-path-regex = '^/api/4.0/users/[^/]+/credentials_email$'
+checks.ensure_resource_availability.enabled = false
+TOML
 # Logging out would end the session the run authenticates with: that one operation is left out.
 # positive_data_acceptance (ST202) is the one check left out: it flags requests the schema
 # allows and the server refuses on purpose (an empty email, an empty password, a token that
 # is not one), each answered with its documented 4xx.
-timeout $((MINUTES * 60)) "$VENV/bin/schemathesis" run "http://127.0.0.1:$PORT/openapi.json" \
+timeout $((MINUTES * 60)) "$VENV/bin/schemathesis" --config-file "$CONFIG" run "http://127.0.0.1:$PORT/openapi.json" \
   "${SEED_ARGS[@]}" --checks all --exclude-checks positive_data_acceptance \
-  --header "Authorization: token $TOKEN" --max-examples "$EXAMPLES" \
+  --max-examples "$EXAMPLES" \
   --exclude-operation-id logout --exclude-path /api/logout --no-color

@@ -53,3 +53,28 @@ fn production_checks_every_rotated_key_and_refuses_both_key_settings() {
         assert!(output.contains(reason), "{reason:?} in {output}");
     }
 }
+
+/// Production refuses to start without a token signing key (the harness passes one by
+/// default: an empty one here takes it away), and `resetd signing-key` prints one it accepts.
+#[test]
+fn production_needs_a_signing_key_and_resetd_makes_one() {
+    let base = [
+        ("RESETD__DATABASE__URL", "postgres://postgres@127.0.0.1:1/none"),
+        ("RESETD__REDIS__URL", "redis://127.0.0.1:1"),
+        ("RESETD__SECURITY__TOKEN_KEY", super::backends::TOKEN_KEY.as_str()),
+        ("RESETD__MAIL__ENABLED", "false"),
+        ("RESETD__SMS__ENABLED", "false"),
+        ("RESETD__OIDC__SIGNING_KEY", ""),
+    ];
+    let (status, output) = ResetdProcess::run_to_exit(&base, Duration::from_secs(20));
+    assert!(!status.success(), "it must not start: {output}");
+    assert!(output.contains("RESETD__OIDC__SIGNING_KEY"), "{output}");
+
+    let (status, pem, err) = ResetdProcess::run(&["signing-key"], &[]);
+    assert!(status.success(), "{err}");
+    assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"), "{pem}");
+    let key = resetd_domain::oidc::SigningKey::from_pem(&pem.clone().into()).unwrap();
+    assert_eq!(key.algorithm_name(), "ES256");
+    let (_, again, _) = ResetdProcess::run(&["signing-key"], &[]);
+    assert_ne!(pem, again, "a new key each time");
+}

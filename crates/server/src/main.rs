@@ -30,6 +30,8 @@ enum Command {
     Serve,
     /// Apply the database migrations and exit.
     Migrate,
+    /// Print a new token signing key (a P-256 key in PKCS#8 PEM, for `oidc.signing_key`).
+    SigningKey,
     /// Operator commands; they need the configured PostgreSQL (in memory they vanish on exit).
     #[command(subcommand)]
     Admin(Admin),
@@ -126,6 +128,11 @@ async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin(cmd) => admin(&settings, cmd).await,
+        Command::SigningKey => {
+            let (_, pem) = resetd_domain::oidc::SigningKey::generate_es256().context("generating a signing key")?;
+            print!("{}", pem.expose_secret());
+            Ok(())
+        }
     }
 }
 

@@ -79,7 +79,7 @@ pub(crate) struct UserInfoBody {
         (status = 404, description = "`user_not_found`", body = CiamErrorBody),
         (status = 503, description = "`temporarily_unavailable`", body = CiamErrorBody),
     ),
-    security(("ciam_bearer" = []))
+    security(("ciam_bearer" = []), ())
 )]
 pub(crate) async fn userinfo(State(state): State<Shared>, headers: HeaderMap) -> Response {
     match state.app.ciam.userinfo(bearer(&headers).as_deref()).await {
@@ -117,10 +117,12 @@ pub(crate) struct ChangeBody {
         (status = 400, description = "`wrong_old_password`, `duplicate_password`, `recurrent_password`, `invalid_new_password`, `abnormal_user_status` (`User is frozen.` / `User is locked.`), `invalid_request`; or, with no token, `WWW-Authenticate: Bearer error=\"invalid_request\"` and no body", body = CiamErrorBody),
         (status = 401, description = "A bad, expired or revoked token: `WWW-Authenticate: Bearer error=\"invalid_token\"`, no body"),
         (status = 404, description = "`user_not_found`", body = CiamErrorBody),
+        (status = 413, description = "`invalid_request`: a body over 64 KiB", body = CiamErrorBody),
+        (status = 415, description = "`invalid_request`: a body that is not JSON", body = CiamErrorBody),
         (status = 429, description = "`rate_limit_exceeded`: the per-address limit of password changes", body = CiamErrorBody),
         (status = 503, description = "`temporarily_unavailable`", body = CiamErrorBody),
     ),
-    security(("ciam_bearer" = []))
+    security(("ciam_bearer" = []), ())
 )]
 pub(crate) async fn change_password(State(state): State<Shared>, ClientIp(ip): ClientIp, req: Request) -> Response {
     let token = bearer(req.headers());

@@ -66,6 +66,8 @@ pub(crate) struct TokenBody {
         (status = 200, description = "Tokens", body = TokenBody),
         (status = 400, description = "`invalid_request` (a missing parameter), `unsupported_grant_type`, `unauthorized_client` (an M2M client), `invalid_grant` (`Wrong username or password`, `Abnormal user status`, `Unsupported username identifier`, or a bad refresh token)", body = CiamErrorBody),
         (status = 401, description = "`invalid_client`", body = CiamErrorBody),
+        (status = 413, description = "`invalid_request`: a body over 64 KiB", body = CiamErrorBody),
+        (status = 415, description = "`invalid_request`: a body that is neither a form nor JSON", body = CiamErrorBody),
         (status = 429, description = "`rate_limit_exceeded`: the per-address or per-client limit", body = CiamErrorBody),
         (status = 503, description = "`temporarily_unavailable`", body = CiamErrorBody),
     ),
@@ -146,6 +148,8 @@ pub(crate) struct RevokeForm {
         (status = 200, description = "Revoked, or nothing to revoke"),
         (status = 400, description = "`invalid_request`: no `token`", body = CiamErrorBody),
         (status = 401, description = "`invalid_client`", body = CiamErrorBody),
+        (status = 413, description = "`invalid_request`: a body over 64 KiB", body = CiamErrorBody),
+        (status = 415, description = "`invalid_request`: a body that is neither a form nor JSON", body = CiamErrorBody),
         (status = 503, description = "`temporarily_unavailable`", body = CiamErrorBody),
     ),
     security(("ciam_client" = []), ())
