@@ -1,9 +1,11 @@
-//! Emails, phone numbers, user ids, reset and OTP tokens, OTP codes and session tokens: every
-//! domain parser of text a caller sends. A value that parses must parse again to itself.
+//! Emails, phone numbers, user ids, reset and OTP tokens, OTP codes, session and refresh
+//! tokens: every domain parser of text a caller sends. A value that parses must parse again to
+//! itself.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use resetd_domain::access::SessionToken;
+use resetd_domain::login::RefreshToken;
 use resetd_domain::otp::{OtpCode, OtpToken};
 use resetd_domain::reset_token::ResetToken;
 use resetd_domain::user::{Email, PhoneNumber, UserId};
@@ -20,6 +22,9 @@ fuzz_target!(|text: &str| {
     }
     if let Ok(token) = SessionToken::parse(text) {
         assert_eq!(token.expose(), text);
+    }
+    if let Ok(token) = RefreshToken::parse(text) {
+        assert_eq!(token.expose(), text, "one spelling per refresh token");
     }
     let _ = ResetToken::parse(text);
     let _ = OtpToken::parse(text);

@@ -233,3 +233,28 @@ async fn a_login_rehashes_a_password_made_under_older_argon2_parameters(pool: Pg
     assert_eq!(r.status(), StatusCode::OK, "the login's own token survives its rehash");
     assert_eq!(login(&new, &web, &email, PASSWORD).await.0, StatusCode::OK, "the new hash verifies");
 }
+
+#[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]
+async fn a_client_may_have_its_own_token_lifetimes_and_lockout(pool: PgPool) {
+    let app = TestApp::spawn(&pool).await;
+    let (email, _) = user(&app, None).await;
+    let (strict, plain) = (client(&app, "mobile").await, client(&app, "web").await);
+    let own = resetd_ports::clients::ClientLogin {
+        access_token_ttl_secs: Some(120),
+        lockout_threshold: Some(2),
+        ..Default::default()
+    };
+    let switches = resetd_app::bootstrap::ClientSwitches { login: Some(own), ..Default::default() };
+    app.app.bootstrap.set_client_switches(&strict.id, switches).await.unwrap();
+    let zero = resetd_ports::clients::ClientLogin { access_token_ttl_secs: Some(0), ..Default::default() };
+    let refused = resetd_app::bootstrap::ClientSwitches { login: Some(zero), ..Default::default() };
+    assert!(app.app.bootstrap.set_client_switches(&strict.id, refused).await.is_err(), "no zero lifetime");
+    assert_eq!(login(&app, &strict, &email, PASSWORD).await.1["expires_in"], 120);
+    assert_eq!(login(&app, &plain, &email, PASSWORD).await.1["expires_in"], 600, "the service's");
+    // Two failures through the strict client lock the account for every client.
+    for _ in 0..2 {
+        login(&app, &strict, &email, "Wrong-Zeppelin-1").await;
+    }
+    let (_, body) = login(&app, &plain, &email, PASSWORD).await;
+    assert_eq!(grant_error(&body), ("invalid_grant", "Abnormal user status"), "the lock is the user's");
+}

@@ -6,6 +6,7 @@ mod bootstrap;
 mod crash;
 mod faults;
 mod leaks;
+mod logins;
 mod rotation;
 mod startup;
 mod statements;

@@ -27,6 +27,8 @@ struct ClientRow {
     enabled: bool,
     reset_enabled: bool,
     public_otp_send: bool,
+    /// `login::text`: the JSON of the client's own login settings.
+    login: String,
     created_at: DateTime<Utc>,
 }
 
@@ -54,6 +56,7 @@ impl TryFrom<ClientRow> for Client {
             enabled: row.enabled,
             reset_enabled: row.reset_enabled,
             public_otp_send: row.public_otp_send,
+            login: serde_json::from_str(&row.login).map_err(|_| StoreError::corrupt("clients.login"))?,
             created_at: row.created_at,
         })
     }
@@ -75,8 +78,8 @@ impl ClientRegistry for PgStore {
             let (kind, preset, policy) = policy_columns(&client.policy)?;
             sqlx::query(
                 "INSERT INTO clients (id, name, client_type, secret_hash, secret_key, policy_kind, policy_preset, \
-                                  policy, enabled, reset_enabled, public_otp_send, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12)",
+                                  policy, enabled, reset_enabled, public_otp_send, created_at, login) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12, $13::jsonb)",
             )
             .bind(client.id.as_str())
             .bind(&client.name)
@@ -90,6 +93,7 @@ impl ClientRegistry for PgStore {
             .bind(client.reset_enabled)
             .bind(client.public_otp_send)
             .bind(client.created_at)
+            .bind(serde_json::to_string(&client.login).map_err(StoreError::unexpected)?)
             .execute(&self.pool)
             .await
             .map_err(|e| match error::violated(&e) {
@@ -105,7 +109,7 @@ impl ClientRegistry for PgStore {
         crate::within(async move {
             sqlx::query_as::<_, ClientRow>(
                 "SELECT id, name, client_type, secret_hash, secret_key, policy_kind, policy_preset, policy::text AS policy, \
-                    enabled, reset_enabled, public_otp_send, created_at \
+                    enabled, reset_enabled, public_otp_send, login::text AS login, created_at \
              FROM clients WHERE id = $1",
             )
             .bind(id.as_str())
@@ -122,13 +126,14 @@ impl ClientRegistry for PgStore {
         crate::within(async move {
             let done = sqlx::query(
                 "UPDATE clients SET enabled = coalesce($2, enabled), reset_enabled = coalesce($3, reset_enabled), \
-                                public_otp_send = coalesce($4, public_otp_send) \
+                                public_otp_send = coalesce($4, public_otp_send), login = coalesce($5::jsonb, login) \
              WHERE id = $1",
             )
             .bind(id.as_str())
             .bind(switches.enabled)
             .bind(switches.reset_enabled)
             .bind(switches.public_otp_send)
+            .bind(switches.login.map(|l| serde_json::to_string(&l)).transpose().map_err(StoreError::unexpected)?)
             .execute(&self.pool)
             .await
             .map_err(error::store)?;

@@ -66,6 +66,9 @@ pub enum InvalidArgument {
     /// No client has this id.
     #[error("no such client")]
     NoSuchClient(ClientId),
+    /// A client's own login settings with a zero lifetime or window.
+    #[error("a client's login durations must be at least one second")]
+    ClientLogin,
 }
 
 /// What an operator command answers instead of its result.
@@ -213,6 +216,7 @@ impl BootstrapService {
             enabled: true,
             reset_enabled: true,
             public_otp_send: false,
+            login: Default::default(),
             created_at: self.ctx.ports.clock.now(),
         };
         self.ctx.ports.clients.create(client).await.map_err(|e| match e {
@@ -256,12 +260,16 @@ impl BootstrapService {
         Ok(user.id)
     }
 
-    /// Switches a client on or off, and its reset-password flow.
+    /// Switches a client on or off, its reset-password flow, its public sends, and sets its own
+    /// login settings (token lifetimes, lockout).
     ///
     /// # Errors
     /// [`BootstrapError::Invalid`] for an unknown client.
     pub async fn set_client_switches(&self, client_id: &str, switches: ClientSwitches) -> Result<(), BootstrapError> {
         let id = ClientId::parse(client_id).map_err(InvalidArgument::from)?;
+        if switches.login.is_some_and(|l| !l.is_valid()) {
+            return Err(InvalidArgument::ClientLogin.into());
+        }
         let found = self.ctx.ports.clients.set_switches(&id, switches).await.map_err(fault("updating a client"))?;
         if found {
             Ok(())

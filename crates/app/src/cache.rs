@@ -113,6 +113,7 @@ mod tests {
             enabled: true,
             reset_enabled: true,
             public_otp_send: false,
+            login: Default::default(),
             created_at: testkit::t0(),
         };
         assert_eq!(cache.find(&id).await.unwrap(), None, "misses are not cached");

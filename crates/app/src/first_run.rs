@@ -164,6 +164,7 @@ impl BootstrapService {
                     reset_enabled: true,
                     // The SPA exists to show the self-service flow from a browser.
                     public_otp_send: !client_type.requires_secret(),
+                    login: Default::default(),
                     created_at: ports.clock.now(),
                 };
                 ports.clients.create(client).await.map_err(|e| match e {

@@ -87,7 +87,29 @@ pub struct LoginSettings {
     pub per_client: RateLimit,
 }
 
+/// The login settings in force for one client's logins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LoginRules {
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    pub lockout: LockoutRule,
+}
+
 impl LoginSettings {
+    /// The service's settings with the client's own (`Client::login`) in place of them.
+    pub(crate) fn for_client(&self, own: &resetd_ports::clients::ClientLogin) -> LoginRules {
+        let secs = |v: Option<u32>, default: Duration| v.map_or(default, |s| Duration::from_secs(u64::from(s.max(1))));
+        LoginRules {
+            access_ttl: secs(own.access_token_ttl_secs, self.access_ttl),
+            refresh_ttl: secs(own.refresh_token_ttl_secs, self.refresh_ttl),
+            lockout: LockoutRule {
+                threshold: own.lockout_threshold.unwrap_or(self.lockout.threshold),
+                window: secs(own.lockout_window_secs, self.lockout.window),
+                lock_for: secs(own.lockout_secs, self.lockout.lock_for),
+            },
+        }
+    }
+
     /// The defaults, issuing as `issuer` with a key generated now (development and tests).
     pub fn new(issuer: &str) -> Self {
         let signer = match SigningKey::generate_es256() {

@@ -20,6 +20,40 @@ pub enum ClientPolicy {
     Custom(PasswordPolicy),
 }
 
+/// A client's own login settings: each one set replaces the service's for this client's
+/// logins (`ciam.*_ttl_secs`, `login.lockout_*`). A lock is the user's, whichever client's rule
+/// set it, so it holds for every client.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientLogin {
+    /// How long this client's access and ID tokens live, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_ttl_secs: Option<u32>,
+    /// How long this client's refresh tokens live unused, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_ttl_secs: Option<u32>,
+    /// Failed logins through this client that lock the account (0: no lockout for them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lockout_threshold: Option<u32>,
+    /// How long those failures are counted, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lockout_window_secs: Option<u32>,
+    /// How long a lock set through this client lasts, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lockout_secs: Option<u32>,
+}
+
+impl ClientLogin {
+    /// Whether every duration set is at least one second (a zero lifetime would issue dead
+    /// tokens).
+    pub fn is_valid(&self) -> bool {
+        [self.access_token_ttl_secs, self.refresh_token_ttl_secs, self.lockout_window_secs, self.lockout_secs]
+            .into_iter()
+            .flatten()
+            .all(|secs| secs > 0)
+    }
+}
+
 /// A registered application.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Client {
@@ -41,6 +75,8 @@ pub struct Client {
     /// A public client (SPA, mobile) may call `/otp/send` only when an operator opted it in:
     /// with no secret, anyone can trigger sends in its name.
     pub public_otp_send: bool,
+    /// The client's own login settings (token lifetimes, lockout), where they differ.
+    pub login: ClientLogin,
     /// When the client was registered (the caller's clock).
     pub created_at: DateTime<Utc>,
 }
@@ -54,6 +90,8 @@ pub struct ClientSwitches {
     pub reset_enabled: Option<bool>,
     /// The new [`Client::public_otp_send`].
     pub public_otp_send: Option<bool>,
+    /// The new [`Client::login`] (replacing the whole of it).
+    pub login: Option<ClientLogin>,
 }
 
 impl Client {
@@ -62,6 +100,7 @@ impl Client {
         self.enabled = switches.enabled.unwrap_or(self.enabled);
         self.reset_enabled = switches.reset_enabled.unwrap_or(self.reset_enabled);
         self.public_otp_send = switches.public_otp_send.unwrap_or(self.public_otp_send);
+        self.login = switches.login.unwrap_or(self.login);
     }
 }
 

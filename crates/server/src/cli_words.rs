@@ -43,6 +43,7 @@ fn argument(invalid: InvalidArgument) -> String {
             format!("policy: history_count {count} is above policy.history_retention ({retention})")
         }
         InvalidArgument::NoSuchClient(id) => format!("no client {id}"),
+        InvalidArgument::ClientLogin => "--login: every lifetime and window must be at least 1 second".to_owned(),
     }
 }
 

@@ -63,6 +63,9 @@ enum Admin {
         /// '{"min_length": 12, "history_count": 10}'. Default: the default policy.
         #[arg(long)]
         policy: Option<String>,
+        /// The client's own login settings as JSON (see set-client --login).
+        #[arg(long)]
+        login: Option<String>,
     },
     /// Create a user with an email credential.
     CreateUser {
@@ -88,6 +91,12 @@ enum Admin {
         /// only by the per-address and per-destination limits.
         #[arg(long)]
         allow_public_otp_send: Option<bool>,
+        /// The client's own login settings, replacing any earlier ones, as JSON with any of
+        /// access_token_ttl_secs, refresh_token_ttl_secs, lockout_threshold,
+        /// lockout_window_secs, lockout_secs, e.g. '{"access_token_ttl_secs": 300}'; '{}'
+        /// goes back to the service's.
+        #[arg(long)]
+        login: Option<String>,
     },
     /// Set a user's status: active, locked, frozen or disabled.
     SetUserStatus {
@@ -147,7 +156,8 @@ async fn admin(settings: &Settings, cmd: Admin) -> anyhow::Result<()> {
             let c = b.create_api_credentials(&email, admin).await.map_err(cli_words::refused)?;
             json!({"user_id": c.user_id.to_string(), "client_id": c.client_id.as_str(), "client_secret": c.client_secret.expose()})
         }
-        Admin::CreateClient { client_type, name, policy } => {
+        Admin::CreateClient { client_type, name, policy, login } => {
+            let login = client_login(login.as_deref())?;
             let policy = match policy {
                 None => ClientPolicy::Default,
                 Some(json) if json.trim_start().starts_with('{') => {
@@ -156,6 +166,10 @@ async fn admin(settings: &Settings, cmd: Admin) -> anyhow::Result<()> {
                 Some(name) => ClientPolicy::Preset(name),
             };
             let c = b.create_client(&client_type, &name, policy).await.map_err(cli_words::refused)?;
+            if login.is_some() {
+                let switches = ClientSwitches { login, ..ClientSwitches::default() };
+                b.set_client_switches(c.client_id.as_str(), switches).await.map_err(cli_words::refused)?;
+            }
             let mut v = json!({"client_id": c.client_id.as_str()});
             if let Some(s) = &c.client_secret {
                 v["client_secret"] = json!(s.expose());
@@ -166,11 +180,12 @@ async fn admin(settings: &Settings, cmd: Admin) -> anyhow::Result<()> {
             let id = b.create_user(&email, phone.as_deref(), password, locale).await.map_err(cli_words::refused)?;
             json!({"user_id": id.to_string()})
         }
-        Admin::SetClient { client_id, enabled, reset_enabled, allow_public_otp_send } => {
-            let switches = ClientSwitches { enabled, reset_enabled, public_otp_send: allow_public_otp_send };
+        Admin::SetClient { client_id, enabled, reset_enabled, allow_public_otp_send, login } => {
+            let login = client_login(login.as_deref())?;
+            let switches = ClientSwitches { enabled, reset_enabled, public_otp_send: allow_public_otp_send, login };
             b.set_client_switches(&client_id, switches).await.map_err(cli_words::refused)?;
             json!({"client_id": client_id, "enabled": enabled, "reset_enabled": reset_enabled,
-                   "allow_public_otp_send": allow_public_otp_send})
+                   "allow_public_otp_send": allow_public_otp_send, "login": login})
         }
         Admin::SetUserStatus { user_id, status } => {
             b.set_user_status(&user_id, &status).await.map_err(cli_words::refused)?;
@@ -187,4 +202,9 @@ async fn admin(settings: &Settings, cmd: Admin) -> anyhow::Result<()> {
     };
     println!("{out}");
     Ok(())
+}
+
+/// `--login` as the client's own login settings.
+fn client_login(json: Option<&str>) -> anyhow::Result<Option<resetd_ports::clients::ClientLogin>> {
+    json.map(|j| serde_json::from_str(j).context("--login is not a login settings object")).transpose()
 }

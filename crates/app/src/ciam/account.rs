@@ -165,6 +165,8 @@ impl CiamService {
         let old = old.ok_or(ChangeOwnPasswordError::MissingParameter("old_password"))?;
         let new = req.new_password.filter(|s| !s.is_empty());
         let new = new.ok_or(ChangeOwnPasswordError::MissingParameter("new_password"))?;
+        let client = self.client_of(&bearer.claims).await?;
+        let rules = self.ctx.settings.login.for_client(&client.login);
         let state = ports.credentials.password_state(user.id, 0).await.map_err(fault("reading a password"))?;
         let current = state.and_then(|s| s.current);
         let verified = match (Password::new(old.clone()), current) {
@@ -174,8 +176,8 @@ impl CiamService {
             _ => false,
         };
         if !verified {
-            let rule = &self.ctx.settings.login.lockout;
-            ports.lockout.record_failure(&subject, rule).await.map_err(fault("counting a login failure"))?;
+            let failed = ports.lockout.record_failure(&subject, &rules.lockout);
+            failed.await.map_err(fault("counting a login failure"))?;
             return Err(ChangeOwnPasswordError::WrongOldPassword);
         }
         // The old password verified, so it is the current one: no argon2 needed to tell.
@@ -183,7 +185,6 @@ impl CiamService {
             return Err(ChangeOwnPasswordError::DuplicatePassword);
         }
         let password = Password::new(new).map_err(|_| ChangeOwnPasswordError::InvalidNewPassword(Vec::new()))?;
-        let client = self.client_of(&bearer.claims).await?;
         let policy = self.ctx.client_policy(&client.policy).await?;
         let notify = user.email.clone().map(resetd_domain::otp::Recipient::Email);
         let notify = notify.or_else(|| user.phone.clone().map(resetd_domain::otp::Recipient::Phone));

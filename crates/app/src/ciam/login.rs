@@ -196,6 +196,7 @@ impl CiamService {
             Some(hash) => hash,
             None => self.dummy_hash().await?,
         };
+        let rules = self.ctx.settings.login.for_client(&client.login);
         let subject = match &user {
             Some(u) => LockoutSubject::User(u.id),
             None => LockoutSubject::Unknown(self.destination_digest(&recipient)),
@@ -209,8 +210,8 @@ impl CiamService {
         };
         let user = user.filter(|u| verified && u.has_password);
         let Some(user) = user else {
-            let rule = &self.ctx.settings.login.lockout;
-            ports.lockout.record_failure(&subject, rule).await.map_err(fault("counting a login failure"))?;
+            let failed = ports.lockout.record_failure(&subject, &rules.lockout);
+            failed.await.map_err(fault("counting a login failure"))?;
             return Err(TokenError::WrongCredentials);
         };
         if user.status != UserStatus::Active
@@ -232,9 +233,9 @@ impl CiamService {
         let family = Family { client_id: client.id.clone(), generation: user.generation, auth_time: now };
         let refresh = RefreshToken::generate(user.id, id, &mut rand::rngs::OsRng);
         let digest = refresh.digest(current);
-        let ttl = self.ctx.settings.login.refresh_ttl;
-        ports.refresh_tokens.start(&key, &family, &digest, ttl).await.map_err(fault("starting a login session"))?;
-        Ok(self.mint(&user, &key, &family, refresh, now)?)
+        let started = ports.refresh_tokens.start(&key, &family, &digest, rules.refresh_ttl);
+        started.await.map_err(fault("starting a login session"))?;
+        Ok(self.mint(&user, &key, &family, refresh, now, rules.access_ttl)?)
     }
 
     /// `grant_type=refresh_token`: rotates the refresh token. A replayed one ends its login;
@@ -254,7 +255,7 @@ impl CiamService {
         // The client's ceiling before the rotation (a refused refresh must not rotate the
         // token away from its caller), given back below when no token is issued.
         self.count_issue(&client.id).await?;
-        let issued = self.refresh_rotated(&client.id, key, next, current, successor).await;
+        let issued = self.refresh_rotated(&client, key, next, current, successor).await;
         if issued.is_err() {
             let limit_key = crate::limit_keys::tokens_for(&client.id);
             if let Err(e) = self.ctx.ports.rate_limiter.undo(&limit_key).await {
@@ -267,21 +268,22 @@ impl CiamService {
     /// The rotation and re-checks of a refresh whose client is authenticated and counted.
     async fn refresh_rotated(
         &self,
-        client: &resetd_domain::client::ClientId,
+        client: &resetd_ports::clients::Client,
         key: FamilyKey,
         next: RefreshToken,
         current: resetd_domain::keyed::Digest,
         successor: resetd_domain::keyed::Digest,
     ) -> Result<Tokens, TokenError> {
         let (s, ports, now) = (&self.ctx.settings, &self.ctx.ports, self.ctx.ports.clock.now());
+        let rules = s.login.for_client(&client.login);
         let rotation = ports.refresh_tokens.rotate(
             &key,
-            client,
+            &client.id,
             &current,
             &successor,
             now,
             s.login.refresh_grace,
-            s.login.refresh_ttl,
+            rules.refresh_ttl,
         );
         let (family, at) = match rotation.await.map_err(fault("rotating a refresh token"))? {
             Rotation::Rotated { family, at } | Rotation::Retried { family, at } => (family, at),
@@ -297,6 +299,6 @@ impl CiamService {
             ports.refresh_tokens.end(&key).await.map_err(fault("ending a login session"))?;
             return Err(TokenError::InvalidGrant);
         };
-        Ok(self.mint(&user, &key, &family, next, at)?)
+        Ok(self.mint(&user, &key, &family, next, at, rules.access_ttl)?)
     }
 }

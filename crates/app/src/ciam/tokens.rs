@@ -66,7 +66,8 @@ fn secs(d: Duration) -> i64 {
 }
 
 impl CiamService {
-    /// Signs the access and ID tokens of `family` at `at` for `user`, beside `refresh`. The
+    /// Signs the access and ID tokens of `family` at `at` for `user`, living `access_ttl`,
+    /// beside `refresh`. The
     /// same inputs give the same tokens (the claims are fixed by them, and ES256 and RS256
     /// signatures are deterministic), so a retried refresh gets the first answer again.
     pub(super) fn mint(
@@ -76,10 +77,11 @@ impl CiamService {
         family: &Family,
         refresh: RefreshToken,
         at: DateTime<Utc>,
+        access_ttl: Duration,
     ) -> Result<Tokens, Fault> {
         let login = &self.ctx.settings.login;
         let signer = login.signer.as_ref().ok_or_else(|| Fault::new("signing tokens", "no signing key"))?;
-        let (iat, ttl) = (at.timestamp(), secs(login.access_ttl));
+        let (iat, ttl) = (at.timestamp(), secs(access_ttl));
         let client = family.client_id.as_str().to_owned();
         let sid = key.family.to_hex();
         let access = AccessClaims {
@@ -108,7 +110,7 @@ impl CiamService {
             access_token: signer.sign(&access).map_err(fault("signing an access token"))?,
             id_token: signer.sign(&id).map_err(fault("signing an ID token"))?,
             refresh_token: refresh,
-            expires_in: login.access_ttl,
+            expires_in: access_ttl,
         })
     }
 

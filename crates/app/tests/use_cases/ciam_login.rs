@@ -8,6 +8,7 @@ use resetd_app::App;
 use resetd_domain::client::{ClientId, ClientSecret, ClientType};
 use resetd_domain::login::{AccessClaims, FamilyId, IdClaims, RefreshToken};
 use resetd_domain::user::{UserId, UserStatus};
+use resetd_ports::clients::{Client, ClientLogin, ClientPolicy};
 use resetd_ports::login::{Family, LockoutSubject, Rotation};
 use resetd_ports::rate_limit::RateDecision;
 
@@ -180,6 +181,53 @@ async fn a_hash_under_old_parameters_is_replaced_at_login_by_compare_and_set_onl
         .returning(|_, _, _| Ok(false));
     m.refresh_tokens.expect_start().returning(|_, _, _, _| Ok(()));
     m.app().ciam.password_grant(&creds(), grant("ada@example.com", RIGHT)).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_clients_own_login_settings_replace_the_services() {
+    let own = ClientLogin {
+        access_token_ttl_secs: Some(120),
+        refresh_token_ttl_secs: Some(3_600),
+        lockout_threshold: Some(2),
+        ..ClientLogin::default()
+    };
+    let mut m = Mocks::default();
+    let client = Client {
+        id: ClientId::parse("app").unwrap(),
+        name: "app".into(),
+        client_type: ClientType::Spa,
+        secret: None,
+        policy: ClientPolicy::Default,
+        enabled: true,
+        reset_enabled: true,
+        public_otp_send: false,
+        login: own,
+        created_at: resetd_ports::testkit::t0(),
+    };
+    m.clients.expect_find().returning(move |_| Ok(Some(client.clone())));
+    m.allow_rate();
+    m.hasher.expect_matches_any().returning(|p, _| Ok(p.expose() == RIGHT));
+    m.hasher.expect_needs_rehash().returning(|_| false);
+    m.users.expect_find_by_email().returning(|_| Ok(Some(user(UserStatus::Active))));
+    m.password_state(Some(some_hash()));
+    m.lockout.expect_is_locked().returning(|_| Ok(false));
+    m.lockout
+        .expect_record_failure()
+        .withf(|_, rule| rule.threshold == 2 && rule.window == Duration::from_secs(3_600))
+        .times(1)
+        .returning(|_, _| Ok(false));
+    m.refresh_tokens
+        .expect_start()
+        .withf(|_, _, _, ttl| *ttl == Duration::from_secs(3_600))
+        .times(1)
+        .returning(|_, _, _, _| Ok(()));
+    let app = m.app();
+    let e = app.ciam.password_grant(&creds(), grant("ada@example.com", "Wrong-1")).await.unwrap_err();
+    assert!(matches!(e, TokenError::WrongCredentials), "{e:?}");
+    let t = app.ciam.password_grant(&creds(), grant("ada@example.com", RIGHT)).await.unwrap();
+    assert_eq!(t.expires_in, Duration::from_secs(120));
+    let a: AccessClaims = claims(&app, &t.access_token);
+    assert_eq!(a.exp - a.iat, 120);
 }
 
 #[tokio::test]

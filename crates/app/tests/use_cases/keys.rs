@@ -42,6 +42,7 @@ fn client_sealed(stored: Sealed) -> Client {
         enabled: true,
         reset_enabled: true,
         public_otp_send: false,
+        login: Default::default(),
         created_at: resetd_ports::testkit::t0(),
     }
 }

@@ -153,6 +153,7 @@ impl Mocks {
             enabled,
             reset_enabled,
             public_otp_send: false,
+            login: Default::default(),
             created_at: resetd_ports::testkit::t0(),
         };
         self.clients.expect_find().returning(move |_| Ok(Some(c.clone())));

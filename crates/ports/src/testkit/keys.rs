@@ -48,6 +48,7 @@ fn client(secret: Option<Sealed>, client_type: ClientType) -> Client {
         enabled: true,
         reset_enabled: true,
         public_otp_send: false,
+        login: Default::default(),
         created_at: t0(),
     }
 }

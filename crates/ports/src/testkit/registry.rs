@@ -28,6 +28,7 @@ pub async fn client_registry(clients: Arc<dyn ClientRegistry>) {
         enabled: true,
         reset_enabled: true,
         public_otp_send: false,
+        login: Default::default(),
         created_at: t0(),
     };
     clients.create(web.clone()).await.unwrap();
@@ -41,6 +42,11 @@ pub async fn client_registry(clients: Arc<dyn ClientRegistry>) {
         enabled: false,
         reset_enabled: false,
         public_otp_send: true,
+        login: crate::clients::ClientLogin {
+            access_token_ttl_secs: Some(120),
+            lockout_threshold: Some(0),
+            ..Default::default()
+        },
         ..web
     };
     clients.create(spa.clone()).await.unwrap();
@@ -54,7 +60,12 @@ pub async fn client_registry(clients: Arc<dyn ClientRegistry>) {
     clients.create(plain.clone()).await.unwrap();
     assert_eq!(clients.find(&plain.id).await.unwrap(), Some(plain));
     assert_eq!(clients.find(&ClientId::parse("nobody").unwrap()).await.unwrap(), None);
-    let switches = |enabled, reset_enabled, public_otp_send| ClientSwitches { enabled, reset_enabled, public_otp_send };
+    let switches = |enabled, reset_enabled, public_otp_send| ClientSwitches {
+        enabled,
+        reset_enabled,
+        public_otp_send,
+        login: None,
+    };
     let state = |c: Client| (c.enabled, c.reset_enabled, c.public_otp_send);
     assert!(clients.set_switches(&id, switches(None, Some(false), None)).await.unwrap());
     let off = clients.find(&id).await.unwrap().unwrap();
@@ -65,6 +76,21 @@ pub async fn client_registry(clients: Arc<dyn ClientRegistry>) {
         .set_switches(&ClientId::parse("nobody").unwrap(), switches(Some(true), None, None))
         .await
         .unwrap());
+    // The client's own login settings: set whole, kept by other switches, cleared by `{}`.
+    let own = crate::clients::ClientLogin {
+        refresh_token_ttl_secs: Some(3_600),
+        lockout_threshold: Some(3),
+        lockout_window_secs: Some(60),
+        lockout_secs: Some(30),
+        ..Default::default()
+    };
+    let login = |login| ClientSwitches { login: Some(login), ..ClientSwitches::default() };
+    assert!(clients.set_switches(&id, login(own)).await.unwrap());
+    assert_eq!(clients.find(&id).await.unwrap().unwrap().login, own);
+    assert!(clients.set_switches(&id, switches(Some(true), None, None)).await.unwrap());
+    assert_eq!(clients.find(&id).await.unwrap().unwrap().login, own, "other switches leave it alone");
+    assert!(clients.set_switches(&id, login(crate::clients::ClientLogin::default())).await.unwrap());
+    assert_eq!(clients.find(&id).await.unwrap().unwrap().login, crate::clients::ClientLogin::default());
 }
 
 /// [`PolicyStore`]: unset, then the last write wins.

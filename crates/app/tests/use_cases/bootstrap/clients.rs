@@ -77,7 +77,8 @@ async fn a_client_store_failure_is_unavailable_or_unexpected() {
 
 #[tokio::test]
 async fn a_clients_switches_are_passed_on_whole() {
-    let switches = ClientSwitches { enabled: Some(false), reset_enabled: None, public_otp_send: Some(true) };
+    let switches =
+        ClientSwitches { enabled: Some(false), reset_enabled: None, public_otp_send: Some(true), login: None };
     let mut m = Mocks::default();
     m.clients
         .expect_set_switches()

@@ -47,6 +47,7 @@ fn made_but_the_demo(m: &mut Mocks) {
             enabled: true,
             reset_enabled: true,
             public_otp_send: !web,
+            login: Default::default(),
             created_at: resetd_ports::testkit::t0(),
         }))
     });
