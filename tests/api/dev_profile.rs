@@ -66,6 +66,17 @@ async fn the_dev_profile_alone_lets_a_newcomer_in(pool: PgPool) {
         assert!(made.pointer(pointer).and_then(Value::as_str).is_some_and(|v| !v.is_empty()), "{pointer} in {made}");
     }
 
+    // The demo user logs in with the bootstrap password (in-memory sessions and lockout, and
+    // a signing key generated at start).
+    let spa = made["ciam"]["spa"]["client_id"].as_str().unwrap();
+    let phone = made["user"]["phone_number"].as_str().unwrap();
+    let grant = |password: &str| {
+        let form = [("grant_type", "password"), ("username", phone), ("password", password)];
+        app.http.post(app.url("/oauth2/token")).basic_auth(spa, None::<&str>).form(&form).send()
+    };
+    let first = grant(made["user"]["password"].as_str().unwrap()).await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK, "{:?}", first.text().await);
+
     // Looker with the bootstrap credential: a link for the demo user, read at /dev/outbox.json.
     let form = [
         ("client_id", made["looker"]["client_id"].as_str().unwrap()),
@@ -87,8 +98,6 @@ async fn the_dev_profile_alone_lets_a_newcomer_in(pool: PgPool) {
     assert!(page.text().await.unwrap().contains(&format!("<a href=\"{link}\">")), "links are clickable");
 
     // CIAM from the browser's client (the SPA, opted in to /otp/send): a code by SMS.
-    let spa = made["ciam"]["spa"]["client_id"].as_str().unwrap();
-    let phone = made["user"]["phone_number"].as_str().unwrap();
     let ciam = |path: &str, body: Value| app.http.post(app.url(path)).basic_auth(spa, None::<&str>).json(&body).send();
     let sent: Value = ciam("/otp/send", json!({"usage": "reset_password", "phone_number": phone}))
         .await
@@ -102,6 +111,9 @@ async fn the_dev_profile_alone_lets_a_newcomer_in(pool: PgPool) {
                       "phone_number_otp_token": sent["otp_token"], "phone_number_otp": code});
     let r = ciam("/reset_user_password", body).await.unwrap();
     assert_eq!(r.status(), StatusCode::OK, "{:?}", r.text().await);
+    // And logs in with the new password.
+    let again = grant("New-Zeppelin-77").await.unwrap();
+    assert_eq!(again.status(), StatusCode::OK, "{:?}", again.text().await);
 }
 
 /// The newest message to `to` at `/dev/outbox.json` that contains `needle` (polling: notices
