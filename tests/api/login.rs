@@ -83,6 +83,7 @@ async fn every_documented_error_of_the_token_endpoint(pool: PgPool) {
         (status, grant_error(&body)),
         (StatusCode::BAD_REQUEST, ("unsupported_grant_type", "OAuth 2.0 Parameter: grant_type"))
     );
+    assert_eq!(body["error_uri"], "https://datatracker.ietf.org/doc/html/rfc6749#section-5.2", "as documented");
     let (status, _, body) = token(&app, &web, &[("username", &email)]).await;
     assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")), "{body}");
     let bad_secret = Creds { id: web.id.clone(), secret: Some("x".repeat(43)) };
@@ -257,4 +258,15 @@ async fn a_client_may_have_its_own_token_lifetimes_and_lockout(pool: PgPool) {
     }
     let (_, body) = login(&app, &plain, &email, PASSWORD).await;
     assert_eq!(grant_error(&body), ("invalid_grant", "Abnormal user status"), "the lock is the user's");
+    // A client cannot loosen the lockout: the service's five still lock through a lax one.
+    let lax = client(&app, "spa").await;
+    let off = resetd_ports::clients::ClientLogin { lockout_threshold: Some(0), ..Default::default() };
+    let switches = resetd_app::bootstrap::ClientSwitches { login: Some(off), ..Default::default() };
+    app.app.bootstrap.set_client_switches(&lax.id, switches).await.unwrap();
+    let (other, _) = user(&app, None).await;
+    for _ in 0..5 {
+        login(&app, &lax, &other, "Wrong-Zeppelin-1").await;
+    }
+    let (_, body) = login(&app, &lax, &other, PASSWORD).await;
+    assert_eq!(grant_error(&body), ("invalid_grant", "Abnormal user status"), "no way around the lockout");
 }

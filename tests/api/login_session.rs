@@ -88,6 +88,12 @@ async fn userinfo_answers_the_user_and_rfc_6750_errors(pool: PgPool) {
     let (status, challenge, body) = userinfo(&app, Some("not-a-token")).await;
     assert_eq!((status, body.as_str()), (StatusCode::UNAUTHORIZED, ""));
     assert!(challenge.contains(r#"error="invalid_token""#) && challenge.contains("rfc6750"), "{challenge}");
+    // An ID token of the same login is no access token (its `typ` is not `at+jwt`).
+    let tokens = login(&app, &spa, &email, PASSWORD).await.1;
+    let id_token = tokens["id_token"].as_str().unwrap();
+    assert_eq!(userinfo(&app, Some(id_token)).await.0, StatusCode::UNAUTHORIZED, "an ID token");
+    let typ = jsonwebtoken::decode_header(tokens["access_token"].as_str().unwrap()).unwrap().typ;
+    assert_eq!(typ.as_deref(), Some("at+jwt"), "RFC 9068");
     // The user goes away: 404 user_not_found.
     let admin = app.admin_token(true).await;
     let deleted = app.http.delete(app.url(&format!("/api/4.0/users/{id}"))).bearer_auth(&admin).send().await.unwrap();
@@ -97,6 +103,8 @@ async fn userinfo_answers_the_user_and_rfc_6750_errors(pool: PgPool) {
         (status, serde_json::from_str::<Value>(&body).unwrap()["error"].as_str()),
         (StatusCode::NOT_FOUND, Some("user_not_found"))
     );
+    let (status, body) = change(&app, &access, PASSWORD, "New-Zeppelin-43").await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("user_not_found")), "400 on a change");
 }
 
 #[sqlx::test(migrator = "resetd_adapters_postgres::MIGRATOR")]

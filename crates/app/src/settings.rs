@@ -96,16 +96,22 @@ pub(crate) struct LoginRules {
 }
 
 impl LoginSettings {
-    /// The service's settings with the client's own (`Client::login`) in place of them.
+    /// The settings for one client's logins: its own token lifetimes in place of the service's,
+    /// and the stricter of its own lockout and the service's (a client can tighten the lockout,
+    /// never loosen it: an attacker must not pick the laxest client to guess through).
     pub(crate) fn for_client(&self, own: &resetd_ports::clients::ClientLogin) -> LoginRules {
         let secs = |v: Option<u32>, default: Duration| v.map_or(default, |s| Duration::from_secs(u64::from(s.max(1))));
+        let threshold = match (self.lockout.threshold, own.lockout_threshold.unwrap_or(0)) {
+            (0, t) | (t, 0) => t,
+            (a, b) => a.min(b),
+        };
         LoginRules {
             access_ttl: secs(own.access_token_ttl_secs, self.access_ttl),
             refresh_ttl: secs(own.refresh_token_ttl_secs, self.refresh_ttl),
             lockout: LockoutRule {
-                threshold: own.lockout_threshold.unwrap_or(self.lockout.threshold),
-                window: secs(own.lockout_window_secs, self.lockout.window),
-                lock_for: secs(own.lockout_secs, self.lockout.lock_for),
+                threshold,
+                window: secs(own.lockout_window_secs, self.lockout.window).max(self.lockout.window),
+                lock_for: secs(own.lockout_secs, self.lockout.lock_for).max(self.lockout.lock_for),
             },
         }
     }

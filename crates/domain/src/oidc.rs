@@ -132,9 +132,32 @@ impl Signer {
     /// # Errors
     /// [`SignError`] if the claims cannot be serialised or signed.
     pub fn sign<C: Serialize>(&self, claims: &C) -> Result<String, SignError> {
+        self.sign_typed(claims, "JWT")
+    }
+
+    /// [`Self::sign`] with the header's `typ` set to `typ` (RFC 9068's `at+jwt` for access
+    /// tokens, so that no other token of this issuer passes for one).
+    ///
+    /// # Errors
+    /// [`SignError`] if the claims cannot be serialised or signed.
+    pub fn sign_typed<C: Serialize>(&self, claims: &C, typ: &str) -> Result<String, SignError> {
         let mut header = Header::new(self.current.algorithm);
         header.kid = Some(self.current.kid().to_owned());
+        header.typ = Some(typ.to_owned());
         jsonwebtoken::encode(&header, claims, &self.current.encoding).map_err(SignError)
+    }
+
+    /// [`Self::verify`], only for a token whose header's `typ` is `typ` (compared without
+    /// regard to case, as RFC 7515 says media types are).
+    ///
+    /// # Errors
+    /// [`InvalidToken`], also for another `typ`.
+    pub fn verify_typed<C: DeserializeOwned>(&self, token: &str, issuer: &str, typ: &str) -> Result<C, InvalidToken> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| InvalidToken)?;
+        if !header.typ.is_some_and(|t| t.eq_ignore_ascii_case(typ)) {
+            return Err(InvalidToken);
+        }
+        self.verify(token, issuer)
     }
 
     /// The claims of `token` if one of the keys signed it for `issuer` and it has not expired
@@ -198,6 +221,16 @@ mod tests {
         let mut forged = token.clone();
         forged.replace_range(forged.len() - 4.., "AAAA");
         assert!(signer.verify::<Claims>(&forged, "https://id.example.com").is_err(), "a bad signature");
+    }
+
+    #[test]
+    fn a_typed_token_verifies_only_as_its_type() {
+        let signer = Signer::new(key(), Vec::new());
+        let access = signer.sign_typed(&claims("iss", now() + 600), "at+jwt").unwrap();
+        assert!(signer.verify_typed::<Claims>(&access, "iss", "at+jwt").is_ok());
+        assert!(signer.verify_typed::<Claims>(&access, "iss", "AT+JWT").is_ok(), "media types ignore case");
+        let id = signer.sign(&claims("iss", now() + 600)).unwrap();
+        assert!(signer.verify_typed::<Claims>(&id, "iss", "at+jwt").is_err(), "an ID token is no access token");
     }
 
     #[test]

@@ -15,6 +15,10 @@ pub enum UserIdError {
 }
 
 impl UserId {
+    /// The largest id: none is ever assigned (ids come from a sequence), so a read of it finds
+    /// nothing, which is what an unknown account's equal-work read needs.
+    pub const MAX: Self = Self(i64::MAX);
+
     /// Reads an id as written on the wire.
     ///
     /// # Errors

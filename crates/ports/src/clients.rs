@@ -20,9 +20,11 @@ pub enum ClientPolicy {
     Custom(PasswordPolicy),
 }
 
-/// A client's own login settings: each one set replaces the service's for this client's
-/// logins (`ciam.*_ttl_secs`, `login.lockout_*`). A lock is the user's, whichever client's rule
-/// set it, so it holds for every client.
+/// A client's own login settings: its token lifetimes replace the service's
+/// (`ciam.*_ttl_secs`) for its logins; its lockout settings (`login.lockout_*`) apply where they
+/// are stricter than the service's (a lower threshold, a longer window or lock), never where
+/// they are laxer. A lock is the user's, whichever client's rule set it, so it holds for every
+/// client.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientLogin {
@@ -32,13 +34,13 @@ pub struct ClientLogin {
     /// How long this client's refresh tokens live unused, in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token_ttl_secs: Option<u32>,
-    /// Failed logins through this client that lock the account (0: no lockout for them).
+    /// Failed logins through this client that lock the account, when below the service's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lockout_threshold: Option<u32>,
-    /// How long those failures are counted, in seconds.
+    /// How long those failures are counted, in seconds, when longer than the service's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lockout_window_secs: Option<u32>,
-    /// How long a lock set through this client lasts, in seconds.
+    /// How long a lock set through this client lasts, in seconds, when longer than the service's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lockout_secs: Option<u32>,
 }

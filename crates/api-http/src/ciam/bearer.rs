@@ -114,10 +114,9 @@ pub(crate) struct ChangeBody {
     request_body = ChangeBody,
     responses(
         (status = 200, description = "Changed; the body is empty"),
-        (status = 400, description = "`wrong_old_password`, `duplicate_password`, `recurrent_password`, `invalid_new_password`, `abnormal_user_status` (`User is frozen.` / `User is locked.`), `invalid_request`; or, with no token, `WWW-Authenticate: Bearer error=\"invalid_request\"` and no body", body = CiamErrorBody),
+        (status = 400, description = "`wrong_old_password`, `duplicate_password`, `recurrent_password`, `invalid_new_password`, `user_not_found`, `abnormal_user_status` (`User is frozen.` / `User is locked.`), `invalid_request`; or, with no token, `WWW-Authenticate: Bearer error=\"invalid_request\"` and no body", body = CiamErrorBody),
         (status = 401, description = "A bad, expired or revoked token: `WWW-Authenticate: Bearer error=\"invalid_token\"`, no body"),
-        (status = 404, description = "`user_not_found`", body = CiamErrorBody),
-        (status = 413, description = "`invalid_request`: a body over 64 KiB", body = CiamErrorBody),
+                (status = 413, description = "`invalid_request`: a body over 64 KiB", body = CiamErrorBody),
         (status = 415, description = "`invalid_request`: a body that is not JSON", body = CiamErrorBody),
         (status = 429, description = "`rate_limit_exceeded`: the per-address limit of password changes", body = CiamErrorBody),
         (status = 503, description = "`temporarily_unavailable`", body = CiamErrorBody),
@@ -143,6 +142,8 @@ pub(crate) async fn change_password(State(state): State<Shared>, ClientIp(ip): C
 
 fn change_error(e: ChangeOwnPasswordError) -> Response {
     let reply = match e {
+        // The contract's 404 is GET /userinfo's; on a change, user_not_found is a 400.
+        ChangeOwnPasswordError::Bearer(BearerError::UserNotFound) => CiamReply::bad("user_not_found"),
         ChangeOwnPasswordError::Bearer(b) => return bearer_error(b),
         ChangeOwnPasswordError::MissingParameter(name) => CiamReply::invalid_request(&format!("Missing {name}.")),
         ChangeOwnPasswordError::RateLimited { retry_after } => CiamReply::rate_limited(retry_after),

@@ -26,11 +26,18 @@ pub(crate) struct CiamReply {
     pub(super) error: &'static str,
     description: Option<String>,
     retry_after: Option<u64>,
+    /// The one documented `error_uri` (`unsupported_grant_type`).
+    error_uri: Option<&'static str>,
 }
 
 impl CiamReply {
     pub(super) fn new(status: StatusCode, error: &'static str, description: Option<String>) -> Self {
-        Self { status, error, description, retry_after: None }
+        Self { status, error, description, retry_after: None, error_uri: None }
+    }
+
+    /// With the one `error_uri` the contract documents (on `unsupported_grant_type`).
+    pub(super) fn with_uri(self, uri: &'static str) -> Self {
+        Self { error_uri: Some(uri), ..self }
     }
 
     pub(super) fn bad(error: &'static str) -> Self {
@@ -50,12 +57,19 @@ pub(crate) struct CiamErrorBody {
     /// Omitted when there is none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) error_description: Option<String>,
+    /// Only on `unsupported_grant_type`, as the contract documents it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) error_uri: Option<String>,
 }
 
 impl IntoResponse for CiamReply {
     fn into_response(self) -> Response {
         metrics::counter!("resetd_ciam_errors_total", "error" => self.error).increment(1);
-        let body = CiamErrorBody { error: self.error.to_owned(), error_description: self.description };
+        let body = CiamErrorBody {
+            error: self.error.to_owned(),
+            error_description: self.description,
+            error_uri: self.error_uri.map(str::to_owned),
+        };
         // A body of two strings always serialises; should it not, the answer is a plain 500.
         let (status, body) = match serde_json::to_string(&body) {
             Ok(text) => (self.status, text),

@@ -94,11 +94,12 @@ async fn grant(State(state): State<Shared>, ClientIp(ip): ClientIp, req: Request
             state.app.ciam.refresh_grant(&creds, req).await?
         }
         _ => {
-            return Err(CiamReply::new(
+            let unsupported = CiamReply::new(
                 StatusCode::BAD_REQUEST,
                 "unsupported_grant_type",
                 Some("OAuth 2.0 Parameter: grant_type".into()),
-            ))
+            );
+            return Err(unsupported.with_uri("https://datatracker.ietf.org/doc/html/rfc6749#section-5.2"));
         }
     };
     tokens_body(tokens)

@@ -129,7 +129,13 @@ impl CiamService {
         if bearer.user.status != UserStatus::Active || bearer.user.generation != bearer.claims.r#gen {
             return Err(BearerError::Invalid);
         }
-        Ok(bearer.user)
+        // A client switched off since: its tokens stop working here too.
+        match self.client_of(&bearer.claims).await {
+            Ok(_) => Ok(bearer.user),
+            Err(ChangeOwnPasswordError::Unavailable(f)) => Err(BearerError::Unavailable(f)),
+            Err(ChangeOwnPasswordError::Unexpected(f)) => Err(BearerError::Unexpected(f)),
+            Err(_) => Err(BearerError::Invalid),
+        }
     }
 
     /// `POST /change_user_password`: the old password, then the new one through the policy
@@ -217,22 +223,29 @@ impl CiamService {
         let client = self.authenticate(creds).await?;
         let token = token.filter(|t| !t.is_empty()).ok_or(RevokeError::MissingToken)?;
         let ports = &self.ctx.ports;
-        let key = if let Ok(refresh) = RefreshToken::parse(token) {
-            let session = refresh.family().session_id(self.ctx.settings.keys.current());
-            Some(FamilyKey { user_id: refresh.user_id(), family: session })
+        let keys: Vec<FamilyKey> = if let Ok(refresh) = RefreshToken::parse(token) {
+            // Under each token key: a login started before a key rotation is still ended.
+            let ring = self.ctx.settings.keys.all();
+            ring.iter()
+                .map(|k| FamilyKey { user_id: refresh.user_id(), family: refresh.family().session_id(k) })
+                .collect()
         } else {
             let login = &self.ctx.settings.login;
-            let claims = login.signer.as_ref().and_then(|s| s.verify::<AccessClaims>(token, &login.issuer).ok());
-            claims.and_then(|c| {
+            let verified =
+                login.signer.as_ref().map(|s| s.verify_typed(token, &login.issuer, super::tokens::ACCESS_TYP));
+            let claims: Option<AccessClaims> = verified.and_then(Result::ok);
+            let key = claims.and_then(|c| {
                 let user_id = resetd_domain::user::UserId::parse(&c.sub).ok()?;
                 let family = resetd_domain::login::FamilyId::parse(&c.sid).ok()?;
                 Some(FamilyKey { user_id, family })
-            })
+            });
+            key.into_iter().collect()
         };
-        let Some(key) = key else { return Ok(()) };
-        let family = ports.refresh_tokens.find(&key).await.map_err(fault("loading a login session"))?;
-        if family.is_some_and(|f| f.client_id == client.id) {
-            ports.refresh_tokens.end(&key).await.map_err(fault("ending a login session"))?;
+        for key in keys {
+            let family = ports.refresh_tokens.find(&key).await.map_err(fault("loading a login session"))?;
+            if family.is_some_and(|f| f.client_id == client.id) {
+                ports.refresh_tokens.end(&key).await.map_err(fault("ending a login session"))?;
+            }
         }
         Ok(())
     }

@@ -69,6 +69,9 @@ impl From<super::ClientAuthError> for TokenError {
     }
 }
 
+/// The id of no user: what an unknown username's password read asks for.
+const NOBODY: resetd_domain::user::UserId = resetd_domain::user::UserId::MAX;
+
 /// `grant_type=password`. `Debug` never shows the password.
 #[derive(Clone, Default)]
 pub struct PasswordGrant {
@@ -185,13 +188,10 @@ impl CiamService {
         let recipient = username(&name)?;
         let ports = &self.ctx.ports;
         let user = self.find_user(&recipient).await?;
-        let stored = match &user {
-            Some(u) => {
-                let state = ports.credentials.password_state(u.id, 0).await.map_err(fault("reading a password"))?;
-                state.and_then(|s| s.current)
-            }
-            None => None,
-        };
+        // The same read for an unknown user (of an id no user has), so both cost the same.
+        let read_for = user.as_ref().map_or(NOBODY, |u| u.id);
+        let state = ports.credentials.password_state(read_for, 0).await.map_err(fault("reading a password"))?;
+        let stored = state.filter(|_| user.is_some()).and_then(|s| s.current);
         let hash = match stored {
             Some(hash) => hash,
             None => self.dummy_hash().await?,

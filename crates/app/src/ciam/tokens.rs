@@ -61,6 +61,10 @@ pub(super) struct Bearer {
     pub user: User,
 }
 
+/// The header `typ` of access tokens (RFC 9068): what tells them from ID tokens, for resetd's
+/// own endpoints and for resource servers.
+pub(super) const ACCESS_TYP: &str = "at+jwt";
+
 fn secs(d: Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
 }
@@ -107,7 +111,7 @@ impl CiamService {
             phone_number: user.phone.as_ref().map(|p| p.as_str().to_owned()),
         };
         Ok(Tokens {
-            access_token: signer.sign(&access).map_err(fault("signing an access token"))?,
+            access_token: signer.sign_typed(&access, ACCESS_TYP).map_err(fault("signing an access token"))?,
             id_token: signer.sign(&id).map_err(fault("signing an ID token"))?,
             refresh_token: refresh,
             expires_in: access_ttl,
@@ -120,7 +124,8 @@ impl CiamService {
         let token = token.filter(|t| !t.is_empty()).ok_or(BearerError::Missing)?;
         let login = &self.ctx.settings.login;
         let signer = login.signer.as_ref().ok_or_else(|| Fault::new("verifying a token", "no signing key"))?;
-        let claims: AccessClaims = signer.verify(token, &login.issuer).map_err(|_| BearerError::Invalid)?;
+        let claims: AccessClaims =
+            signer.verify_typed(token, &login.issuer, ACCESS_TYP).map_err(|_| BearerError::Invalid)?;
         let user_id = UserId::parse(&claims.sub).map_err(|_| BearerError::Invalid)?;
         let family = FamilyId::parse(&claims.sid).map_err(|_| BearerError::Invalid)?;
         let key = FamilyKey { user_id, family };

@@ -32,7 +32,7 @@ fn access(app: &App, client: &str, generation: i64, exp_in: i64) -> String {
         r#gen: generation,
         sid: FamilyId::generate(&mut rand::rngs::OsRng).to_hex(),
     };
-    login.signer.as_ref().unwrap().sign(&claims).unwrap()
+    login.signer.as_ref().unwrap().sign_typed(&claims, "at+jwt").unwrap()
 }
 
 /// A live session of the client `app` and a user found as `found`.
@@ -47,6 +47,22 @@ async fn userinfo_needs_a_live_token_of_the_users_current_generation() {
     assert!(matches!(app.ciam.userinfo(None).await, Err(BearerError::Missing)));
     assert!(matches!(app.ciam.userinfo(Some("")).await, Err(BearerError::Missing)));
     assert!(matches!(app.ciam.userinfo(Some("not.a.jwt")).await, Err(BearerError::Invalid)));
+    let untyped = {
+        let login = app.ciam.login_settings();
+        let now = chrono::Utc::now().timestamp();
+        let id = resetd_domain::login::IdClaims {
+            iss: login.issuer.clone(),
+            sub: "7".into(),
+            aud: "app".into(),
+            iat: now,
+            exp: now + 60,
+            auth_time: now,
+            email: None,
+            phone_number: None,
+        };
+        login.signer.as_ref().unwrap().sign(&id).unwrap()
+    };
+    assert!(matches!(app.ciam.userinfo(Some(&untyped)).await, Err(BearerError::Invalid)), "an ID token");
     let expired = access(&app, "app", 0, -1);
     assert!(matches!(app.ciam.userinfo(Some(&expired)).await, Err(BearerError::Invalid)));
 
@@ -57,6 +73,7 @@ async fn userinfo_needs_a_live_token_of_the_users_current_generation() {
 
     let mut m = Mocks::default();
     session(&mut m, Some(user(UserStatus::Active)));
+    m.client(ClientType::Web, &crate::ciam_login::secret(), true, true);
     let app = m.app();
     let other = access(&app, "other", 0, 60);
     assert!(matches!(app.ciam.userinfo(Some(&other)).await, Err(BearerError::Invalid)), "another client's session");
@@ -64,6 +81,13 @@ async fn userinfo_needs_a_live_token_of_the_users_current_generation() {
     assert!(matches!(app.ciam.userinfo(Some(&stale)).await, Err(BearerError::Invalid)), "an older generation");
     let found = app.ciam.userinfo(Some(&access(&app, "app", 0, 60))).await.unwrap();
     assert_eq!(found.id, seven());
+
+    // A client switched off since the login: its tokens stop working.
+    let mut m = Mocks::default();
+    session(&mut m, Some(user(UserStatus::Active)));
+    m.client(ClientType::Web, &crate::ciam_login::secret(), false, true);
+    let app = m.app();
+    assert!(matches!(app.ciam.userinfo(Some(&access(&app, "app", 0, 60))).await, Err(BearerError::Invalid)));
 
     let mut m = Mocks::default();
     session(&mut m, None);

@@ -100,8 +100,13 @@ async fn missing_parameters_and_unsupported_usernames_cost_no_lookup() {
 
 #[tokio::test]
 async fn an_unknown_user_costs_one_verification_of_a_dummy_hash_and_counts_a_failure() {
-    let mut m = mocks(ClientType::Web);
+    let mut m = Mocks::default();
+    m.client(ClientType::Web, &secret(), true, true);
+    m.allow_rate();
+    m.hasher.expect_matches_any().times(2).returning(|p, _| Ok(p.expose() == RIGHT));
     m.users.expect_find_by_phone().returning(|_| Ok(None));
+    // The same password read as a known user's, of an id nobody has.
+    m.credentials.expect_password_state().withf(|u, _| *u == UserId::MAX).times(2).returning(|_, _| Ok(None));
     m.hasher.expect_hash().times(1).returning(|_| Ok(some_hash()));
     m.lockout
         .expect_record_failure()
