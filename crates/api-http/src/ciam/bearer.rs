@@ -7,15 +7,13 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use resetd_app::ciam::{BearerError, BlockedStatus, ChangeOwnPassword, ChangeOwnPasswordError};
-use resetd_domain::locale::Language;
+use resetd_app::ciam::{BearerError, ChangeOwnPassword, ChangeOwnPasswordError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{CiamErrorBody, CiamReply};
 use crate::body;
 use crate::client_ip::ClientIp;
-use crate::redeem::words::violation;
 use crate::Shared;
 
 const RFC_6750: &str = "https://tools.ietf.org/html/rfc6750#section-3.1";
@@ -147,21 +145,11 @@ fn change_error(e: ChangeOwnPasswordError) -> Response {
         ChangeOwnPasswordError::Bearer(b) => return bearer_error(b),
         ChangeOwnPasswordError::MissingParameter(name) => CiamReply::invalid_request(&format!("Missing {name}.")),
         ChangeOwnPasswordError::RateLimited { retry_after } => CiamReply::rate_limited(retry_after),
-        ChangeOwnPasswordError::AbnormalUserStatus(status) => {
-            let d = match status {
-                BlockedStatus::Frozen => "User is frozen.",
-                BlockedStatus::Locked => "User is locked.",
-                BlockedStatus::Disabled => "User is disabled.",
-            };
-            CiamReply::new(StatusCode::BAD_REQUEST, "abnormal_user_status", Some(d.into()))
-        }
+        ChangeOwnPasswordError::AbnormalUserStatus(status) => CiamReply::abnormal_user_status(status),
         ChangeOwnPasswordError::WrongOldPassword => CiamReply::bad("wrong_old_password"),
         ChangeOwnPasswordError::DuplicatePassword => CiamReply::bad("duplicate_password"),
         ChangeOwnPasswordError::RecurrentPassword => CiamReply::bad("recurrent_password"),
-        ChangeOwnPasswordError::InvalidNewPassword(v) => {
-            let d = v.iter().map(|v| violation(Language::English, v)).collect::<Vec<_>>().join(" ");
-            CiamReply::new(StatusCode::BAD_REQUEST, "invalid_new_password", (!d.is_empty()).then_some(d))
-        }
+        ChangeOwnPasswordError::InvalidNewPassword(v) => CiamReply::invalid_new_password(&v),
         ChangeOwnPasswordError::Unavailable(f) => CiamReply::unavailable(&f),
         ChangeOwnPasswordError::Unexpected(f) => CiamReply::unexpected(&f),
     };

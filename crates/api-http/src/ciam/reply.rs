@@ -137,6 +137,22 @@ impl CiamReply {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", Some("Internal server error.".into()))
     }
 
+    /// `abnormal_user_status` with the status's words (reset and change alike).
+    pub(super) fn abnormal_user_status(status: BlockedStatus) -> Self {
+        let d = match status {
+            BlockedStatus::Frozen => "User is frozen.",
+            BlockedStatus::Locked => "User is locked.",
+            BlockedStatus::Disabled => "User is disabled.",
+        };
+        Self::new(StatusCode::BAD_REQUEST, "abnormal_user_status", Some(d.into()))
+    }
+
+    /// `invalid_new_password` with the broken rules in words (none when it is unusable at all).
+    pub(super) fn invalid_new_password(violations: &[resetd_domain::policy::PolicyViolation]) -> Self {
+        let d = violations.iter().map(|v| violation(Language::English, v)).collect::<Vec<_>>().join(" ");
+        Self::new(StatusCode::BAD_REQUEST, "invalid_new_password", (!d.is_empty()).then_some(d))
+    }
+
     pub(super) fn invalid_client() -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "invalid_client", None)
     }
@@ -237,18 +253,8 @@ impl From<ResetPasswordError> for CiamReply {
             ResetPasswordError::BadOtpToken(c) => Self::bad(otp_token_error(c)),
             ResetPasswordError::BadOtp(c) => Self::bad(otp_error(c)),
             ResetPasswordError::UserNotFound => Self::bad("user_not_found"),
-            ResetPasswordError::AbnormalUserStatus(status) => {
-                let d = match status {
-                    BlockedStatus::Frozen => "User is frozen.",
-                    BlockedStatus::Locked => "User is locked.",
-                    BlockedStatus::Disabled => "User is disabled.",
-                };
-                Self::new(StatusCode::BAD_REQUEST, "abnormal_user_status", Some(d.into()))
-            }
-            ResetPasswordError::InvalidNewPassword(v) => {
-                let d = v.iter().map(|v| violation(Language::English, v)).collect::<Vec<_>>().join(" ");
-                Self::new(StatusCode::BAD_REQUEST, "invalid_new_password", (!d.is_empty()).then_some(d))
-            }
+            ResetPasswordError::AbnormalUserStatus(status) => Self::abnormal_user_status(status),
+            ResetPasswordError::InvalidNewPassword(v) => Self::invalid_new_password(&v),
             ResetPasswordError::RecurrentPassword => Self::bad("recurrent_password"),
             ResetPasswordError::Unavailable(f) => Self::unavailable(&f),
             ResetPasswordError::Unexpected(f) => Self::unexpected(&f),
