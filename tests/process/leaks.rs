@@ -11,13 +11,13 @@ use serde_json::{json, Value};
 use super::backends::{as_refs, env, fresh_database, operator};
 
 /// `scripts/sms_catcher.py` (standard library only) on a free port: the SMS gateway.
-struct SmsCatcher {
+pub(crate) struct SmsCatcher {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl SmsCatcher {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let port = free_port();
         let script = resetd_test_support::workspace_root().join("scripts/sms_catcher.py");
         let child = Command::new(resetd_test_support::python())
@@ -37,7 +37,8 @@ impl SmsCatcher {
         panic!("the SMS catcher did not start");
     }
 
-    async fn code_for(&self, to: &str) -> String {
+    /// The code of the newest message to `to`.
+    pub(crate) async fn code_for(&self, to: &str) -> String {
         for _ in 0..100 {
             let url = format!("http://127.0.0.1:{}/messages", self.port);
             let all: Vec<Value> = reqwest::get(url).await.unwrap().json().await.unwrap();

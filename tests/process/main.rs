@@ -7,6 +7,8 @@ mod crash;
 mod faults;
 mod leaks;
 mod logins;
+mod pgbouncer;
 mod rotation;
 mod startup;
 mod statements;
+mod topologies;

@@ -41,7 +41,8 @@ impl TryFrom<ApiCredentialRow> for ApiCredential {
 impl ApiCredentialStore for PgStore {
     async fn create(&self, credential: ApiCredential) -> Result<(), ApiCredentialWriteError> {
         crate::within(async move {
-            sqlx::query(
+            let mut conn = self.conn().await?;
+            self.query(
                 "INSERT INTO api_credentials (client_id, secret_hash, secret_key, user_id, role, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
             )
@@ -51,35 +52,37 @@ impl ApiCredentialStore for PgStore {
             .bind(credential.user_id.as_i64())
             .bind(credential.role.as_str())
             .bind(credential.created_at)
-            .execute(&self.pool)
+            .execute(&mut *conn)
             .await
             .map_err(|e| match error::violated(&e) {
                 Some(constraint::API_CREDENTIALS_PKEY) => ApiCredentialWriteError::Duplicate,
                 Some(constraint::API_CREDENTIALS_USER) => ApiCredentialWriteError::UserNotFound,
                 _ => ApiCredentialWriteError::Store(error::store(e)),
             })?;
-            Ok(())
+            Ok(conn.finish().await?)
         })
         .await
     }
 
     async fn find(&self, client_id: &ClientId) -> Result<Option<ApiCredential>, StoreError> {
         crate::within(async move {
-            sqlx::query_as::<_, ApiCredentialRow>(
-                "SELECT client_id, secret_hash, secret_key, user_id, role, created_at FROM api_credentials \
+            let mut conn = self.conn().await?;
+            let row = self
+                .query_as::<ApiCredentialRow>(
+                    "SELECT client_id, secret_hash, secret_key, user_id, role, created_at FROM api_credentials \
                  WHERE client_id = $1",
-            )
-            .bind(client_id.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(error::store)?
-            .map(ApiCredential::try_from)
-            .transpose()
+                )
+                .bind(client_id.as_str())
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(error::store)?;
+            conn.finish().await?;
+            row.map(ApiCredential::try_from).transpose()
         })
         .await
     }
 
     async fn reseal(&self, client_id: &ClientId, old: &Digest, new: &Sealed) -> Result<(), StoreError> {
-        crate::keys::reseal(&self.pool, crate::keys::SecretRow::ApiCredential, client_id.as_str(), old, new).await
+        crate::keys::reseal(self, crate::keys::SecretRow::ApiCredential, client_id.as_str(), old, new).await
     }
 }

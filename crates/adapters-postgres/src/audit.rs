@@ -36,12 +36,13 @@ impl TryFrom<EventRow> for AuditEvent {
     }
 }
 
-/// Appends `event` on `conn` (the pool, or inside the caller's transaction).
-pub(crate) async fn insert<'c, E>(conn: E, event: &AuditEvent) -> Result<(), StoreError>
+/// Appends `event` on `conn` (the call's own, or inside the caller's transaction).
+pub(crate) async fn insert<'c, E>(store: &PgStore, conn: E, event: &AuditEvent) -> Result<(), StoreError>
 where
     E: sqlx::PgExecutor<'c>,
 {
-    sqlx::query("INSERT INTO audit_events (at, kind, user_id, actor, detail) VALUES ($1, $2, $3, $4, $5)")
+    store
+        .query("INSERT INTO audit_events (at, kind, user_id, actor, detail) VALUES ($1, $2, $3, $4, $5)")
         .bind(event.at)
         .bind(event.kind.as_str())
         .bind(event.user_id.map(UserId::as_i64))
@@ -56,23 +57,29 @@ where
 #[async_trait]
 impl AuditLog for PgStore {
     async fn record(&self, event: AuditEvent) -> Result<(), StoreError> {
-        crate::within(async move { insert(&self.pool, &event).await }).await
+        crate::within(async move {
+            let mut conn = self.conn().await?;
+            insert(self, &mut *conn, &event).await?;
+            conn.finish().await
+        })
+        .await
     }
 
     async fn for_user(&self, user: UserId, limit: u32) -> Result<Vec<AuditEvent>, StoreError> {
         crate::within(async move {
-            sqlx::query_as::<_, EventRow>(
-                "SELECT at, kind, user_id, actor, detail FROM audit_events WHERE user_id = $1 \
+            let mut conn = self.conn().await?;
+            let rows = self
+                .query_as::<EventRow>(
+                    "SELECT at, kind, user_id, actor, detail FROM audit_events WHERE user_id = $1 \
              ORDER BY at DESC, id DESC LIMIT $2",
-            )
-            .bind(user.as_i64())
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(error::store)?
-            .into_iter()
-            .map(AuditEvent::try_from)
-            .collect()
+                )
+                .bind(user.as_i64())
+                .bind(i64::from(limit))
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(error::store)?;
+            conn.finish().await?;
+            rows.into_iter().map(AuditEvent::try_from).collect()
         })
         .await
     }

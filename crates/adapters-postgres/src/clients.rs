@@ -76,7 +76,8 @@ impl ClientRegistry for PgStore {
     async fn create(&self, client: Client) -> Result<(), ClientWriteError> {
         crate::within(async move {
             let (kind, preset, policy) = policy_columns(&client.policy)?;
-            sqlx::query(
+            let mut conn = self.conn().await?;
+            self.query(
                 "INSERT INTO clients (id, name, client_type, secret_hash, secret_key, policy_kind, policy_preset, \
                                   policy, enabled, reset_enabled, public_otp_send, created_at, login) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12, $13::jsonb)",
@@ -94,55 +95,61 @@ impl ClientRegistry for PgStore {
             .bind(client.public_otp_send)
             .bind(client.created_at)
             .bind(serde_json::to_string(&client.login).map_err(StoreError::unexpected)?)
-            .execute(&self.pool)
+            .execute(&mut *conn)
             .await
             .map_err(|e| match error::violated(&e) {
                 Some(constraint::CLIENTS_PKEY) => ClientWriteError::Duplicate,
                 _ => ClientWriteError::Store(error::store(e)),
             })?;
-            Ok(())
+            Ok(conn.finish().await?)
         })
         .await
     }
 
     async fn find(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
         crate::within(async move {
-            sqlx::query_as::<_, ClientRow>(
+            let mut conn = self.conn().await?;
+            let row = self.query_as::<ClientRow>(
                 "SELECT id, name, client_type, secret_hash, secret_key, policy_kind, policy_preset, policy::text AS policy, \
                     enabled, reset_enabled, public_otp_send, login::text AS login, created_at \
              FROM clients WHERE id = $1",
             )
             .bind(id.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *conn)
             .await
-            .map_err(error::store)?
-            .map(Client::try_from)
-            .transpose()
+            .map_err(error::store)?;
+            conn.finish().await?;
+            row.map(Client::try_from).transpose()
         })
         .await
     }
 
     async fn set_switches(&self, id: &ClientId, switches: ClientSwitches) -> Result<bool, StoreError> {
         crate::within(async move {
-            let done = sqlx::query(
-                "UPDATE clients SET enabled = coalesce($2, enabled), reset_enabled = coalesce($3, reset_enabled), \
+            let login =
+                switches.login.map(|l| serde_json::to_string(&l)).transpose().map_err(StoreError::unexpected)?;
+            let mut conn = self.conn().await?;
+            let done = self
+                .query(
+                    "UPDATE clients SET enabled = coalesce($2, enabled), reset_enabled = coalesce($3, reset_enabled), \
                                 public_otp_send = coalesce($4, public_otp_send), login = coalesce($5::jsonb, login) \
              WHERE id = $1",
-            )
-            .bind(id.as_str())
-            .bind(switches.enabled)
-            .bind(switches.reset_enabled)
-            .bind(switches.public_otp_send)
-            .bind(switches.login.map(|l| serde_json::to_string(&l)).transpose().map_err(StoreError::unexpected)?)
-            .execute(&self.pool)
-            .await
-            .map_err(error::store)?;
+                )
+                .bind(id.as_str())
+                .bind(switches.enabled)
+                .bind(switches.reset_enabled)
+                .bind(switches.public_otp_send)
+                .bind(login)
+                .execute(&mut *conn)
+                .await
+                .map_err(error::store)?;
+            conn.finish().await?;
             Ok(done.rows_affected() == 1)
         })
         .await
     }
 
     async fn reseal(&self, id: &ClientId, old: &Digest, new: &Sealed) -> Result<(), StoreError> {
-        crate::keys::reseal(&self.pool, crate::keys::SecretRow::Client, id.as_str(), old, new).await
+        crate::keys::reseal(self, crate::keys::SecretRow::Client, id.as_str(), old, new).await
     }
 }

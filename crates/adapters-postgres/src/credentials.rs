@@ -91,13 +91,15 @@ impl CredentialStore for PgStore {
     async fn get(&self, user: UserId) -> Result<Option<EmailCredential>, StoreError> {
         crate::within(async move {
             let sql = format!("SELECT {COLUMNS} FROM credentials_email WHERE user_id = $1");
-            sqlx::query_as::<_, CredentialRow>(&sql)
+            let mut conn = self.conn().await?;
+            let row = self
+                .query_as::<CredentialRow>(&sql)
                 .bind(user.as_i64())
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *conn)
                 .await
-                .map_err(error::store)?
-                .map(EmailCredential::try_from)
-                .transpose()
+                .map_err(error::store)?;
+            conn.finish().await?;
+            row.map(EmailCredential::try_from).transpose()
         })
         .await
     }
@@ -106,8 +108,11 @@ impl CredentialStore for PgStore {
         let ids: Vec<i64> = users.iter().map(|u| u.as_i64()).collect();
         crate::within(async move {
             let sql = format!("SELECT {COLUMNS} FROM credentials_email WHERE user_id = ANY($1)");
-            let rows = sqlx::query_as::<_, CredentialRow>(&sql).bind(&ids).fetch_all(&self.pool).await;
-            rows.map_err(error::store)?.into_iter().map(EmailCredential::try_from).collect()
+            let mut conn = self.conn().await?;
+            let rows = self.query_as::<CredentialRow>(&sql).bind(&ids).fetch_all(&mut *conn).await;
+            let rows = rows.map_err(error::store)?;
+            conn.finish().await?;
+            rows.into_iter().map(EmailCredential::try_from).collect()
         })
         .await
     }
@@ -122,13 +127,16 @@ impl CredentialStore for PgStore {
             let sql = format!(
                 "INSERT INTO credentials_email (user_id, email, created_at) VALUES ($1, $2, $3) RETURNING {COLUMNS}"
             );
-            let row = sqlx::query_as::<_, CredentialRow>(&sql)
+            let mut conn = self.conn().await?;
+            let row = self
+                .query_as::<CredentialRow>(&sql)
                 .bind(user.as_i64())
                 .bind(email.as_str())
                 .bind(now)
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *conn)
                 .await
                 .map_err(write_error)?;
+            conn.finish().await?;
             Ok(EmailCredential::try_from(row)?)
         })
         .await
@@ -150,14 +158,17 @@ impl CredentialStore for PgStore {
                  reset_token_expires_at = CASE WHEN {MOVED} THEN NULL ELSE reset_token_expires_at END \
              WHERE user_id = $1 RETURNING {COLUMNS}"
             );
-            let row = sqlx::query_as::<_, CredentialRow>(&sql)
+            let mut conn = self.conn().await?;
+            let row = self
+                .query_as::<CredentialRow>(&sql)
                 .bind(user.as_i64())
                 .bind(email.as_ref().map(Email::as_str))
                 .bind(forced_reset)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *conn)
                 .await
                 .map_err(write_error)?
                 .ok_or(CredentialWriteError::UserNotFound)?;
+            conn.finish().await?;
             Ok(EmailCredential::try_from(row)?)
         })
         .await
@@ -165,11 +176,14 @@ impl CredentialStore for PgStore {
 
     async fn delete(&self, user: UserId) -> Result<bool, StoreError> {
         crate::within(async move {
-            let done = sqlx::query("DELETE FROM credentials_email WHERE user_id = $1")
+            let mut conn = self.conn().await?;
+            let done = self
+                .query("DELETE FROM credentials_email WHERE user_id = $1")
                 .bind(user.as_i64())
-                .execute(&self.pool)
+                .execute(&mut *conn)
                 .await
                 .map_err(error::store)?;
+            conn.finish().await?;
             Ok(done.rows_affected() > 0)
         })
         .await
@@ -195,7 +209,9 @@ impl CredentialStore for PgStore {
                      SELECT $7, $8, $9, $10, $11 FROM issued) \
                  SELECT * FROM issued"
             );
-            sqlx::query_as::<_, CredentialRow>(&sql)
+            let mut conn = self.conn().await?;
+            let row = self
+                .query_as::<CredentialRow>(&sql)
                 .bind(user.as_i64())
                 .bind(token.digest.as_bytes().as_slice())
                 .bind(kind.as_str())
@@ -207,26 +223,29 @@ impl CredentialStore for PgStore {
                 .bind(audit.user_id.map(UserId::as_i64))
                 .bind(&audit.actor)
                 .bind(&audit.detail)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *conn)
                 .await
-                .map_err(error::store)?
-                .map(EmailCredential::try_from)
-                .transpose()
+                .map_err(error::store)?;
+            conn.finish().await?;
+            row.map(EmailCredential::try_from).transpose()
         })
         .await
     }
 
     async fn find_reset_token(&self, token: &Digest, now: DateTime<Utc>) -> Result<Option<TokenOwner>, StoreError> {
         crate::within(async move {
-            let row = sqlx::query_as::<_, OwnerRow>(
-                "SELECT user_id, reset_token_kind FROM credentials_email WHERE reset_token_hash = $1 \
+            let mut conn = self.conn().await?;
+            let row = self
+                .query_as::<OwnerRow>(
+                    "SELECT user_id, reset_token_kind FROM credentials_email WHERE reset_token_hash = $1 \
              AND (reset_token_expires_at IS NULL OR reset_token_expires_at > $2)",
-            )
-            .bind(token.as_bytes().as_slice())
-            .bind(now)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(error::store)?;
+                )
+                .bind(token.as_bytes().as_slice())
+                .bind(now)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(error::store)?;
+            conn.finish().await?;
             row.map(|r| {
                 Ok(TokenOwner { user_id: user_id(r.user_id)?, kind: parse_kind(r.reset_token_kind.as_deref())? })
             })
@@ -241,13 +260,16 @@ impl CredentialStore for PgStore {
 
     async fn rehash(&self, user: UserId, old: &PasswordHash, new: &PasswordHash) -> Result<bool, StoreError> {
         crate::within(async move {
-            let done = sqlx::query("UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2")
+            let mut conn = self.conn().await?;
+            let done = self
+                .query("UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2")
                 .bind(user.as_i64())
                 .bind(old.as_str())
                 .bind(new.as_str())
-                .execute(&self.pool)
+                .execute(&mut *conn)
                 .await
                 .map_err(crate::error::store)?;
+            conn.finish().await?;
             Ok(done.rows_affected() == 1)
         })
         .await
@@ -259,10 +281,13 @@ impl CredentialStore for PgStore {
 
     async fn force_reset_all(&self) -> Result<u64, StoreError> {
         crate::within(async move {
-            let done = sqlx::query("UPDATE credentials_email SET forced_reset = true")
-                .execute(&self.pool)
+            let mut conn = self.conn().await?;
+            let done = self
+                .query("UPDATE credentials_email SET forced_reset = true")
+                .execute(&mut *conn)
                 .await
                 .map_err(error::store)?;
+            conn.finish().await?;
             Ok(done.rows_affected())
         })
         .await
@@ -276,6 +301,7 @@ const MOVED: &str = "$2 IS NOT NULL AND $2 <> email";
 /// outstanding link when the address changes), inside the caller's transaction. Another
 /// user's address violates `credentials_email_email_key`.
 pub(crate) async fn write_email(
+    store: &PgStore,
     conn: &mut sqlx::PgConnection,
     user: UserId,
     email: &Email,
@@ -291,20 +317,25 @@ pub(crate) async fn write_email(
              reset_token_issued_at = CASE WHEN {MOVES} THEN NULL ELSE c.reset_token_issued_at END, \
              reset_token_expires_at = CASE WHEN {MOVES} THEN NULL ELSE c.reset_token_expires_at END"
     );
-    sqlx::query(&sql).bind(user.as_i64()).bind(email.as_str()).bind(now).execute(conn).await?;
+    store.query(&sql).bind(user.as_i64()).bind(email.as_str()).bind(now).execute(conn).await?;
     Ok(())
 }
 
 /// Ends the user's outstanding reset or setup link, inside the caller's transaction.
-pub(crate) async fn clear_reset_token(conn: &mut sqlx::PgConnection, user: UserId) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE credentials_email SET reset_token_hash = NULL, reset_token_kind = NULL, reset_token_key = NULL, \
+pub(crate) async fn clear_reset_token(
+    store: &PgStore,
+    conn: &mut sqlx::PgConnection,
+    user: UserId,
+) -> Result<(), StoreError> {
+    store
+        .query(
+            "UPDATE credentials_email SET reset_token_hash = NULL, reset_token_kind = NULL, reset_token_key = NULL, \
              reset_token_issued_at = NULL, reset_token_expires_at = NULL \
          WHERE user_id = $1 AND reset_token_hash IS NOT NULL",
-    )
-    .bind(user.as_i64())
-    .execute(conn)
-    .await
-    .map_err(error::store)?;
+        )
+        .bind(user.as_i64())
+        .execute(conn)
+        .await
+        .map_err(error::store)?;
     Ok(())
 }

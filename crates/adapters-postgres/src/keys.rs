@@ -9,7 +9,6 @@ use resetd_ports::StoreError;
 
 use crate::error;
 use crate::PgStore;
-use sqlx::PgPool;
 
 /// A stored digest and its key id column, read back; `column` names the digest for errors.
 pub(crate) fn sealed(hash: &[u8], key: Option<&str>, column: &'static str) -> Result<Sealed, StoreError> {
@@ -35,7 +34,7 @@ pub(crate) enum SecretRow {
 /// Stores `new` in place of `old` for the row `id` names, compare-and-set: a row whose digest
 /// moved meanwhile (another process resealed it, or the secret was rotated) is left alone.
 pub(crate) async fn reseal(
-    pool: &PgPool,
+    store: &PgStore,
     row: SecretRow,
     id: &str,
     old: &Digest,
@@ -48,15 +47,17 @@ pub(crate) async fn reseal(
         SecretRow::Client => "UPDATE clients SET secret_hash = $3, secret_key = $4 WHERE id = $1 AND secret_hash = $2",
     };
     crate::within(async move {
-        sqlx::query(sql)
+        let mut conn = store.conn().await?;
+        store
+            .query(sql)
             .bind(id)
             .bind(old.as_bytes().as_slice())
             .bind(new.digest.as_bytes().as_slice())
             .bind(key_column(new))
-            .execute(pool)
+            .execute(&mut *conn)
             .await
             .map_err(crate::error::store)?;
-        Ok(())
+        conn.finish().await
     })
     .await
 }
@@ -73,8 +74,10 @@ struct UsageRow {
 impl KeyUsageStore for PgStore {
     async fn usage(&self, now: DateTime<Utc>) -> Result<Vec<KeyUsage>, StoreError> {
         crate::within(async move {
-            let rows = sqlx::query_as::<_, UsageRow>(
-                "SELECT key, count(*) FILTER (WHERE kind = 'api') AS api_credentials, \
+            let mut conn = self.conn().await?;
+            let rows = self
+                .query_as::<UsageRow>(
+                    "SELECT key, count(*) FILTER (WHERE kind = 'api') AS api_credentials, \
                         count(*) FILTER (WHERE kind = 'client') AS clients, \
                         count(*) FILTER (WHERE kind = 'link') AS reset_links \
                  FROM (SELECT secret_key AS key, 'api' AS kind FROM api_credentials \
@@ -83,11 +86,12 @@ impl KeyUsageStore for PgStore {
                            WHERE reset_token_hash IS NOT NULL \
                              AND (reset_token_expires_at IS NULL OR reset_token_expires_at > $1)) AS used \
                  GROUP BY key",
-            )
-            .bind(now)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(error::store)?;
+                )
+                .bind(now)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(error::store)?;
+            conn.finish().await?;
             let count = |n: i64| u64::try_from(n).map_err(|_| StoreError::corrupt("key usage count"));
             rows.into_iter()
                 .map(|r| {
@@ -119,7 +123,7 @@ impl KeyUsageStore for PgStore {
                 "UPDATE credentials_email SET reset_token_key = $1 \
                  WHERE reset_token_key IS NULL AND reset_token_hash IS NOT NULL",
             ] {
-                labelled += sqlx::query(sql).bind(&key).execute(&mut *tx).await.map_err(error::store)?.rows_affected();
+                labelled += self.query(sql).bind(&key).execute(&mut *tx).await.map_err(error::store)?.rows_affected();
             }
             tx.commit().await.map_err(error::store)?;
             Ok(labelled)

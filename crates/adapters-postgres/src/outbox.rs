@@ -49,6 +49,7 @@ fn from_json(raw: &str) -> Result<PendingNotice, StoreError> {
 
 /// Writes one outbox row, due at `now`, on `conn` (inside the caller's transaction).
 pub(crate) async fn owe(
+    store: &PgStore,
     conn: &mut PgConnection,
     user: UserId,
     generation: Option<i64>,
@@ -56,16 +57,17 @@ pub(crate) async fn owe(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let notice = notice.map(to_json).transpose()?;
-    sqlx::query(
-        "INSERT INTO outbox (user_id, generation, notice, due_at, created_at) VALUES ($1, $2, $3::jsonb, $4, $4)",
-    )
-    .bind(user.as_i64())
-    .bind(generation)
-    .bind(notice)
-    .bind(now)
-    .execute(conn)
-    .await
-    .map_err(error::store)?;
+    store
+        .query(
+            "INSERT INTO outbox (user_id, generation, notice, due_at, created_at) VALUES ($1, $2, $3::jsonb, $4, $4)",
+        )
+        .bind(user.as_i64())
+        .bind(generation)
+        .bind(notice)
+        .bind(now)
+        .execute(conn)
+        .await
+        .map_err(error::store)?;
     Ok(())
 }
 
@@ -83,19 +85,22 @@ impl Outbox for PgStore {
     async fn claim_due(&self, now: DateTime<Utc>, lease: Duration, limit: u32) -> Result<Vec<OutboxItem>, StoreError> {
         crate::within(async move {
             let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+            let mut conn = self.conn().await?;
             // `attempts` comes back as it was before this claim: the tries before this one.
-            let rows = sqlx::query_as::<_, Row>(
-                "UPDATE outbox o SET due_at = $2, attempts = o.attempts + 1 \
+            let rows = self
+                .query_as::<Row>(
+                    "UPDATE outbox o SET due_at = $2, attempts = o.attempts + 1 \
              FROM (SELECT id FROM outbox WHERE due_at <= $1 ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) due \
              WHERE o.id = due.id \
              RETURNING o.id, o.user_id, o.generation, o.notice::text AS notice, o.attempts - 1 AS attempts",
-            )
-            .bind(now)
-            .bind(until)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(error::store)?;
+                )
+                .bind(now)
+                .bind(until)
+                .bind(i64::from(limit))
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(error::store)?;
+            conn.finish().await?;
             rows.into_iter()
                 .map(|r| {
                     Ok(OutboxItem {
@@ -113,21 +118,23 @@ impl Outbox for PgStore {
 
     async fn done(&self, id: i64) -> Result<(), StoreError> {
         crate::within(async move {
-            sqlx::query("DELETE FROM outbox WHERE id = $1").bind(id).execute(&self.pool).await.map_err(error::store)?;
-            Ok(())
+            let mut conn = self.conn().await?;
+            self.query("DELETE FROM outbox WHERE id = $1").bind(id).execute(&mut *conn).await.map_err(error::store)?;
+            conn.finish().await
         })
         .await
     }
 
     async fn retry(&self, id: i64, at: DateTime<Utc>) -> Result<(), StoreError> {
         crate::within(async move {
-            sqlx::query("UPDATE outbox SET due_at = $2 WHERE id = $1")
+            let mut conn = self.conn().await?;
+            self.query("UPDATE outbox SET due_at = $2 WHERE id = $1")
                 .bind(id)
                 .bind(at)
-                .execute(&self.pool)
+                .execute(&mut *conn)
                 .await
                 .map_err(error::store)?;
-            Ok(())
+            conn.finish().await
         })
         .await
     }

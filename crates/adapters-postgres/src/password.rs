@@ -37,17 +37,20 @@ impl PgStore {
         user: UserId,
         history_limit: u32,
     ) -> Result<Option<PasswordState>, StoreError> {
-        let row = sqlx::query_as::<_, StateRow>(
-            "SELECT u.password_hash, u.password_version, \
+        let mut conn = self.conn().await?;
+        let row = self
+            .query_as::<StateRow>(
+                "SELECT u.password_hash, u.password_version, \
                     ARRAY(SELECT h.hash FROM password_history h WHERE h.user_id = u.id \
                           ORDER BY h.id DESC LIMIT $2) AS history \
              FROM users u WHERE u.id = $1",
-        )
-        .bind(user.as_i64())
-        .bind(i64::from(history_limit))
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(error::store)?;
+            )
+            .bind(user.as_i64())
+            .bind(i64::from(history_limit))
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(error::store)?;
+        conn.finish().await?;
         let Some(row) = row else { return Ok(None) };
         Ok(Some(PasswordState {
             current: row.password_hash.as_deref().map(|h| hash(h, "users.password_hash")).transpose()?,
@@ -60,7 +63,7 @@ impl PgStore {
     /// new credential generation.
     pub(crate) async fn apply_password_change(&self, change: ChangePassword) -> Result<i64, ChangePasswordError> {
         let mut tx = self.begin().await?;
-        match change_in(&mut tx, &change).await {
+        match change_in(self, &mut tx, &change).await {
             Ok(generation) => {
                 tx.commit().await.map_err(error::store)?;
                 Ok(generation)
@@ -76,26 +79,32 @@ impl PgStore {
 }
 
 /// The steps of one password change; the caller commits or rolls back.
-async fn change_in(conn: &mut PgConnection, change: &ChangePassword) -> Result<i64, ChangePasswordError> {
+async fn change_in(
+    store: &PgStore,
+    conn: &mut PgConnection,
+    change: &ChangePassword,
+) -> Result<i64, ChangePasswordError> {
     let user = change.user_id.as_i64();
 
     // 1. Version and generation check (a password or status change since the read stops
     //    this one), new hash, new generation: locks the user's row, so changes of one
     //    user queue here.
-    let generation: Option<i64> = sqlx::query_scalar(
-        "UPDATE users SET password_hash = $2, password_version = password_version + 1, \
+    let generation: Option<i64> = store
+        .query_scalar(
+            "UPDATE users SET password_hash = $2, password_version = password_version + 1, \
                           generation = generation + 1 \
          WHERE id = $1 AND password_version = $3 AND generation = $4 RETURNING generation",
-    )
-    .bind(user)
-    .bind(change.new_hash.as_str())
-    .bind(change.expected_version)
-    .bind(change.expected_generation)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(error::store)?;
+        )
+        .bind(user)
+        .bind(change.new_hash.as_str())
+        .bind(change.expected_version)
+        .bind(change.expected_generation)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(error::store)?;
     let Some(generation) = generation else {
-        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)")
+        let exists: bool = store
+            .query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)")
             .bind(user)
             .fetch_one(&mut *conn)
             .await
@@ -106,7 +115,7 @@ async fn change_in(conn: &mut PgConnection, change: &ChangePassword) -> Result<i
     // 2. Consume the token (it must be this user's and live at `now`), or end any other
     //    outstanding link, and clear the forced-reset flag in the same statement.
     if let Some(token) = &change.consume {
-        let consumed = sqlx::query(
+        let consumed = store.query(
             "UPDATE credentials_email SET reset_token_hash = NULL, reset_token_kind = NULL, reset_token_key = NULL, \
                  reset_token_issued_at = NULL, reset_token_expires_at = NULL, forced_reset = false \
              WHERE user_id = $1 AND reset_token_hash = $2 \
@@ -123,7 +132,7 @@ async fn change_in(conn: &mut PgConnection, change: &ChangePassword) -> Result<i
         }
     } else {
         // Any other outstanding link dies with the change too.
-        sqlx::query(
+        store.query(
             "UPDATE credentials_email SET reset_token_hash = NULL, reset_token_kind = NULL, reset_token_key = NULL, \
                  reset_token_issued_at = NULL, reset_token_expires_at = NULL, forced_reset = false \
              WHERE user_id = $1 AND (forced_reset OR reset_token_hash IS NOT NULL)",
@@ -135,23 +144,25 @@ async fn change_in(conn: &mut PgConnection, change: &ChangePassword) -> Result<i
     }
 
     // 3. Append to the history and keep only the newest `history_limit` entries.
-    append_history(conn, user, &change.new_hash, change.now, change.history_limit).await?;
+    append_history(store, conn, user, &change.new_hash, change.now, change.history_limit).await?;
 
     // 4. The audit event, and what the change owes: publishing the new generation (which ends
     //    older sessions) and the notice.
-    crate::audit::insert(&mut *conn, &change.audit).await?;
-    crate::outbox::owe(conn, change.user_id, Some(generation), change.notice.as_ref(), change.now).await?;
+    crate::audit::insert(store, &mut *conn, &change.audit).await?;
+    crate::outbox::owe(store, conn, change.user_id, Some(generation), change.notice.as_ref(), change.now).await?;
     Ok(generation)
 }
 
 async fn append_history(
+    store: &PgStore,
     conn: &mut PgConnection,
     user: i64,
     new_hash: &PasswordHash,
     now: DateTime<Utc>,
     limit: u32,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO password_history (user_id, hash, created_at) VALUES ($1, $2, $3)")
+    store
+        .query("INSERT INTO password_history (user_id, hash, created_at) VALUES ($1, $2, $3)")
         .bind(user)
         .bind(new_hash.as_str())
         .bind(now)
@@ -160,14 +171,15 @@ async fn append_history(
         .map_err(error::store)?;
     // Deletes everything older than the `limit`-th newest entry (nothing when there are fewer).
     let keep_after = i64::from(limit.max(1)) - 1;
-    sqlx::query(
-        "DELETE FROM password_history WHERE user_id = $1 AND id < \
+    store
+        .query(
+            "DELETE FROM password_history WHERE user_id = $1 AND id < \
              (SELECT id FROM password_history WHERE user_id = $1 ORDER BY id DESC OFFSET $2 LIMIT 1)",
-    )
-    .bind(user)
-    .bind(keep_after)
-    .execute(&mut *conn)
-    .await
-    .map_err(error::store)?;
+        )
+        .bind(user)
+        .bind(keep_after)
+        .execute(&mut *conn)
+        .await
+        .map_err(error::store)?;
     Ok(())
 }

@@ -24,13 +24,16 @@ struct PolicyRow {
 impl PolicyStore for PgStore {
     async fn default_policy(&self) -> Result<Option<StoredPolicy>, StoreError> {
         crate::within(async move {
-            let row = sqlx::query_as::<_, PolicyRow>(
-                "SELECT policy::text AS policy, updated_at FROM password_policies WHERE name = $1",
-            )
-            .bind(DEFAULT)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(error::store)?;
+            let mut conn = self.conn().await?;
+            let row = self
+                .query_as::<PolicyRow>(
+                    "SELECT policy::text AS policy, updated_at FROM password_policies WHERE name = $1",
+                )
+                .bind(DEFAULT)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(error::store)?;
+            conn.finish().await?;
             row.map(|r| {
                 let policy = serde_json::from_str::<PasswordPolicy>(&r.policy)
                     .map_err(|_| StoreError::corrupt("password_policies.policy"))?;
@@ -44,17 +47,18 @@ impl PolicyStore for PgStore {
     async fn set_default_policy(&self, policy: &PasswordPolicy, now: DateTime<Utc>) -> Result<(), StoreError> {
         crate::within(async move {
             let json = serde_json::to_string(policy).map_err(StoreError::unexpected)?;
-            sqlx::query(
+            let mut conn = self.conn().await?;
+            self.query(
                 "INSERT INTO password_policies (name, policy, updated_at) VALUES ($1, $2::jsonb, $3) \
              ON CONFLICT (name) DO UPDATE SET policy = EXCLUDED.policy, updated_at = EXCLUDED.updated_at",
             )
             .bind(DEFAULT)
             .bind(json)
             .bind(now)
-            .execute(&self.pool)
+            .execute(&mut *conn)
             .await
             .map_err(error::store)?;
-            Ok(())
+            conn.finish().await
         })
         .await
     }

@@ -29,7 +29,25 @@ pub const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
 /// [`StoreError::Unavailable`] when the database cannot be reached within
 /// [`ACQUIRE_TIMEOUT`]; [`StoreError::Unexpected`] for a malformed URL or a refused login.
 pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, StoreError> {
-    let options = PgConnectOptions::from_str(url).map_err(error::store)?.application_name("resetd");
+    connect_with(url, max_connections, true).await
+}
+
+/// [`connect`], choosing whether connections keep named prepared statements. Switch the cache
+/// off behind PgBouncer in transaction mode (with [`PgStore::with_statement_cache`] on the
+/// store): statements then stay unnamed, and the connection asks for no startup parameter
+/// beyond the ones PgBouncer tracks (`client_encoding`, `DateStyle`, `TimeZone`,
+/// `application_name`), so it needs no `ignore_startup_parameters` (resetd reads no float in
+/// text, where `extra_float_digits` would matter).
+///
+/// # Errors
+/// As [`connect`].
+///
+/// [`PgStore::with_statement_cache`]: crate::PgStore::with_statement_cache
+pub async fn connect_with(url: &str, max_connections: u32, statement_cache: bool) -> Result<PgPool, StoreError> {
+    let mut options = PgConnectOptions::from_str(url).map_err(error::store)?.application_name("resetd");
+    if !statement_cache {
+        options = options.statement_cache_capacity(0).extra_float_digits(None);
+    }
     PgPoolOptions::new()
         .max_connections(max_connections.max(1))
         .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -45,6 +63,19 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, StoreErr
         .connect_with(options)
         .await
         .map_err(error::store)
+}
+
+/// [`migrate`] through a pool of its own, of one connection to `url`, closed afterwards. Give
+/// it PostgreSQL itself (or a pooler in session mode): the migrations hold a session-level
+/// advisory lock, which PgBouncer in transaction mode cannot keep.
+///
+/// # Errors
+/// As [`connect`] and [`migrate`].
+pub async fn migrate_at(url: &str) -> Result<(), StoreError> {
+    let pool = connect(url, 1).await?;
+    let done = migrate(&pool).await;
+    pool.close().await;
+    done
 }
 
 /// Applies the migrations that are not yet applied (concurrent callers wait on a lock).

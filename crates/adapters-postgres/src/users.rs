@@ -86,13 +86,10 @@ impl PgStore {
     where
         T: 'q + Send + sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
     {
-        sqlx::query_as::<_, UserRow>(sql)
-            .bind(value)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(error::store)?
-            .map(User::try_from)
-            .transpose()
+        let mut conn = self.conn().await?;
+        let row = self.query_as::<UserRow>(sql).bind(value).fetch_optional(&mut *conn).await.map_err(error::store)?;
+        conn.finish().await?;
+        row.map(User::try_from).transpose()
     }
 }
 
@@ -102,24 +99,28 @@ impl UserStore for PgStore {
     async fn create(&self, new: NewUser, now: DateTime<Utc>) -> Result<User, UserWriteError> {
         crate::within(async move {
             let status = if new.disabled { UserStatus::Disabled } else { UserStatus::Active };
-            let insert = sqlx::query_as::<_, UserRow>(
-                "INSERT INTO users (first_name, last_name, locale, phone, status, created_at) \
+            let insert = self
+                .query_as::<UserRow>(
+                    "INSERT INTO users (first_name, last_name, locale, phone, status, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6) \
              RETURNING id, first_name, last_name, locale, phone, status, NULL::text AS email, \
                        password_hash IS NOT NULL AS has_password, generation, created_at",
-            )
-            .bind(new.first_name)
-            .bind(new.last_name)
-            .bind(new.locale)
-            .bind(new.phone.as_ref().map(PhoneNumber::as_str))
-            .bind(status.as_str())
-            .bind(now);
+                )
+                .bind(new.first_name)
+                .bind(new.last_name)
+                .bind(new.locale)
+                .bind(new.phone.as_ref().map(PhoneNumber::as_str))
+                .bind(status.as_str())
+                .bind(now);
             let Some(email) = new.email else {
-                return Ok(User::try_from(insert.fetch_one(&self.pool).await.map_err(write_error)?)?);
+                let mut conn = self.conn().await?;
+                let row = insert.fetch_one(&mut *conn).await.map_err(write_error)?;
+                conn.finish().await?;
+                return Ok(User::try_from(row)?);
             };
             let mut tx = self.begin().await?;
             let user = User::try_from(insert.fetch_one(&mut *tx).await.map_err(write_error)?)?;
-            crate::credentials::write_email(&mut tx, user.id, &email, now).await.map_err(write_error)?;
+            crate::credentials::write_email(self, &mut tx, user.id, &email, now).await.map_err(write_error)?;
             tx.commit().await.map_err(error::store)?;
             Ok(User { email: Some(email), ..user })
         })
@@ -140,15 +141,16 @@ impl UserStore for PgStore {
 
     async fn list(&self, offset: u64, limit: u64) -> Result<Vec<User>, StoreError> {
         crate::within(async move {
-            sqlx::query_as::<_, UserRow>(select_users!("ORDER BY u.id OFFSET $1 LIMIT $2"))
+            let mut conn = self.conn().await?;
+            let rows = self
+                .query_as::<UserRow>(select_users!("ORDER BY u.id OFFSET $1 LIMIT $2"))
                 .bind(bigint(offset))
                 .bind(bigint(limit))
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *conn)
                 .await
-                .map_err(error::store)?
-                .into_iter()
-                .map(User::try_from)
-                .collect()
+                .map_err(error::store)?;
+            conn.finish().await?;
+            rows.into_iter().map(User::try_from).collect()
         })
         .await
     }
@@ -174,7 +176,8 @@ impl UserStore for PgStore {
             let (locale_set, locale) = split(patch.locale);
             let (phone_set, phone) = split(patch.phone);
             let mut tx = self.begin().await?;
-            let generations: Option<(i64, i64)> = sqlx::query_as(SQL)
+            let generations: Option<(i64, i64)> = self
+                .query_as(SQL)
                 .bind(id.as_i64())
                 .bind(first_name_set)
                 .bind(first_name)
@@ -190,18 +193,21 @@ impl UserStore for PgStore {
                 .map_err(write_error)?;
             let Some((before, after)) = generations else { return Ok(None) };
             if after != before {
-                crate::outbox::owe(&mut tx, id, Some(after), None, chrono::Utc::now()).await?;
+                crate::outbox::owe(self, &mut tx, id, Some(after), None, chrono::Utc::now()).await?;
             }
             if patch.status.is_some_and(|s| s != UserStatus::Active) {
-                crate::credentials::clear_reset_token(&mut tx, id).await?;
+                crate::credentials::clear_reset_token(self, &mut tx, id).await?;
             }
             if let Some(email) = &patch.email {
-                crate::credentials::write_email(&mut tx, id, email, chrono::Utc::now()).await.map_err(write_error)?;
+                crate::credentials::write_email(self, &mut tx, id, email, chrono::Utc::now())
+                    .await
+                    .map_err(write_error)?;
             }
             for event in &patch.audit {
-                crate::audit::insert(&mut *tx, event).await?;
+                crate::audit::insert(self, &mut *tx, event).await?;
             }
-            let row = sqlx::query_as::<_, UserRow>(select_users!("WHERE u.id = $1"))
+            let row = self
+                .query_as::<UserRow>(select_users!("WHERE u.id = $1"))
                 .bind(id.as_i64())
                 .fetch_optional(&mut *tx)
                 .await
@@ -215,7 +221,8 @@ impl UserStore for PgStore {
     async fn delete(&self, id: UserId, audit: &AuditEvent) -> Result<bool, StoreError> {
         crate::within(async move {
             let mut tx = self.begin().await?;
-            let done = sqlx::query("DELETE FROM users WHERE id = $1")
+            let done = self
+                .query("DELETE FROM users WHERE id = $1")
                 .bind(id.as_i64())
                 .execute(&mut *tx)
                 .await
@@ -224,8 +231,8 @@ impl UserStore for PgStore {
                 return Ok(false);
             }
             // Its sessions end for good, whatever happens to this process after the commit.
-            crate::outbox::owe(&mut tx, id, Some(i64::MAX), None, chrono::Utc::now()).await?;
-            crate::audit::insert(&mut *tx, audit).await?;
+            crate::outbox::owe(self, &mut tx, id, Some(i64::MAX), None, chrono::Utc::now()).await?;
+            crate::audit::insert(self, &mut *tx, audit).await?;
             tx.commit().await.map_err(error::store)?;
             Ok(true)
         })

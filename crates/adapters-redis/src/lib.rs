@@ -48,11 +48,15 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod access;
+mod conn;
 mod error;
 mod keys;
 mod login;
 mod otp;
 mod rate_limit;
+mod sentinel;
 mod store;
+mod topology;
 
 pub use store::RedisStore;
+pub use topology::{RedisMode, RedisTopology, SentinelTls};

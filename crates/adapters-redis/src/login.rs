@@ -110,7 +110,12 @@ impl RefreshTokenStore for RedisStore {
             .arg(millis(ttl));
         let mut conn = self.conn();
         let answer: Vec<String> = deadline(call.invoke_async(&mut conn)).await?;
-        rotation(&answer)
+        let rotation = rotation(&answer)?;
+        if matches!(rotation, Rotation::Rotated { .. } | Rotation::Reused) {
+            // The old token spent (or the family ended): neither may come back after a failover.
+            self.replicated(&keys::refresh_family(self.prefix(), key.user_id, &key.family)).await?;
+        }
+        Ok(rotation)
     }
 
     async fn find(&self, key: &FamilyKey) -> Result<Option<Family>, StoreError> {
@@ -128,8 +133,8 @@ impl RefreshTokenStore for RedisStore {
     async fn end(&self, key: &FamilyKey) -> Result<(), StoreError> {
         let hash = keys::refresh_family(self.prefix(), key.user_id, &key.family);
         let mut conn = self.conn();
-        let _: () = deadline(redis::cmd("DEL").arg(hash).query_async(&mut conn)).await?;
-        Ok(())
+        let _: () = deadline(redis::cmd("DEL").arg(&hash).query_async(&mut conn)).await?;
+        self.replicated(&hash).await
     }
 }
 
@@ -151,6 +156,7 @@ impl LoginLockout for RedisStore {
             .arg(millis(rule.lock_for));
         let mut conn = self.conn();
         let locked: i64 = deadline(call.invoke_async(&mut conn)).await?;
+        self.replicated(&keys::login_failures(self.prefix(), subject)).await?;
         Ok(locked > 0)
     }
 

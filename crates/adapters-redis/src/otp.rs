@@ -96,6 +96,10 @@ impl OtpStore for RedisStore {
             .arg(binding.generation.map_or_else(|| "*".to_owned(), |g| g.to_string()));
         let mut conn = self.conn();
         let (outcome, attempts_left): (String, i64) = deadline(call.invoke_async(&mut conn)).await?;
+        if outcome == "wrong" || outcome == "claimed" {
+            // A spent attempt, or a claim that keeps the code from a second redemption.
+            self.replicated(&keys::otp_challenge(self.prefix(), token)).await?;
+        }
         match outcome.as_str() {
             "gone" => Ok(ClaimOutcome::Gone),
             "mismatch" => Ok(ClaimOutcome::Mismatch),
@@ -121,7 +125,7 @@ impl OtpStore for RedisStore {
         call.key(keys::otp_challenge(self.prefix(), &claim.token)).arg(&claim.id);
         let mut conn = self.conn();
         let _: i64 = deadline(call.invoke_async(&mut conn)).await?;
-        Ok(())
+        self.replicated(&keys::otp_challenge(self.prefix(), &claim.token)).await
     }
 
     async fn discard(&self, token: &Digest) -> Result<(), StoreError> {

@@ -49,15 +49,30 @@ impl RedisStore {
             other => other.map_err(crate::error::map),
         }
     }
+
+    /// [`RateLimiter::hit_all`] one script per key, concurrently (Redis Cluster).
+    async fn hit_all_apart(&self, checks: &[RateCheck]) -> Result<Vec<RateDecision>, StoreError> {
+        let hits = checks.iter().map(|c| self.hit(&c.key, c.limit, c.window));
+        let decisions = futures::future::try_join_all(hits).await?;
+        if decisions.iter().any(|d| *d != RateDecision::Allowed) {
+            let allowed = checks.iter().zip(&decisions).filter(|(_, d)| **d == RateDecision::Allowed);
+            futures::future::try_join_all(allowed.map(|(c, _)| self.undo(&c.key))).await?;
+        }
+        Ok(decisions)
+    }
 }
 
 #[async_trait]
 impl RateLimiter for RedisStore {
     /// One pipelined round trip of `EVALSHA`s; a second one, only when a key refused, takes
-    /// back the hits of the others.
+    /// back the hits of the others. On Redis Cluster, where one pipeline reaches one node, the
+    /// scripts run side by side instead, one per key.
     async fn hit_all(&self, checks: &[RateCheck]) -> Result<Vec<RateDecision>, StoreError> {
         if checks.is_empty() {
             return Ok(Vec::new());
+        }
+        if self.is_cluster() {
+            return self.hit_all_apart(checks).await;
         }
         let mut pipe = redis::pipe();
         for c in checks {
@@ -69,6 +84,8 @@ impl RateLimiter for RedisStore {
                 .arg(c.limit);
         }
         let ttls: Vec<i64> = self.run_scripts(&pipe, &HIT).await?;
+        // One connection, so one WAIT covers every count of the pipeline.
+        self.replicated(&keys::rate_limit(self.prefix(), &checks[0].key)).await?;
         let decisions: Vec<RateDecision> =
             ttls.into_iter().zip(checks).map(|(ttl, c)| decision(ttl, c.window)).collect();
         if decisions.iter().any(|d| *d != RateDecision::Allowed) {
@@ -101,6 +118,7 @@ impl RateLimiter for RedisStore {
         call.key(keys::rate_limit(self.prefix(), key)).arg(millis(window)).arg(limit);
         let mut conn = self.conn();
         let ttl_ms: i64 = deadline(call.invoke_async(&mut conn)).await?;
+        self.replicated(&keys::rate_limit(self.prefix(), key)).await?;
         Ok(decision(ttl_ms, window))
     }
 

@@ -1,37 +1,32 @@
-//! The connection: one [`ConnectionManager`] (a multiplexed connection that reconnects by
-//! itself) with bounded timeouts, and the deadline every operation runs under.
+//! The store over one connection to the configured topology ([`crate::topology`]), the
+//! deadline every operation runs under, and the replica acknowledgement of the writes a
+//! guarantee rests on.
 
 use std::future::Future;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::RedisResult;
 use resetd_ports::StoreError;
 
+use crate::conn::Conn;
+use crate::topology::RedisTopology;
 use crate::{error, keys};
-
-/// How long one TCP connection attempt may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
-/// How long Redis may take to answer one command.
-const RESPONSE_TIMEOUT: Duration = Duration::from_secs(1);
-/// Connection attempts after the first one (at connect and on every reconnect).
-const RETRIES: usize = 1;
-/// Longest pause between two connection attempts, in milliseconds.
-const MAX_RETRY_DELAY_MS: u64 = 200;
 /// The deadline of one whole operation, reconnecting included, unless the request's backend
 /// budget ends sooner ([`resetd_ports::budget`]): past it the caller gets
 /// [`StoreError::Unavailable`] rather than waiting on.
 const DEADLINE: Duration = Duration::from_secs(1);
 
 /// OTP challenges, rate-limit windows, access-token and login sessions and login lockouts in
-/// one Redis.
+/// one Redis: a server, a Redis Cluster, or a master behind sentinels ([`RedisTopology`]).
 ///
 /// Cheap to clone (the connection is shared and multiplexed). Every key starts with the
 /// configured prefix, so several deployments (or test runs) can share one Redis.
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: ConnectionManager,
+    conn: Conn,
     prefix: String,
+    /// Replicas that must acknowledge a guarantee's write, and for how long to wait (ms).
+    wait: Option<(u32, u64)>,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -49,31 +44,78 @@ impl RedisStore {
     /// [`StoreError::Unexpected`] for a malformed URL or a prefix with `{` or `}` (it would
     /// break the keys' Cluster hash tags).
     pub async fn connect(url: &str, prefix: &str) -> Result<Self, StoreError> {
+        Self::connect_to(&RedisTopology::standalone(url), prefix).await
+    }
+
+    /// Connects to `topology` (see [`RedisTopology`]) and prefixes every key with `prefix`.
+    ///
+    /// # Errors
+    /// As [`RedisStore::connect`]; also [`StoreError::Unexpected`] for a topology that does not
+    /// add up (several URLs for one server, sentinels without a master name).
+    pub async fn connect_to(topology: &RedisTopology, prefix: &str) -> Result<Self, StoreError> {
         if !keys::valid_prefix(prefix) {
             return Err(StoreError::unexpected("the Redis key prefix must not contain '{' or '}'"));
         }
-        let client = redis::Client::open(url).map_err(error::map)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(CONNECT_TIMEOUT)
-            .set_response_timeout(RESPONSE_TIMEOUT)
-            .set_number_of_retries(RETRIES)
-            .set_max_delay(MAX_RETRY_DELAY_MS);
-        let conn = deadline(ConnectionManager::new_with_config(client, config)).await?;
-        Ok(Self { conn, prefix: prefix.to_owned() })
+        let conn = match tokio::time::timeout(2 * DEADLINE, topology.connect()).await {
+            Ok(conn) => conn?,
+            Err(_) => return Err(StoreError::unavailable("Redis could not be reached in time")),
+        };
+        let wait = (topology.wait_replicas > 0).then(|| {
+            (topology.wait_replicas, u64::try_from(topology.wait_timeout.as_millis()).unwrap_or(u64::MAX).max(1))
+        });
+        Ok(Self { conn, prefix: prefix.to_owned(), wait })
     }
 
-    /// Round-trips a `PING` (readiness checks).
+    /// Round-trips a `PING`, to every master of a cluster, and asks a cluster whether it
+    /// serves every slot (readiness checks).
     ///
     /// # Errors
     /// [`StoreError`] when Redis does not answer in time.
     pub async fn ping(&self) -> Result<(), StoreError> {
         let mut conn = self.conn();
-        let _: String = deadline(redis::cmd("PING").query_async(&mut conn)).await?;
+        deadline(conn.ping_every_master()).await?;
+        if self.is_cluster() {
+            // Every node answering is not enough: a cluster missing a node refuses its slots
+            // (and, once the others notice, every slot) while the rest still answer PING.
+            let info: String = deadline(redis::cmd("CLUSTER").arg("INFO").query_async(&mut conn)).await?;
+            if !info.lines().any(|l| l.trim() == "cluster_state:ok") {
+                return Err(StoreError::unavailable("the Redis cluster's state is not ok"));
+            }
+        }
         Ok(())
     }
 
+    /// Makes a write a guarantee rests on survive a failover: with `redis.wait_replicas` set,
+    /// `WAIT`s (on the connection the write went over, to the master holding `key`) until that
+    /// many replicas have it.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when fewer replicas acknowledged it in time: the write is on
+    /// the master but may not outlive it, so the request must not report success.
+    pub(crate) async fn replicated(&self, key: &str) -> Result<(), StoreError> {
+        let Some((replicas, timeout_ms)) = self.wait else {
+            return Ok(());
+        };
+        let mut conn = self.conn();
+        let wait = redis::cmd("WAIT").arg(replicas).arg(timeout_ms).to_owned();
+        let acknowledged = deadline(conn.on_master_of(key, &wait)).await?;
+        match redis::from_redis_value::<u32>(&acknowledged) {
+            Ok(n) if n >= replicas => Ok(()),
+            Ok(_) => {
+                self.conn.suspect();
+                Err(StoreError::unavailable("a Redis write was not acknowledged by enough replicas in time"))
+            }
+            Err(e) => Err(error::map(e)),
+        }
+    }
+
+    /// Whether pipelines must stay within one slot (Redis Cluster).
+    pub(crate) fn is_cluster(&self) -> bool {
+        self.conn.is_cluster()
+    }
+
     /// A handle on the shared connection.
-    pub(crate) fn conn(&self) -> ConnectionManager {
+    pub(crate) fn conn(&self) -> Conn {
         self.conn.clone()
     }
 

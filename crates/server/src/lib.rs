@@ -48,7 +48,7 @@ use resetd_adapters_memory::MemoryStore;
 use resetd_adapters_notify::{
     ChannelNotifier, LogSender, SmtpConfig, SmtpSender, TlsMode, WebhookConfig, WebhookSmsSender,
 };
-use resetd_adapters_postgres::PgStore;
+use resetd_adapters_postgres::{connect_with, migrate_at, PgStore};
 use resetd_adapters_redis::RedisStore;
 use resetd_api_http::{HttpState, Probe};
 use resetd_app::cache::CachedClients;
@@ -261,15 +261,13 @@ pub async fn build(s: &Settings, clock: Arc<dyn Clock>, notifier: Arc<dyn Notifi
         breached: breached(s)?,
         clock,
     };
-    let db_url = s.database.url.expose_secret();
+    let (db, db_url) = (&s.database, s.database.url.expose_secret());
     if !db_url.is_empty() {
-        let pool = resetd_adapters_postgres::connect(db_url, s.database.max_connections)
-            .await
-            .context("connecting to PostgreSQL")?;
-        resetd_adapters_postgres::migrate(&pool).await.context("running database migrations")?;
-        let statement_timeout = Duration::from_millis(s.database.statement_timeout_ms);
-        let pg = Arc::new(PgStore::new(pool).with_statement_timeout(statement_timeout));
-        probes.push(Arc::new(PgProbe(PgStore::new(pg.pool().clone()))));
+        migrate_at(db.migration_url()?).await.context("running database migrations")?;
+        let pool = connect_with(db_url, db.max_connections, db.statement_cache).await;
+        let pg = PgStore::new(pool.context("connecting to PostgreSQL")?).with_statement_cache(db.statement_cache);
+        let pg = Arc::new(pg.with_statement_timeout(Duration::from_millis(db.statement_timeout_ms)));
+        probes.push(Arc::new(PgProbe((*pg).clone())));
         ports.users = pg.clone();
         ports.credentials = pg.clone();
         ports.api_credentials = pg.clone();
@@ -286,7 +284,9 @@ pub async fn build(s: &Settings, clock: Arc<dyn Clock>, notifier: Arc<dyn Notifi
     }
     let redis_url = s.redis.url.expose_secret();
     if !redis_url.is_empty() {
-        let redis = Arc::new(RedisStore::connect(redis_url, &s.redis.key_prefix).await.context("connecting to Redis")?);
+        let topology = s.redis.topology()?;
+        let redis =
+            Arc::new(RedisStore::connect_to(&topology, &s.redis.key_prefix).await.context("connecting to Redis")?);
         probes.push(Arc::new(RedisProbe((*redis).clone())));
         ports.otps = redis.clone();
         ports.rate_limiter = redis.clone();

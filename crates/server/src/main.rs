@@ -129,10 +129,9 @@ async fn run() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => Application::build(settings).await?.run_until_stopped().await,
         Command::Migrate => {
-            let url = settings.database.url.expose_secret();
-            anyhow::ensure!(!url.is_empty(), "migrate needs RESETD__DATABASE__URL");
-            let pool = resetd_adapters_postgres::connect(url, 2).await.context("connecting to PostgreSQL")?;
-            resetd_adapters_postgres::migrate(&pool).await.context("migrating")?;
+            let url = settings.database.migration_url()?;
+            anyhow::ensure!(!url.is_empty(), "migrate needs RESETD__DATABASE__URL (or RESETD__DATABASE__MIGRATE_URL)");
+            resetd_adapters_postgres::migrate_at(url).await.context("migrating")?;
             println!("{}", json!({"migrated": true}));
             Ok(())
         }

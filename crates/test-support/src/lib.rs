@@ -9,8 +9,16 @@
 //!   directory. It can be stopped, crashed (`pg_ctl -m immediate`, no shutdown checkpoint),
 //!   paused (SIGSTOP of the postmaster and every backend: connections open, nothing answers),
 //!   resumed and restarted on the same port and data.
+//! * [`pgbouncer::PgBouncer`]: `pgbouncer` in transaction mode in front of a PostgreSQL (every
+//!   database of that server through it, a pool of four server connections), held as a child
+//!   process; as root it drops to the `postgres` user by itself (`user = postgres`).
 //! * [`Redis`]: `redis-server` without persistence, held as a child process; it can be killed,
 //!   stopped, paused, resumed and restarted on the same port.
+//! * [`redis_topology::RedisCluster`] / [`redis_topology::RedisSentinel`]: a Redis Cluster of
+//!   three masters (joined with `redis-cli --cluster create`; a node can be killed and restarted
+//!   to rejoin), and a master with one replica watched by three sentinels (`redis-server
+//!   --sentinel`) that can force a failover; every `redis-server` of them a child process with
+//!   its own directory and reaper, as [`Redis`].
 //! * [`SmtpSink`]: `scripts/smtp_sink.py` under the test virtualenv's Python ([`python`]), which
 //!   stores every message it receives as an `.eml` file ([`SmtpSink::messages`]).
 //! * [`ResetdProcess`]: the `resetd` binary as a separate process, for multi-process tests and
@@ -51,10 +59,12 @@
 
 #![warn(missing_docs)]
 
+pub mod pgbouncer;
 mod postgres;
 mod process;
 mod python;
 mod redis;
+pub mod redis_topology;
 mod resetd;
 mod shared;
 mod smtp;

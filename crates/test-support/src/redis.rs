@@ -180,3 +180,14 @@ fn binary() -> &'static Path {
             .unwrap_or_else(|| panic!("redis-server not found: install the Debian package redis-server"))
     })
 }
+
+/// The `redis-server` program, for [`crate::redis_topology`]; panics with one line naming the
+/// Debian package if it is missing.
+pub(crate) fn server_binary() -> &'static Path {
+    binary()
+}
+
+/// Whether a Redis (or a Sentinel) at 127.0.0.1:`port` answers PING within 200 ms.
+pub(crate) fn answers_ping(port: u16) -> bool {
+    ping(port)
+}

@@ -1,5 +1,6 @@
 //! Typed configuration: `config/default.toml` < `config/{profile}.toml` < `RESETD__…`.
 
+mod redis;
 mod sections;
 
 use std::path::Path;
@@ -8,8 +9,9 @@ use anyhow::{bail, Context as _};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 
+pub use redis::{Redis, RedisMode, SentinelTlsSetting};
 pub use sections::{
-    Argon2, Breached, Ciam, Database, Dev, Limits, Links, Log, Login, Mail, Oidc, Otp, OutboxSettings, Policies, Redis,
+    Argon2, Breached, Ciam, Database, Dev, Limits, Links, Log, Login, Mail, Oidc, Otp, OutboxSettings, Policies,
     Security, Server, Sms,
 };
 

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use resetd_domain::policy::PasswordPolicy;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 
 /// How resetd listens, and what it tells its clients.
@@ -77,16 +77,24 @@ pub struct Database {
     pub client_cache_ttl_secs: u64,
     /// PostgreSQL's `statement_timeout` in every transaction (`SET LOCAL`), in ms (0: none).
     pub statement_timeout_ms: u64,
+    /// Named prepared statements (true); off behind PgBouncer in transaction mode.
+    pub statement_cache: bool,
+    /// PostgreSQL itself, for the migrations (they hold a session lock); empty: `url`.
+    pub migrate_url: SecretString,
 }
 
-/// Redis: one-time codes, rate limits, sessions and channel health, shared by all processes.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Redis {
-    /// The Redis URL; empty: all of it in memory, for one process only (dev profile only).
-    pub url: SecretString,
-    /// Prefix of every Redis key (`resetd:`).
-    pub key_prefix: String,
+impl Database {
+    /// Where the migrations run: `migrate_url`, else `url`. An error when `statement_cache` is
+    /// off (`url` goes through PgBouncer in transaction mode) and `migrate_url` empty.
+    pub fn migration_url(&self) -> anyhow::Result<&str> {
+        let direct = self.migrate_url.expose_secret();
+        anyhow::ensure!(
+            self.statement_cache || !direct.is_empty(),
+            "database.statement_cache = false (PgBouncer in transaction mode) needs RESETD__DATABASE__MIGRATE_URL, \
+             a URL of PostgreSQL itself for the migrations"
+        );
+        Ok(if direct.is_empty() { self.url.expose_secret() } else { direct })
+    }
 }
 
 /// The token keys and the Looker session lifetime.
