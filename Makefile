@@ -13,7 +13,7 @@ SMTP_SINK_DIR ?= $(CURDIR)/target/smtp-sink
 CARGO_TARGET_DIR ?= $(CURDIR)/target
 VENV = $(CURDIR)/target/venv
 
-.PHONY: run test lint fmt bench migrate up smtp-sink venv fuzz schemathesis
+.PHONY: run test lint fmt bench migrate up up-scale smtp-sink venv fuzz schemathesis
 
 run:
 	cargo run --bin resetd -- serve
@@ -89,3 +89,12 @@ up:
 	  && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out .secrets/oidc-signing-key.pem \
 	  && chmod 644 .secrets/oidc-signing-key.pem)
 	docker compose up --build
+
+# The same keys, then two resetd processes behind HAProxy on a three-master Redis Cluster
+# (docker-compose.scale.yml; docs/operations.md, "Running more than one process").
+up-scale:
+	@test -f .env || (umask 077 && printf 'RESETD_TOKEN_KEY=%s\n' "$$(head -c 32 /dev/urandom | base64 | tr -d '\n')" > .env)
+	@test -f .secrets/oidc-signing-key.pem || (mkdir -p -m 700 .secrets \
+	  && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out .secrets/oidc-signing-key.pem \
+	  && chmod 644 .secrets/oidc-signing-key.pem)
+	docker compose -f docker-compose.scale.yml up --build

@@ -6,6 +6,9 @@ use resetd_ports::StoreError;
 /// Unreachable, slow, or not serving right now: [`StoreError::Unavailable`]. Anything else (a
 /// script error, a wrong type, a refused command): [`StoreError::Unexpected`].
 pub(crate) fn map(e: RedisError) -> StoreError {
+    if is_cut_off(&e) {
+        return StoreError::unavailable(e);
+    }
     let unavailable = e.is_io_error()
         || e.is_timeout()
         || e.is_connection_dropped()
@@ -24,6 +27,13 @@ pub(crate) fn map(e: RedisError) -> StoreError {
     } else {
         StoreError::unexpected(e)
     }
+}
+
+/// `NOREPLICAS`: a master configured with `min-replicas-to-write` that has too few replicas
+/// (an old master cut off by a failover, or replicas down) refuses writes. An outage, not a
+/// fault; with sentinels it is also a reason to ask them for the master again.
+pub(crate) fn is_cut_off(e: &RedisError) -> bool {
+    e.code() == Some("NOREPLICAS")
 }
 
 #[cfg(test)]

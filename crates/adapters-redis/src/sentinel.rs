@@ -9,7 +9,7 @@
 //!   trip, not when the old master is finally demoted (about ten seconds later, during which it
 //!   still answers as a master, and other sentinels may still name it for a moment);
 //! * a command fails in a way that may mean a failover: a dropped connection, an I/O error, a
-//!   timeout, `READONLY`, `MASTERDOWN`;
+//!   timeout, `READONLY`, `MASTERDOWN`, `NOREPLICAS`;
 //! * a write a guarantee rests on is not acknowledged by enough replicas
 //!   ([`SentinelConn::suspect`]): an old master cut off from its replicas looks like that.
 //!
@@ -118,7 +118,8 @@ impl SentinelConn {
             || e.is_connection_dropped()
             || e.is_connection_refusal()
             || e.is_timeout()
-            || matches!(e.kind(), ErrorKind::ReadOnly | ErrorKind::MasterDown);
+            || matches!(e.kind(), ErrorKind::ReadOnly | ErrorKind::MasterDown)
+            || crate::error::is_cut_off(e);
         if moved {
             self.inner.forget(Some(number), "the master connection failed");
         }

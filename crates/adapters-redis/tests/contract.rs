@@ -106,3 +106,22 @@ async fn refresh_token_store_contract() {
 async fn login_lockout_contract() {
     testkit::login_lockout(store().await, testkit::sleeping()).await;
 }
+
+/// A master that `min-replicas-to-write` cuts off (it has no replica here) refuses writes with
+/// `NOREPLICAS`: an outage (503), not a fault (500).
+#[tokio::test]
+async fn a_master_without_enough_replicas_is_unavailable() {
+    use resetd_ports::rate_limit::RateLimiter as _;
+
+    let server = resetd_test_support::Redis::start();
+    let mut raw = redis::Client::open(server.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let store = RedisStore::connect(&server.url(), &testkit::unique("cut:")).await.unwrap();
+    assert!(store.hit("k", 5, Duration::from_secs(60)).await.is_ok());
+    let _: () =
+        redis::cmd("CONFIG").arg("SET").arg("min-replicas-to-write").arg(1).query_async(&mut raw).await.unwrap();
+    let answer = store.hit("k", 5, Duration::from_secs(60)).await;
+    assert!(matches!(answer, Err(StoreError::Unavailable(_))), "{answer:?}");
+    let _: () =
+        redis::cmd("CONFIG").arg("SET").arg("min-replicas-to-write").arg(0).query_async(&mut raw).await.unwrap();
+    assert!(store.hit("k", 5, Duration::from_secs(60)).await.is_ok(), "and it recovers");
+}
