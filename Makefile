@@ -73,9 +73,14 @@ fmt:
 
 # Criterion benches of the domain, then the HTTP load run (release build, production profile,
 # the local PostgreSQL and Redis; needs pgbench for the comparison).
+# The load run compares resetd (the system allocator) with the same binary on mimalloc, built
+# first and set aside.
 bench:
 	cargo bench -p resetd-domain --bench domain
-	cargo bench -p resetd-server --bench http_load
+	cargo build -q --release -p resetd-server --bin resetd --features mimalloc
+	cp $(CARGO_TARGET_DIR)/release/resetd $(CARGO_TARGET_DIR)/release/resetd-mimalloc
+	RESETD_BENCH_OTHER_ALLOCATOR=$(CARGO_TARGET_DIR)/release/resetd-mimalloc \
+	  cargo bench -p resetd-server --bench http_load
 
 migrate:
 	cargo run --bin resetd -- migrate

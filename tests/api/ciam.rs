@@ -19,6 +19,23 @@ async fn an_email_otp_resets_a_password_once(pool: PgPool) {
     let otp_token = sent["otp_token"].as_str().unwrap().to_owned();
     let code = code_to(&email).await;
     assert_eq!(code.len(), 6);
+    // The send's audit event is written by the batch writer, a moment after the answer.
+    let mut audited = 0_i64;
+    for _ in 0..100 {
+        audited = sqlx::query_scalar(
+            "SELECT count(*) FROM audit_events a JOIN credentials_email c USING (user_id) \
+             WHERE c.email = $1 AND a.kind = 'otp_sent' AND a.detail = 'email'",
+        )
+        .bind(&email)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        if audited > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(audited, 1, "the send is in the audit trail, once");
 
     let wrong = if code == "000000" { "111111" } else { "000000" };
     let body = |password: &str, otp: &str| json!({"password": password, "email": email, "email_otp_token": otp_token, "email_otp": otp});

@@ -65,6 +65,35 @@ impl AuditLog for PgStore {
         .await
     }
 
+    /// One statement for the whole batch: the columns as arrays, `UNNEST`ed.
+    async fn record_many(&self, events: Vec<AuditEvent>) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let at: Vec<DateTime<Utc>> = events.iter().map(|e| e.at).collect();
+        let kind: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+        let user_id: Vec<Option<i64>> = events.iter().map(|e| e.user_id.map(UserId::as_i64)).collect();
+        let actor: Vec<&str> = events.iter().map(|e| e.actor.as_str()).collect();
+        let detail: Vec<&str> = events.iter().map(|e| e.detail.as_str()).collect();
+        crate::within(async move {
+            let mut conn = self.conn().await?;
+            self.query(
+                "INSERT INTO audit_events (at, kind, user_id, actor, detail) \
+                 SELECT * FROM UNNEST($1::timestamptz[], $2::text[], $3::int8[], $4::text[], $5::text[])",
+            )
+            .bind(&at)
+            .bind(&kind)
+            .bind(&user_id)
+            .bind(&actor)
+            .bind(&detail)
+            .execute(&mut *conn)
+            .await
+            .map_err(error::store)?;
+            conn.finish().await
+        })
+        .await
+    }
+
     async fn for_user(&self, user: UserId, limit: u32) -> Result<Vec<AuditEvent>, StoreError> {
         crate::within(async move {
             let mut conn = self.conn().await?;

@@ -98,6 +98,7 @@ macro_rules! faults_into {
     )+};
 }
 
+pub mod audit_batch;
 pub mod bootstrap;
 pub mod cache;
 pub mod ciam;

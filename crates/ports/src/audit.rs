@@ -102,6 +102,17 @@ pub trait AuditLog: Send + Sync {
     /// [`StoreError`] only.
     async fn record(&self, event: AuditEvent) -> Result<(), StoreError>;
 
+    /// Appends `events`, all or none (a store that can should do it in one round trip).
+    ///
+    /// # Errors
+    /// [`StoreError`] only.
+    async fn record_many(&self, events: Vec<AuditEvent>) -> Result<(), StoreError> {
+        for event in events {
+            self.record(event).await?;
+        }
+        Ok(())
+    }
+
     /// The newest `limit` events about `user`, newest first.
     ///
     /// # Errors

@@ -23,6 +23,7 @@ pub struct Application {
     app: App,
     base_url: String,
     outbox_every: Duration,
+    audit_writer: Option<resetd_app::audit_batch::AuditWriter>,
 }
 
 impl std::fmt::Debug for Application {
@@ -70,7 +71,8 @@ impl Application {
             Some(m) => Arc::new(Keeping::new(notifier, m.clone())),
             None => notifier,
         };
-        let built = build(&settings, clock, notifier).await?;
+        let mut built = build(&settings, clock, notifier).await?;
+        let audit_writer = built.audit_writer.take();
         if dev && settings.database.url.expose_secret().is_empty() {
             let made = built.app.bootstrap.bootstrap(false).await.context("bootstrapping the dev profile")?;
             crate::dev::announce(&crate::dev::bootstrap_json(&made), &settings.dev.bootstrap_file)?;
@@ -79,7 +81,8 @@ impl Application {
         let app = built.app.clone();
         let base_url = settings.server.public_base_url.trim_end_matches('/').to_owned();
         let outbox_every = Duration::from_millis(settings.outbox.poll_interval_ms.max(10));
-        Ok(Self { listener, addr, router: router(&settings, built, dev_outbox)?, app, base_url, outbox_every })
+        let router = router(&settings, built, dev_outbox)?;
+        Ok(Self { listener, addr, router, app, base_url, outbox_every, audit_writer })
     }
 
     /// The bound address.
@@ -105,12 +108,29 @@ impl Application {
         tracing::info!(addr = %self.addr, "resetd listening");
         let outbox = tokio::spawn(deliver_outbox(self.app.outbox.clone(), self.outbox_every));
         let _abort_on_exit = AbortOnDrop(outbox);
-        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+        // The batched audit events: written while serving, and what is queued at the end.
+        let (stop_audit, audit_stopped) = tokio::sync::oneshot::channel::<()>();
+        let audit = self.audit_writer.map(|w| {
+            tokio::spawn(w.run(async {
+                let _ = audit_stopped.await;
+            }))
+        });
+        let served = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown())
             .await
-            .context("serving")
+            .context("serving");
+        let _ = stop_audit.send(());
+        if let Some(audit) = audit {
+            if tokio::time::timeout(AUDIT_DRAIN, audit).await.is_err() {
+                tracing::error!("the queued audit events were not all written before the stop");
+            }
+        }
+        served
     }
 }
+
+/// How long a stop waits for the queued audit events to be written.
+const AUDIT_DRAIN: Duration = Duration::from_secs(5);
 
 /// Delivers the outbox every `every`, for as long as the server runs.
 async fn deliver_outbox(worker: resetd_app::outbox::OutboxWorker, every: Duration) {

@@ -33,6 +33,7 @@
 
 mod application;
 pub mod dev;
+mod key_status;
 pub mod settings;
 pub mod telemetry;
 
@@ -51,6 +52,7 @@ use resetd_adapters_notify::{
 use resetd_adapters_postgres::{connect_with, migrate_at, PgStore};
 use resetd_adapters_redis::RedisStore;
 use resetd_api_http::{HttpState, Probe};
+use resetd_app::audit_batch::{AuditWriter, BatchedAudit};
 use resetd_app::cache::CachedClients;
 use resetd_app::hashing::BlockingArgon2;
 use resetd_app::{App, OtpSettings, Ports, RateLimit};
@@ -61,14 +63,23 @@ use resetd_ports::clock::{Clock, SystemClock};
 use resetd_ports::notify::Notifier;
 use secrecy::{ExposeSecret, SecretString};
 
+/// OTP-send audit events queued for the writer at most; past it they are written directly.
+const AUDIT_QUEUE: usize = 8192;
+
+pub use key_status::key_status_json;
 pub use settings::{Profile, Settings};
 
-/// Everything `serve` needs: the use cases and the readiness probes.
+/// Everything `serve` needs: the use cases, the readiness probes and the writer of batched
+/// audit events.
 pub struct Built {
     /// The use cases over the configured backends.
     pub app: App,
     /// What `/readyz` checks: PostgreSQL and Redis, when configured.
     pub probes: Vec<Arc<dyn Probe>>,
+    /// Writes the OTP-send audit events the use cases queue ([`resetd_app::audit_batch`]):
+    /// someone must run it ([`Application::run_until_stopped`] does, and [`build_default`]
+    /// spawns it).
+    pub audit_writer: Option<AuditWriter>,
 }
 
 impl std::fmt::Debug for Built {
@@ -301,29 +312,9 @@ pub async fn build(s: &Settings, clock: Arc<dyn Clock>, notifier: Arc<dyn Notifi
         (false, true) => tracing::warn!("OTPs, sessions and rate limits are in memory: one process only (dev profile)"),
         (false, false) => {}
     }
-    Ok(Built { app: App::new(ports, app_settings(s)?), probes })
-}
-
-/// `resetd admin key-status` as JSON: per key, what depends on it and whether it can go.
-pub fn key_status_json(status: &resetd_app::keys::KeyStatus) -> serde_json::Value {
-    let count = |u: &resetd_ports::keys::KeyUsage| serde_json::json!({"api_credentials": u.api_credentials, "clients": u.clients, "reset_links": u.reset_links});
-    let keys: Vec<_> = status
-        .keys
-        .iter()
-        .map(|k| {
-            let mut v = count(&k.usage);
-            v["id"] = k.id.to_string().into();
-            v["current"] = k.current.into();
-            v["configured"] = k.configured.into();
-            v["removable"] = k.removable(status).into();
-            v
-        })
-        .collect();
-    serde_json::json!({
-        "keys": keys,
-        "unlabelled": status.unlabelled.as_ref().map(count),
-        "sessions_and_codes_live_for_secs": status.short_lived_for.as_secs(),
-    })
+    let (audit, writer) = BatchedAudit::new(ports.audit.clone(), AUDIT_QUEUE);
+    ports.audit = audit;
+    Ok(Built { app: App::new(ports, app_settings(s)?), probes, audit_writer: Some(writer) })
 }
 
 /// Builds everything for `settings` with the system clock and the configured senders (the
@@ -332,7 +323,11 @@ pub fn key_status_json(status: &resetd_app::keys::KeyStatus) -> serde_json::Valu
 /// # Errors
 /// See [`build`].
 pub async fn build_default(s: &Settings) -> anyhow::Result<Built> {
-    build(s, Arc::new(SystemClock), notifier(s)?).await
+    let mut built = build(s, Arc::new(SystemClock), notifier(s)?).await?;
+    if let Some(writer) = built.audit_writer.take() {
+        tokio::spawn(writer.run(std::future::pending()));
+    }
+    Ok(built)
 }
 
 /// The HTTP service over `built`, as [`Application::run_until_stopped`] serves it.

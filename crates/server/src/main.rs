@@ -4,6 +4,12 @@ use std::path::PathBuf;
 
 mod cli_words;
 
+/// mimalloc, when built with the `mimalloc` feature (`make bench` compares it); else the system
+/// allocator.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use resetd_app::bootstrap::{ClientPolicy, ClientSwitches};

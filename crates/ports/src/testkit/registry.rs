@@ -146,4 +146,21 @@ pub async fn audit_log(log: Arc<dyn AuditLog>, users: Arc<dyn UserStore>) {
     assert_eq!(got[0].detail, "event 2");
     assert_eq!(got[0].at, t0() + Span::seconds(2));
     assert_eq!(log.for_user(other.id, 10).await.unwrap().len(), 1);
+
+    // A batch: every event, in one call, with and without a user.
+    let later = t0() + Span::minutes(1);
+    let batch: Vec<AuditEvent> = (0..3)
+        .map(|i| AuditEvent {
+            at: later + Span::seconds(i),
+            kind: AuditKind::OtpSent,
+            user_id: (i != 1).then_some(other.id),
+            actor: format!("ciam:{i}"),
+            detail: "sms".into(),
+        })
+        .collect();
+    log.record_many(batch.clone()).await.unwrap();
+    log.record_many(Vec::new()).await.unwrap();
+    let got = log.for_user(other.id, 10).await.unwrap();
+    assert_eq!(got.len(), 3, "two of the batch are about this user: {got:?}");
+    assert_eq!(got[..2], [batch[2].clone(), batch[0].clone()], "newest first, as written");
 }

@@ -1,51 +1,56 @@
 //! 5. The CIAM token endpoint under load: the password grant (argon2-bound: one verification
 //!    per login, compared with one hash per login in the same run) and the refresh grant
-//!    (compared with the empty handler).
+//!    (compared with the empty handler), each run [`crate::stats::RUNS`] times.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use serde_json::Value;
 
-use crate::stats::load;
+use crate::cpu::Processes;
+use crate::stats::{load, repeat, Repeated};
 use crate::{ADDR, CONNECTIONS, SECONDS};
 
-/// What the token endpoint reached, requests per second.
-pub(crate) struct Logins {
-    pub(crate) lines: Vec<String>,
-    pub(crate) password_rps: f64,
-    pub(crate) refresh_rps: f64,
-}
-
-/// Logs the `accounts` (username, password) in with the web client `(id, secret)` for
-/// `SECONDS`, then refreshes the sessions it opened, each refresh with the latest token of one.
-pub(crate) async fn run(http: &reqwest::Client, id: &str, secret: &str, accounts: Vec<(String, String)>) -> Logins {
+/// Logs the `accounts` (username, password) in with the web client `(id, secret)`, then
+/// refreshes the sessions it opened, each refresh with the latest token of one.
+pub(crate) async fn run(
+    http: &reqwest::Client,
+    p: &Processes,
+    id: &str,
+    secret: &str,
+    accounts: Vec<(String, String)>,
+) -> (Repeated, Repeated) {
     let accounts = Arc::new(accounts);
     let refresh_tokens: Arc<Mutex<VecDeque<String>>> = Arc::default();
-    let (c, creds, pool, list) =
-        (http.clone(), (id.to_owned(), secret.to_owned()), refresh_tokens.clone(), accounts.clone());
-    let password = load("POST /oauth2/token (password grant)", CONNECTIONS, SECONDS, usize::MAX, move |n| {
-        let (c, (id, secret), pool, list) = (c.clone(), creds.clone(), pool.clone(), list.clone());
-        async move {
-            let (username, password) = &list[n % list.len()];
-            let form = [("grant_type", "password"), ("username", username.as_str()), ("password", password.as_str())];
-            let answer = token(&c, &id, &secret, &form).await;
-            answer.map(|t| pool.lock().unwrap_or_else(PoisonError::into_inner).push_back(t)).is_some()
-        }
+    let creds = (id.to_owned(), secret.to_owned());
+    let password = repeat(p, |_| {
+        let (c, creds, pool, list) = (http.clone(), creds.clone(), refresh_tokens.clone(), accounts.clone());
+        load("POST /oauth2/token (password grant)", CONNECTIONS, SECONDS, usize::MAX, move |n| {
+            let (c, (id, secret), pool, list) = (c.clone(), creds.clone(), pool.clone(), list.clone());
+            async move {
+                let (username, password) = &list[n % list.len()];
+                let form =
+                    [("grant_type", "password"), ("username", username.as_str()), ("password", password.as_str())];
+                let answer = token(&c, &id, &secret, &form).await;
+                answer.map(|t| pool.lock().unwrap_or_else(PoisonError::into_inner).push_back(t)).is_some()
+            }
+        })
     })
     .await;
-    let (c, creds, pool) = (http.clone(), (id.to_owned(), secret.to_owned()), refresh_tokens.clone());
-    let refresh = load("POST /oauth2/token (refresh grant)", CONNECTIONS, SECONDS, usize::MAX, move |_| {
-        let (c, (id, secret), pool) = (c.clone(), creds.clone(), pool.clone());
-        async move {
-            let Some(old) = pool.lock().unwrap_or_else(PoisonError::into_inner).pop_front() else { return false };
-            let form = [("grant_type", "refresh_token"), ("refresh_token", old.as_str())];
-            let answer = token(&c, &id, &secret, &form).await;
-            answer.map(|t| pool.lock().unwrap_or_else(PoisonError::into_inner).push_back(t)).is_some()
-        }
+    let refresh = repeat(p, |_| {
+        let (c, creds, pool) = (http.clone(), creds.clone(), refresh_tokens.clone());
+        load("POST /oauth2/token (refresh grant)", CONNECTIONS, SECONDS, usize::MAX, move |_| {
+            let (c, (id, secret), pool) = (c.clone(), creds.clone(), pool.clone());
+            async move {
+                let Some(old) = pool.lock().unwrap_or_else(PoisonError::into_inner).pop_front() else { return false };
+                let form = [("grant_type", "refresh_token"), ("refresh_token", old.as_str())];
+                let answer = token(&c, &id, &secret, &form).await;
+                answer.map(|t| pool.lock().unwrap_or_else(PoisonError::into_inner).push_back(t)).is_some()
+            }
+        })
     })
     .await;
-    Logins { password_rps: password.rps(), refresh_rps: refresh.rps(), lines: vec![password.line(), refresh.line()] }
+    (password, refresh)
 }
 
 /// The refresh token of a successful grant.

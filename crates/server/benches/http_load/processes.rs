@@ -18,6 +18,12 @@ pub(crate) fn psql(db: &str, sql: &str) {
 
 pub(crate) struct Server(Child);
 
+impl Server {
+    pub(crate) fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -42,7 +48,17 @@ fn signing_key() -> &'static str {
 }
 
 pub(crate) fn resetd(args: &[&str], sms_webhook: &str) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_resetd"));
+    resetd_binary(env!("CARGO_BIN_EXE_resetd"), args, sms_webhook)
+}
+
+/// `resetd serve` from `binary` (another build of it).
+pub(crate) fn serve_binary(binary: &str, sms: &str) -> Server {
+    let child = resetd_binary(binary, &["serve"], sms).stderr(server_log()).spawn();
+    Server(child.unwrap_or_else(|e| panic!("spawning {binary}: {e}")))
+}
+
+fn resetd_binary(binary: &str, args: &[&str], sms_webhook: &str) -> Command {
+    let mut c = Command::new(binary);
     c.args(args)
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
         .env("RESETD_PROFILE", "production")
@@ -93,9 +109,11 @@ pub(crate) fn admin(args: &[&str], sms: &str) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
 }
 
-/// pgbench with the statements one `password_reset` call runs, at `clients` connections, on
-/// a user drawn from `first..=last` per transaction (as the HTTP load spreads over them).
-pub(crate) fn pgbench_password_reset(mode: &str, clients: usize, first: i64, last: i64) -> Option<f64> {
+/// pgbench with the statements one `password_reset` call sends to PostgreSQL, as resetd sends
+/// them: the caller's view of the user, then one statement that replaces the token and writes
+/// the audit event (its own transaction), at `clients` connections, on a user drawn from
+/// `first..=last` per transaction (as the HTTP load spreads over them).
+pub(crate) fn pgbench_password_reset(mode: &str, clients: usize, first: i64, last: i64) -> Option<Pgbench> {
     pgbench(
         "password-reset",
         mode,
@@ -104,16 +122,18 @@ pub(crate) fn pgbench_password_reset(mode: &str, clients: usize, first: i64, las
             "\\set user_id random({first}, {last})\n\
              select u.id, u.first_name, u.last_name, u.locale, u.phone, u.status, u.password_hash is not null, u.generation, u.created_at, c.email \
                from users u left join credentials_email c on c.user_id = u.id where u.id = :user_id;\n\
-             update credentials_email set reset_token_hash = sha256(random()::text::bytea), reset_token_kind = 'password_reset', reset_token_issued_at = now(), reset_token_expires_at = now() + interval '1 hour' where user_id = :user_id \
-               returning user_id, email, created_at, logged_in_at, forced_reset, reset_token_hash is not null, reset_token_kind, reset_token_issued_at, reset_token_expires_at;\n\
-             insert into audit_events (at, kind, user_id, actor, detail) values (now(), 'reset_token_issued', :user_id, 'bench', 'password_reset');\n"
+             with issued as (update credentials_email set reset_token_hash = sha256(random()::text::bytea), reset_token_kind = 'password_reset', \
+                 reset_token_issued_at = now(), reset_token_expires_at = now() + interval '1 hour', reset_token_key = '0123456789abcdef' where user_id = :user_id \
+                 returning user_id, email, created_at, logged_in_at, forced_reset, reset_token_hash is not null as has_token, reset_token_kind, reset_token_issued_at, reset_token_expires_at), \
+               logged as (insert into audit_events (at, kind, user_id, actor, detail) select now(), 'reset_token_issued', :user_id, 'bench', 'password_reset' from issued) \
+             select * from issued;\n"
         ),
     )
 }
 
 /// pgbench running the one statement `/otp/send` sends to PostgreSQL for an unknown account
 /// (the user lookup by phone, prepared as sqlx prepares it), at `clients` connections.
-pub(crate) fn pgbench_user_lookup(clients: usize) -> Option<f64> {
+pub(crate) fn pgbench_user_lookup(clients: usize) -> Option<Pgbench> {
     pgbench(
         "user-lookup",
         "prepared",
@@ -127,7 +147,9 @@ pub(crate) fn pgbench_user_lookup(clients: usize) -> Option<f64> {
 /// Runs `sql` as a pgbench script for [`SECONDS`]; `mode` is pgbench's query mode: `simple`
 /// (its default: text queries, parsed and planned each time) or `prepared` (as sqlx sends
 /// them: prepared once per connection, then bound and executed).
-pub(crate) fn pgbench(name: &str, mode: &str, clients: usize, sql: &str) -> Option<f64> {
+pub(crate) fn pgbench(name: &str, mode: &str, clients: usize, sql: &str) -> Option<Pgbench> {
+    let postmaster = crate::cpu::postmaster();
+    let before = crate::cpu::read(&crate::cpu::Processes { postmaster, ..Default::default() }).postgres;
     let script = std::env::temp_dir().join(format!("resetd-{name}.sql"));
     std::fs::write(&script, sql).ok()?;
     let out = Command::new("pgbench")
@@ -151,6 +173,18 @@ pub(crate) fn pgbench(name: &str, mode: &str, clients: usize, sql: &str) -> Opti
         .arg(DB)
         .output()
         .ok()?;
+    let used = crate::cpu::read(&crate::cpu::Processes { postmaster, ..Default::default() }).postgres - before;
     let text = String::from_utf8_lossy(&out.stdout);
-    text.lines().find(|l| l.starts_with("tps")).and_then(|l| l.split_whitespace().nth(2)).and_then(|t| t.parse().ok())
+    let tps = text.lines().find(|l| l.starts_with("tps")).and_then(|l| l.split_whitespace().nth(2))?.parse().ok()?;
+    let count = text.lines().find_map(|l| l.strip_prefix("number of transactions actually processed: "));
+    let count: f64 = count.and_then(|c| c.split_whitespace().next()).and_then(|c| c.parse().ok())?;
+    Some(Pgbench { tps, pg_ms: 1e3 * used / count.max(1.0) })
+}
+
+/// What a pgbench run reached: transactions per second, and PostgreSQL's CPU per transaction
+/// in ms (every backend; pgbench's own is the load generator's).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Pgbench {
+    pub(crate) tps: f64,
+    pub(crate) pg_ms: f64,
 }

@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::cpu::{self, Cpu, Processes};
+
 pub(crate) struct Stats {
     name: String,
     requests: usize,
@@ -85,4 +87,66 @@ where
         elapsed,
         latencies,
     }
+}
+
+/// How many times each load runs; the median run is reported, with the spread.
+pub(crate) const RUNS: usize = 3;
+
+/// One load, run [`RUNS`] times, each with the CPU every process used.
+pub(crate) struct Repeated {
+    /// Sorted by requests/s.
+    runs: Vec<(Stats, Cpu)>,
+}
+
+impl Repeated {
+    fn median(&self) -> &(Stats, Cpu) {
+        &self.runs[self.runs.len() / 2]
+    }
+
+    /// The median run's requests/s.
+    pub(crate) fn rps(&self) -> f64 {
+        self.median().0.rps()
+    }
+
+    /// The median over the runs of the whole stack's CPU per request, in ms.
+    pub(crate) fn stack_ms(&self) -> f64 {
+        self.median_ms(Cpu::stack)
+    }
+
+    /// The median over the runs of resetd's own CPU per request, in ms.
+    pub(crate) fn resetd_ms(&self) -> f64 {
+        self.median_ms(|c| c.resetd)
+    }
+
+    fn median_ms(&self, part: impl Fn(&Cpu) -> f64) -> f64 {
+        let mut ms: Vec<f64> = self.runs.iter().map(|(s, c)| 1e3 * part(c) / s.requests.max(1) as f64).collect();
+        ms.sort_by(f64::total_cmp);
+        ms[ms.len() / 2]
+    }
+
+    /// The median run's line, the spread of the runs, and its CPU per request.
+    pub(crate) fn lines(&self) -> Vec<String> {
+        let (stats, cpu) = self.median();
+        let (low, high) = (self.runs[0].0.rps(), self.runs[self.runs.len() - 1].0.rps());
+        vec![
+            format!("{}  [median of {}: {low:.0}–{high:.0} req/s]", stats.line(), self.runs.len()),
+            format!("    {}", cpu.per_request(stats.requests)),
+        ]
+    }
+}
+
+/// Runs `one(run)` [`RUNS`] times, reading the CPU of `processes` around each.
+pub(crate) async fn repeat<F, Fut>(processes: &Processes, mut one: F) -> Repeated
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = Stats>,
+{
+    let mut runs = Vec::new();
+    for run in 0..RUNS {
+        let before = cpu::read(processes);
+        let stats = one(run).await;
+        runs.push((stats, cpu::read(processes) - before));
+    }
+    runs.sort_by(|a, b| a.0.rps().total_cmp(&b.0.rps()));
+    Repeated { runs }
 }
