@@ -12,11 +12,11 @@ use crate::stats::{load, repeat, Repeated, RUNS};
 use crate::{servers, ADDR, CONNECTIONS, DB, SECONDS};
 
 /// Known accounts' phones are `+1` and this plus their id (ten digits).
-const KNOWN_PHONES: i64 = 2_000_000_000;
+pub(crate) const KNOWN_PHONES: i64 = 2_000_000_000;
 /// Unknown destinations are `+44` and this plus a per-run offset and the call's number.
 const UNKNOWN_PHONES: u64 = 7_000_000_000;
 /// Known accounts, one per send, so that no destination limit applies.
-const KNOWN: i64 = 200_000;
+pub(crate) const KNOWN: i64 = 200_000;
 /// Accounts reset per run.
 const RESETS_PER_RUN: usize = 100;
 
@@ -28,7 +28,12 @@ pub(crate) struct WebClient {
 }
 
 impl WebClient {
-    async fn post(&self, c: &reqwest::Client, path: &str, body: Value) -> reqwest::Result<reqwest::Response> {
+    pub(crate) async fn post(
+        &self,
+        c: &reqwest::Client,
+        path: &str,
+        body: Value,
+    ) -> reqwest::Result<reqwest::Response> {
         c.post(format!("http://{ADDR}{path}")).basic_auth(&self.id, Some(&self.secret)).json(&body).send().await
     }
 }

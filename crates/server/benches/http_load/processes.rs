@@ -16,6 +16,16 @@ pub(crate) fn psql(db: &str, sql: &str) {
     assert!(ok, "psql failed: {sql}");
 }
 
+/// The limits the loads raise: every request comes from 127.0.0.1, as one caller.
+const RAISED_LIMITS: [(&str, &str); 6] = [
+    ("RESETD__OTP__PER_CLIENT_PER_MINUTE", "100000000"),
+    ("RESETD__OTP__PER_IP_PER_MINUTE", "100000000"),
+    ("RESETD__LIMITS__LOGIN_PER_IP_PER_MINUTE", "100000000"),
+    ("RESETD__LIMITS__RESET_TOKENS_PER_CALLER_PER_MINUTE", "100000000"),
+    ("RESETD__LIMITS__PASSWORD_CHANGES_PER_IP_PER_MINUTE", "100000000"),
+    ("RESETD__LIMITS__TOKEN_PER_IP_PER_MINUTE", "100000000"),
+];
+
 pub(crate) struct Server(Child);
 
 impl Server {
@@ -51,6 +61,16 @@ pub(crate) fn resetd(args: &[&str], sms_webhook: &str) -> Command {
     resetd_binary(env!("CARGO_BIN_EXE_resetd"), args, sms_webhook)
 }
 
+/// `resetd serve` under the production default limits (the others raise the per-address,
+/// per-client and per-caller ones, since every load comes from one address).
+pub(crate) fn serve_defaults(sms: &str) -> Server {
+    let mut c = resetd(&["serve"], sms);
+    for (key, _) in RAISED_LIMITS {
+        c.env_remove(key);
+    }
+    Server(c.stderr(server_log()).spawn().unwrap_or_else(|e| panic!("spawning resetd: {e}")))
+}
+
 /// `resetd serve` from `binary` (another build of it).
 pub(crate) fn serve_binary(binary: &str, sms: &str) -> Server {
     let child = resetd_binary(binary, &["serve"], sms).stderr(server_log()).spawn();
@@ -71,12 +91,7 @@ fn resetd_binary(binary: &str, args: &[&str], sms_webhook: &str) -> Command {
         .env("RESETD__SECURITY__TOKEN_KEY", bench_key())
         .env("RESETD__OIDC__SIGNING_KEY", signing_key())
         .env("RESETD__SMS__WEBHOOK_URL", sms_webhook)
-        .env("RESETD__OTP__PER_CLIENT_PER_MINUTE", "100000000")
-        .env("RESETD__OTP__PER_IP_PER_MINUTE", "100000000")
-        .env("RESETD__LIMITS__LOGIN_PER_IP_PER_MINUTE", "100000000")
-        .env("RESETD__LIMITS__RESET_TOKENS_PER_CALLER_PER_MINUTE", "100000000")
-        .env("RESETD__LIMITS__PASSWORD_CHANGES_PER_IP_PER_MINUTE", "100000000")
-        .env("RESETD__LIMITS__TOKEN_PER_IP_PER_MINUTE", "100000000")
+        .envs(RAISED_LIMITS)
         .env("RESETD__MAIL__ENABLED", "false")
         // The log sender's messages are its deliveries: keep them (in a file, not the terminal).
         .env("RUST_LOG", "warn,resetd_adapters_notify=info");

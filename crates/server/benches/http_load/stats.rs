@@ -20,6 +20,10 @@ impl Stats {
         self.requests as f64 / self.elapsed.as_secs_f64()
     }
 
+    pub(crate) fn requests(&self) -> usize {
+        self.requests
+    }
+
     pub(crate) fn pct(&self, p: f64) -> Duration {
         if self.latencies.is_empty() {
             return Duration::ZERO;
