@@ -164,6 +164,24 @@ async fn main() {
         secret: client["client_secret"].as_str().unwrap_or_default().to_owned(),
     };
     let known = ciam::known_sends(&http, &procs, &web, first_known, 0, "POST /otp/send (known accounts)").await;
+    // A fourth run of known sends under `perf record`, counted in no figure: where resetd's
+    // CPU goes (target/bench-perf.txt).
+    let profile = procs.resetd.and_then(processes::perf_record);
+    if let Some(record) = profile {
+        let (c, w) = (http.clone(), web.clone());
+        let first = ciam::KNOWN_PHONES + first_known + 27_000;
+        let _ = load("profiled known sends", CONNECTIONS, SECONDS, 6_000, move |n| {
+            let (c, w) = (c.clone(), w.clone());
+            async move {
+                let body = json!({"usage": "reset_password", "phone_number": format!("+1{}", first + n as i64)});
+                w.post(&c, "/otp/send", body).await.is_ok_and(|r| r.status().is_success())
+            }
+        })
+        .await;
+        let summary = processes::perf_report(record);
+        table.push("perf, resetd during known sends (target/bench-perf.txt):".into());
+        table.extend(summary.into_iter().take(8).map(|l| format!("    {}", l.trim())));
+    }
     let unknown = ciam::unknown_sends(&http, &procs, &web).await;
     let (otp_known_rps, otp_rps, otp_known_ms) = (known.rps(), unknown.rps(), known.stack_ms());
     table.extend(known.lines());

@@ -203,3 +203,37 @@ pub(crate) struct Pgbench {
     pub(crate) tps: f64,
     pub(crate) pg_ms: f64,
 }
+
+/// `perf record` of `pid` (call graphs, 499 Hz) into `target/bench-perf.data`, if perf runs.
+pub(crate) fn perf_record(pid: u32) -> Option<Child> {
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/bench-perf.data");
+    Command::new("perf")
+        .args(["record", "-F", "499", "-g", "-o", data, "-p", &pid.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()
+}
+
+/// Stops `perf record` and writes its summary to `target/bench-perf.txt`: where resetd's CPU
+/// went, by shared object and by symbol. The lines by shared object, for the table.
+pub(crate) fn perf_report(mut record: Child) -> Vec<String> {
+    let _ = Command::new("kill").args(["-INT", &record.id().to_string()]).status();
+    let _ = record.wait();
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target");
+    let report = |sort: &str, limit: &str| {
+        let out = Command::new("perf")
+            .args(["report", "-i", &format!("{dir}/bench-perf.data"), "--stdio", "--no-children"])
+            .args(["--sort", sort, "--percent-limit", limit, "-g", "none"])
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        Some(
+            text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).map(str::to_owned).collect::<Vec<_>>(),
+        )
+    };
+    let (by_dso, by_symbol) = (report("dso", "1").unwrap_or_default(), report("dso,symbol", "0.5").unwrap_or_default());
+    let text = format!("by shared object\n{}\n\nby symbol\n{}\n", by_dso.join("\n"), by_symbol.join("\n"));
+    let _ = std::fs::write(format!("{dir}/bench-perf.txt"), text);
+    by_dso
+}
