@@ -206,10 +206,9 @@ mod tests {
     async fn concurrent_sends_are_written_together_and_none_is_lost() {
         let trail = Arc::new(Trail { slow: true, ..Trail::default() });
         let (audit, writer) = BatchedAudit::new(trail.clone(), 4096);
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let writing = tokio::spawn(writer.run(async {
-            let _ = stopped.await;
-        }));
+        let stop = Arc::new(tokio::sync::Notify::new());
+        let stopped = stop.clone();
+        let writing = tokio::spawn(writer.run(async move { stopped.notified().await }));
         let sends = (0..1000).map(|n| {
             let audit = audit.clone();
             tokio::spawn(async move { audit.record(event(AuditKind::OtpSent, n)).await })
@@ -217,7 +216,7 @@ mod tests {
         for send in sends.collect::<Vec<_>>() {
             send.await.unwrap().unwrap();
         }
-        let _ = stop.send(());
+        stop.notify_one();
         writing.await.unwrap();
         assert_eq!(trail.events(), 1000);
         assert!(trail.calls() < 200, "batched: {} writes for 1000 events", trail.calls());

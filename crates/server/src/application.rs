@@ -109,20 +109,22 @@ impl Application {
         let outbox = tokio::spawn(deliver_outbox(self.app.outbox.clone(), self.outbox_every));
         let _abort_on_exit = AbortOnDrop(outbox);
         // The batched audit events: written while serving, and what is queued at the end.
-        let (stop_audit, audit_stopped) = tokio::sync::oneshot::channel::<()>();
+        // (A permit stored by `notify_one` stops the writer even if it is not waiting yet.)
+        let stop_audit = std::sync::Arc::new(tokio::sync::Notify::new());
         let audit = self.audit_writer.map(|w| {
-            tokio::spawn(w.run(async {
-                let _ = audit_stopped.await;
-            }))
+            let stopped = stop_audit.clone();
+            tokio::spawn(w.run(async move { stopped.notified().await }))
         });
         let served = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown())
             .await
             .context("serving");
-        let _ = stop_audit.send(());
+        stop_audit.notify_one();
         if let Some(audit) = audit {
-            if tokio::time::timeout(AUDIT_DRAIN, audit).await.is_err() {
-                tracing::error!("the queued audit events were not all written before the stop");
+            match tokio::time::timeout(AUDIT_DRAIN, audit).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "the audit writer failed; queued events are lost"),
+                Err(_) => tracing::error!("the queued audit events were not all written before the stop"),
             }
         }
         served
