@@ -208,6 +208,18 @@ pub(crate) fn tail(path: &Path, lines: usize) -> String {
     format!("--- last lines of {} ---\n{}", path.display(), all[start..].join("\n"))
 }
 
+/// The first `lines` warnings and errors of a resetd log (JSON lines), for panic messages: the
+/// tail alone often holds only the requests that followed them.
+pub(crate) fn warnings(path: &Path, lines: usize) -> String {
+    let text = read_lossy(path);
+    let found: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(r#""level":"WARN""#) || l.contains(r#""level":"ERROR""#))
+        .take(lines)
+        .collect();
+    format!("--- first warnings and errors in {} ---\n{}", path.display(), found.join("\n"))
+}
+
 /// Finds `program` in `$PATH`, or at one of `extra` places.
 pub(crate) fn find_program(program: &str, extra: &[&str]) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();

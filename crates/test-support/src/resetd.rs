@@ -11,7 +11,7 @@ use rustix::process::Signal;
 
 use crate::process::{
     http_status, kill_child, kill_pid_file_script, log_file, read_lossy, signal_child, spawn_reaper, state_dir, tail,
-    wait_child, write_pid_file, FileLock,
+    wait_child, warnings, write_pid_file, FileLock,
 };
 use crate::{free_port, target_dir, workspace_root};
 
@@ -163,7 +163,8 @@ impl Drop for ResetdProcess {
     fn drop(&mut self) {
         let _ = kill_child(&mut self.child);
         if std::thread::panicking() {
-            eprintln!("resetd on port {} (pid {}):\n{}", self.port, self.child.id(), tail(&self.output, 60));
+            let (port, pid) = (self.port, self.child.id());
+            eprintln!("resetd on port {port} (pid {pid}):\n{}\n{}", warnings(&self.output, 20), tail(&self.output, 30));
         }
         let _ = fs::remove_dir_all(&self.dir);
     }

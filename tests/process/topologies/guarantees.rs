@@ -59,7 +59,10 @@ async fn wrong_guesses_kill_the_code(stack: &Stack<'_>) {
         async move { stack.ciam(i, "/reset_user_password", &body).await }
     });
     let answers = join_all(guesses).await;
-    assert!(answers.iter().all(|(s, _)| *s == 400), "{answers:?}");
+    let statuses: Vec<u16> = answers.iter().map(|(s, _)| *s).collect();
+    no_server_errors(&statuses);
+    assert!(statuses.iter().all(|s| *s == 400 || *s == 503), "{answers:?}");
+    assert!(statuses.iter().filter(|s| **s == 400).count() >= 5, "too few guesses got through: {answers:?}");
     let right = stack.ciam(0, "/reset_user_password", &reset_body(phone, &token, &code, "Tr4vel-by-Zeppelin")).await;
     assert_eq!(right.1["error"], "bad_phone_number_otp_token", "five wrong guesses killed it: {right:?}");
 }
@@ -78,7 +81,10 @@ async fn the_account_budget_caps_parallel_guesses(stack: &Stack<'_>) {
         async move { stack.ciam(i, "/reset_user_password", &body).await.0 }
     });
     let statuses = join_all(guesses).await;
-    assert!(statuses.iter().all(|s| *s == 400), "{statuses:?}");
+    // A 503 (a store call past its one-second deadline on a loaded machine) compares nothing.
+    no_server_errors(&statuses);
+    assert!(statuses.iter().all(|s| *s == 400 || *s == 503), "{statuses:?}");
+    assert!(statuses.iter().filter(|s| **s == 400).count() >= 8, "too few guesses got through: {statuses:?}");
     assert_eq!(stack.window(&format!("otp:guess:u:{id}")), 8, "exactly the budget was spent, never more");
 }
 
