@@ -2,8 +2,9 @@
 //!
 //! The window counter is `Prl:{<key>}`. The script counts a hit only when it is within the
 //! limit (giving the counter the window as its TTL on the first hit) and otherwise answers
-//! with the remaining TTL, counting nothing. One key per script, so each check is atomic
-//! across processes and Cluster-safe; when one key of a request refuses, a second round trip
+//! with the remaining TTL, counting nothing. All the limits of one request go to one script
+//! (`rate_limit_all.lua`), which counts on every key or on none; on Redis Cluster, where they
+//! sit on different slots, each key has its script, and when one refuses a second round trip
 //! takes back the hits the others counted (`rate_undo.lua`, one key each).
 
 use std::sync::LazyLock;
@@ -16,10 +17,11 @@ use resetd_ports::health::ChannelHealth;
 use resetd_ports::rate_limit::{RateCheck, RateDecision, RateLimiter};
 use resetd_ports::StoreError;
 
-use crate::store::{deadline, deadline_raw};
+use crate::store::deadline;
 use crate::{keys, RedisStore};
 
 static HIT: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/rate_limit.lua")));
+static HIT_ALL: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/rate_limit_all.lua")));
 static UNDO: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/rate_undo.lua")));
 
 /// A duration in whole milliseconds for Redis: at least 1, at most `i64::MAX`.
@@ -36,20 +38,6 @@ fn decision(ttl_ms: i64, window: Duration) -> RateDecision {
 }
 
 impl RedisStore {
-    /// Sends a pipeline of `EVALSHA`s of `script`. Should Redis not know the script (a restart,
-    /// `SCRIPT FLUSH`), every call of the pipeline fails alike and none ran: the script is
-    /// loaded and the pipeline sent once more.
-    async fn run_scripts(&self, pipe: &redis::Pipeline, script: &Script) -> Result<Vec<i64>, StoreError> {
-        let mut conn = self.conn();
-        match deadline_raw(pipe.query_async(&mut conn)).await? {
-            Err(e) if e.kind() == redis::ErrorKind::NoScriptError => {
-                let _: String = deadline(script.prepare_invoke().load_async(&mut conn)).await?;
-                deadline(pipe.query_async(&mut conn)).await
-            }
-            other => other.map_err(crate::error::map),
-        }
-    }
-
     /// [`RateLimiter::hit_all`] one script per key, concurrently (Redis Cluster).
     async fn hit_all_apart(&self, checks: &[RateCheck]) -> Result<Vec<RateDecision>, StoreError> {
         let hits = checks.iter().map(|c| self.hit(&c.key, c.limit, c.window));
@@ -64,9 +52,10 @@ impl RedisStore {
 
 #[async_trait]
 impl RateLimiter for RedisStore {
-    /// One pipelined round trip of `EVALSHA`s; a second one, only when a key refused, takes
-    /// back the hits of the others. On Redis Cluster, where one pipeline reaches one node, the
-    /// scripts run side by side instead, one per key.
+    /// One script over every key (`rate_limit_all.lua`): one round trip, and a refused request
+    /// counts on no key, so nothing is taken back. On Redis Cluster, where the keys sit on
+    /// different slots, one script per key runs side by side instead, and a second round trip
+    /// takes back the hits of the others when one refused.
     async fn hit_all(&self, checks: &[RateCheck]) -> Result<Vec<RateDecision>, StoreError> {
         if checks.is_empty() {
             return Ok(Vec::new());
@@ -74,26 +63,19 @@ impl RateLimiter for RedisStore {
         if self.is_cluster() {
             return self.hit_all_apart(checks).await;
         }
-        let mut pipe = redis::pipe();
+        let mut call = HIT_ALL.prepare_invoke();
         for c in checks {
-            pipe.cmd("EVALSHA")
-                .arg(HIT.get_hash())
-                .arg(1)
-                .arg(keys::rate_limit(self.prefix(), &c.key))
-                .arg(millis(c.window))
-                .arg(c.limit);
+            call.key(keys::rate_limit(self.prefix(), &c.key)).arg(millis(c.window)).arg(c.limit);
         }
-        let ttls: Vec<i64> = self.run_scripts(&pipe, &HIT).await?;
-        // One connection, so one WAIT covers every count of the pipeline.
-        self.replicated(&keys::rate_limit(self.prefix(), &checks[0].key)).await?;
+        let mut conn = self.conn();
+        let ttls: Vec<i64> = deadline(call.invoke_async(&mut conn)).await?;
+        if ttls.len() != checks.len() {
+            return Err(StoreError::unexpected("the rate-limit script answered for another number of keys"));
+        }
         let decisions: Vec<RateDecision> =
             ttls.into_iter().zip(checks).map(|(ttl, c)| decision(ttl, c.window)).collect();
-        if decisions.iter().any(|d| *d != RateDecision::Allowed) {
-            let mut undo = redis::pipe();
-            for (c, _) in checks.iter().zip(&decisions).filter(|(_, d)| **d == RateDecision::Allowed) {
-                undo.cmd("EVALSHA").arg(UNDO.get_hash()).arg(1).arg(keys::rate_limit(self.prefix(), &c.key));
-            }
-            let _: Vec<i64> = self.run_scripts(&undo, &UNDO).await?;
+        if decisions.iter().all(|d| *d == RateDecision::Allowed) {
+            self.replicated(&keys::rate_limit(self.prefix(), &checks[0].key)).await?;
         }
         Ok(decisions)
     }

@@ -141,6 +141,12 @@ pub async fn rate_limiter(limiter: Arc<dyn RateLimiter>, advance: Advance) {
         assert!(matches!(refused[1], RateDecision::Limited { .. }), "{refused:?}");
     }
     assert_eq!(limiter.count(&c).await.unwrap(), 0, "a refusal by a later limit undoes the earlier counts");
+    let twice = unique("rl:");
+    let same = crate::rate_limit::RateCheck { key: twice.clone(), limit: 1, window: Duration::from_secs(60) };
+    let answers = limiter.hit_all(&[same.clone(), same]).await.unwrap();
+    assert_eq!(answers[0], RateDecision::Allowed, "{answers:?}");
+    assert!(matches!(answers[1], RateDecision::Limited { .. }), "a key named twice counts twice: {answers:?}");
+    assert_eq!(limiter.count(&twice).await.unwrap(), 0, "and the refusal counts on neither");
     limiter.clear(&b).await.unwrap();
     assert_eq!(limiter.count(&b).await.unwrap(), 0, "a cleared window counts nothing");
     assert_eq!(limiter.hit(&b, 1, Duration::from_secs(60)).await.unwrap(), RateDecision::Allowed, "and starts again");
