@@ -87,9 +87,11 @@ impl CiamService {
             code_expires_at: now + span(o.code_ttl),
             expires_at: now + span(o.token_ttl.max(o.code_ttl)),
         };
-        ports.otps.create(&challenge, now).await.map_err(fault("storing a challenge"))?;
-        // While the channel fails (as every process sees it), unknown addresses fail alike.
-        let failing = ports.health.is_failing(channel).await.map_err(fault("reading the channel's health"))?;
+        // Both at once: on one multiplexed connection they share a write and a wake-up. While
+        // the channel fails (as every process sees it), unknown addresses fail alike.
+        let (created, failing) = tokio::join!(ports.otps.create(&challenge, now), ports.health.is_failing(channel));
+        created.map_err(fault("storing a challenge"))?;
+        let failing = failing.map_err(fault("reading the channel's health"))?;
 
         let started = Instant::now();
         match user {
