@@ -1,14 +1,16 @@
 //! The CIAM loads: `POST /otp/send` to known and to unknown accounts, and `POST
 //! /reset_user_password`, each run [`RUNS`] times on fresh accounts, destinations and codes.
 
+use std::cell::RefCell;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde_json::{json, Value};
 
+use crate::argon2::{self, HashRate};
 use crate::cpu::Processes;
 use crate::processes::{admin, psql};
-use crate::stats::{load, repeat, Repeated, RUNS};
+use crate::stats::{load, repeat, repeat_between, Repeated, RUNS};
 use crate::{servers, ADDR, CONNECTIONS, DB, SECONDS};
 
 /// Known accounts' phones are `+1` and this plus their id (ten digits).
@@ -101,7 +103,7 @@ pub(crate) async fn resets(
     web: &WebClient,
     sms: &str,
     catcher: SocketAddr,
-) -> (Repeated, Vec<(String, String)>) {
+) -> Resets {
     let users = RESETS_PER_RUN * RUNS;
     let mut tokens = Vec::new();
     for i in 0..users {
@@ -129,20 +131,61 @@ pub(crate) async fn resets(
     let codes = servers::codes(http, catcher).await;
     let jobs: Arc<Vec<(String, String, String)>> =
         Arc::new(tokens.into_iter().map(|(p, t)| (codes.get(&p).cloned().unwrap_or_default(), p, t)).collect());
-    let runs = repeat(p, |run| {
-        let (c, web, jobs) = (http.clone(), web.clone(), jobs.clone());
-        load("POST /reset_user_password", CONNECTIONS, 30, RESETS_PER_RUN, move |n| {
-            let (c, web, jobs) = (c.clone(), web.clone(), jobs.clone());
-            let n = run * RESETS_PER_RUN + n;
-            async move {
-                let (code, phone, token) = &jobs[n];
-                let body = json!({"password": format!("New-Zeppelin-{n}-ok"), "phone_number": phone,
+    let (rates, rps) = (RefCell::new(Vec::new()), Arc::new(Mutex::new(Vec::new())));
+    let runs = repeat_between(
+        p,
+        || rates.borrow_mut().push(argon2::measure()),
+        |run| {
+            let (c, web, jobs, rps) = (http.clone(), web.clone(), jobs.clone(), rps.clone());
+            let reset = load("POST /reset_user_password", CONNECTIONS, 30, RESETS_PER_RUN, move |n| {
+                let (c, web, jobs) = (c.clone(), web.clone(), jobs.clone());
+                let n = run * RESETS_PER_RUN + n;
+                async move {
+                    let (code, phone, token) = &jobs[n];
+                    let body = json!({"password": format!("New-Zeppelin-{n}-ok"), "phone_number": phone,
                                   "phone_number_otp_token": token, "phone_number_otp": code});
-                ok(web.post(&c, "/reset_user_password", body).await)
+                    ok(web.post(&c, "/reset_user_password", body).await)
+                }
+            });
+            async move {
+                let stats = reset.await;
+                rps.lock().unwrap_or_else(PoisonError::into_inner).push(stats.rps());
+                stats
             }
-        })
-    })
+        },
+    )
     .await;
+    let rates = rates.into_inner();
+    let rps = std::mem::take(&mut *rps.lock().unwrap_or_else(PoisonError::into_inner));
+    // Each run against the mean of the measurements before and after it.
+    let beside: Vec<HashRate> = rates.windows(2).map(|w| w[0].mean(w[1])).collect();
+    let ratio = |bound: fn(HashRate) -> f64| {
+        let mut r: Vec<f64> =
+            rps.iter().zip(&beside).map(|(rps, rate)| rps / (bound(*rate) / HASHES_PER_RESET)).collect();
+        argon2::median(&mut r)
+    };
+    let (alone, together) = (ratio(HashRate::bound), ratio(|r| r.together));
+    let mut per_hash: Vec<f64> = beside.iter().map(|r| r.alone).collect();
+    let mut at_once: Vec<f64> = beside.iter().map(|r| r.together).collect();
+    let rate = HashRate { alone: argon2::median(&mut per_hash), together: argon2::median(&mut at_once) };
     let accounts = (0..users).map(|n| (format!("r{n}@example.com"), format!("New-Zeppelin-{n}-ok"))).collect();
-    (runs, accounts)
+    Resets { runs, accounts, rate, alone, together }
+}
+
+/// The hashes a reset really does: it verifies the new password against each of the history's
+/// distinct hashes (the default policy's 5; the current password is the newest entry) and
+/// hashes it once.
+pub(crate) const HASHES_PER_RESET: f64 = 5.0 + 1.0;
+
+/// The reset runs, the accounts they reset (email, new password), and the argon2 bounds
+/// measured beside them.
+pub(crate) struct Resets {
+    pub(crate) runs: Repeated,
+    pub(crate) accounts: Vec<(String, String)>,
+    /// The median, over the runs, of the hash rates measured beside each.
+    pub(crate) rate: HashRate,
+    /// The median over the runs of resets/s ÷ `cores / (6 × one hash alone)`.
+    pub(crate) alone: f64,
+    /// The median over the runs of resets/s ÷ `(hashes/s, every core at once) / 6`.
+    pub(crate) together: f64,
 }

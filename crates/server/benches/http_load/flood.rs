@@ -3,7 +3,9 @@
 //!    malformed bodies, in turn), beside a steady stream of legitimate sends from twenty other
 //!    addresses (127.0.1.1–20, one a second each, split over two clients, so no default limit
 //!    refuses them). Reported: the legitimate stream's p50/p99 alone and under the flood, and
-//!    the whole stack's CPU per rejected request beside the empty handler's.
+//!    the whole stack's CPU per rejected request beside the empty handler's, then where it
+//!    goes: resetd's cheapest route (`GET /healthz`, its middleware alone) and each kind of
+//!    rejected request on its own.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -18,6 +20,8 @@ use crate::{ADDR, CONNECTIONS};
 
 /// Legitimate senders, each from its own address, one send a second.
 const SENDERS: u8 = 20;
+/// How long each part of a rejected request's cost is measured.
+const PART: Duration = Duration::from_secs(3);
 /// How long the stream runs, alone and under the flood.
 const STREAM: Duration = Duration::from_secs(10);
 
@@ -101,7 +105,7 @@ pub(crate) async fn run(
     let used = cpu::read(p) - before;
 
     // The flood and the stream together.
-    let (c, web, v) = (http.clone(), flooder, victim);
+    let (c, web, v) = (http.clone(), flooder.clone(), victim);
     let flood = tokio::spawn(load("flood", CONNECTIONS, STREAM.as_secs() + 1, usize::MAX, move |n| {
         let (c, web, v) = (c.clone(), web.clone(), v.clone());
         async move { rejected(&c, &web, &v, n).await }
@@ -110,7 +114,7 @@ pub(crate) async fn run(
     let _ = flood.await;
 
     let per_rejected = 1e3 * used.stack() / alone.requests().max(1) as f64;
-    vec![
+    let mut lines = vec![
         alone.line(),
         format!("    {}", used.per_request(alone.requests())),
         format!(
@@ -130,5 +134,44 @@ pub(crate) async fn run(
             "flood: stack CPU per rejected       {per_rejected:>10.3} ms = {:.1} × the floor's",
             per_rejected / floor_ms
         ),
-    ]
+    ];
+    lines.extend(parts(p, &http, &flooder, &clients[0].id, floor_ms).await);
+    lines
+}
+
+/// Where a rejected request's cost goes: resetd's cheapest route (`GET /healthz`: its
+/// middleware and nothing else), then each kind of the flood alone, for [`PART`] each.
+async fn parts(p: &Processes, http: &reqwest::Client, flooder: &WebClient, victim: &str, floor_ms: f64) -> Vec<String> {
+    let mut lines = Vec::new();
+    let kinds = [
+        "GET /healthz (resetd's middleware)",
+        "  … wrong client secret",
+        "  … rate-limited send",
+        "  … malformed body",
+    ];
+    for (kind, name) in kinds.into_iter().enumerate() {
+        let (c, web, v) = (http.clone(), flooder.clone(), victim.to_owned());
+        let before = cpu::read(p);
+        let run = load(name, CONNECTIONS, PART.as_secs(), usize::MAX, move |n| {
+            let (c, web, v) = (c.clone(), web.clone(), v.clone());
+            async move {
+                if kind == 0 {
+                    let r = c.get(format!("http://{ADDR}/healthz")).send().await;
+                    return r.is_ok_and(|r| r.status().is_success());
+                }
+                // The flood's kinds in the same order: 3n + kind - 1.
+                rejected(&c, &web, &v, 3 * n + kind - 1).await
+            }
+        })
+        .await;
+        let used = cpu::read(p) - before;
+        let ms = 1e3 * used.stack() / run.requests().max(1) as f64;
+        lines.push(format!(
+            "{name:<34} {:>10.0} req/s  stack {ms:.3} ms = {:.1} × the floor's",
+            run.rps(),
+            ms / floor_ms
+        ));
+        lines.push(format!("    {}", used.per_request(run.requests())));
+    }
+    lines
 }

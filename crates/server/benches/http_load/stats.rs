@@ -122,6 +122,17 @@ impl Repeated {
         self.median_ms(|c| c.resetd)
     }
 
+    /// The median over the runs of PostgreSQL's CPU per request (every backend), in ms.
+    pub(crate) fn postgres_ms(&self) -> f64 {
+        self.median_ms(|c| c.postgres)
+    }
+
+    /// The median over the runs of the whole machine's CPU per request (the stack and the load
+    /// generator), in ms.
+    pub(crate) fn machine_ms(&self) -> f64 {
+        self.median_ms(|c| c.stack() + c.loadgen)
+    }
+
     fn median_ms(&self, part: impl Fn(&Cpu) -> f64) -> f64 {
         let mut ms: Vec<f64> = self.runs.iter().map(|(s, c)| 1e3 * part(c) / s.requests.max(1) as f64).collect();
         ms.sort_by(f64::total_cmp);
@@ -140,17 +151,30 @@ impl Repeated {
 }
 
 /// Runs `one(run)` [`RUNS`] times, reading the CPU of `processes` around each.
-pub(crate) async fn repeat<F, Fut>(processes: &Processes, mut one: F) -> Repeated
+pub(crate) async fn repeat<F, Fut>(processes: &Processes, one: F) -> Repeated
 where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = Stats>,
+{
+    repeat_between(processes, || {}, one).await
+}
+
+/// [`repeat`], calling `between` before every run and after the last, outside the CPU
+/// readings (for measuring a bound beside the runs).
+pub(crate) async fn repeat_between<B, F, Fut>(processes: &Processes, mut between: B, mut one: F) -> Repeated
+where
+    B: FnMut(),
     F: FnMut(usize) -> Fut,
     Fut: std::future::Future<Output = Stats>,
 {
     let mut runs = Vec::new();
     for run in 0..RUNS {
+        between();
         let before = cpu::read(processes);
         let stats = one(run).await;
         runs.push((stats, cpu::read(processes) - before));
     }
+    between();
     runs.sort_by(|a, b| a.0.rps().total_cmp(&b.0.rps()));
     Repeated { runs }
 }
