@@ -4,6 +4,7 @@
 //! bound ignores). This machine's steal moves both from minute to minute, so each reset run is
 //! measured between two of these and compared with their mean.
 
+use std::sync::Barrier;
 use std::time::Instant;
 
 use resetd_domain::password::{Argon2Hasher, Argon2Params, Password};
@@ -18,6 +19,8 @@ pub(crate) struct HashRate {
     pub(crate) alone: f64,
     /// Hashes per second with every core hashing at once.
     pub(crate) together: f64,
+    /// CPU seconds per hash, one thread hashing alone (what steal does not inflate).
+    pub(crate) cpu: f64,
 }
 
 impl HashRate {
@@ -28,7 +31,12 @@ impl HashRate {
 
     /// The mean of two measurements (before and after a run).
     pub(crate) fn mean(self, other: Self) -> Self {
-        Self { alone: (self.alone + other.alone) / 2.0, together: (self.together + other.together) / 2.0 }
+        let mean = |a: f64, b: f64| (a + b) / 2.0;
+        Self {
+            alone: mean(self.alone, other.alone),
+            together: mean(self.together, other.together),
+            cpu: mean(self.cpu, other.cpu),
+        }
     }
 }
 
@@ -38,24 +46,43 @@ pub(crate) fn cores() -> usize {
 
 /// Times [`HASHES`] hashes on one thread, then [`HASHES`] on each of [`cores`] threads at once.
 pub(crate) fn measure() -> HashRate {
+    let (wall, cpu) = timed(1);
+    let (together, _) = timed(cores());
+    HashRate { alone: wall / HASHES as f64, together: (cores() * HASHES) as f64 / together, cpu: cpu / HASHES as f64 }
+}
+
+/// Seconds for `threads` threads to hash [`HASHES`] times each, side by side, and the CPU
+/// seconds the threads spent on it. Each thread
+/// hashes once first, untimed, as resetd's long-lived blocking threads have (a fresh thread's
+/// first 19 MiB are new pages and a new allocator arena).
+fn timed(threads: usize) -> (f64, f64) {
     let hasher = Argon2Hasher::new(Argon2Params::default()).unwrap_or_else(|e| panic!("{e}"));
     let pw = Password::new("Tr4vel-by-Zeppelin".into()).unwrap_or_else(|e| panic!("{e}"));
-    let hash_all = || {
-        for _ in 0..HASHES {
-            let _ = hasher.hash(&pw, &mut rand::rngs::OsRng);
-        }
+    let hash = || {
+        let _ = hasher.hash(&pw, &mut rand::rngs::OsRng);
     };
-    let t = Instant::now();
-    hash_all();
-    let alone = t.elapsed().as_secs_f64() / HASHES as f64;
-    let t = Instant::now();
-    std::thread::scope(|s| {
-        for _ in 0..cores() {
-            s.spawn(hash_all);
-        }
+    let ready = Barrier::new(threads + 1);
+    let cpu_now = || {
+        let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+        t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
+    };
+    let (started, workers) = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    hash();
+                    ready.wait();
+                    let before = cpu_now();
+                    (0..HASHES).for_each(|_| hash());
+                    cpu_now() - before
+                })
+            })
+            .collect();
+        ready.wait();
+        let started = Instant::now();
+        (started, workers.into_iter().map(|w| w.join().unwrap_or(0.0)).sum::<f64>())
     });
-    let together = (cores() * HASHES) as f64 / t.elapsed().as_secs_f64();
-    HashRate { alone, together }
+    (started.elapsed().as_secs_f64(), workers)
 }
 
 /// The median of `values` (which it sorts).

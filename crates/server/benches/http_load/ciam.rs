@@ -167,7 +167,12 @@ pub(crate) async fn resets(
     let (alone, together) = (ratio(HashRate::bound), ratio(|r| r.together));
     let mut per_hash: Vec<f64> = beside.iter().map(|r| r.alone).collect();
     let mut at_once: Vec<f64> = beside.iter().map(|r| r.together).collect();
-    let rate = HashRate { alone: argon2::median(&mut per_hash), together: argon2::median(&mut at_once) };
+    let mut cpu: Vec<f64> = beside.iter().map(|r| r.cpu).collect();
+    let rate = HashRate {
+        alone: argon2::median(&mut per_hash),
+        together: argon2::median(&mut at_once),
+        cpu: argon2::median(&mut cpu),
+    };
     let accounts = (0..users).map(|n| (format!("r{n}@example.com"), format!("New-Zeppelin-{n}-ok"))).collect();
     Resets { runs, accounts, rate, alone, together }
 }

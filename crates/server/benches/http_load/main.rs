@@ -310,6 +310,12 @@ async fn main() {
     );
     let per_reset = ciam::HASHES_PER_RESET;
     println!(
+        "  resetd's CPU per reset             {:>10.1} ms = {:.0} % of six hashes' CPU ({:.1} ms each, thread CPU time)",
+        resets.runs.resetd_ms(),
+        100.0 * resets.runs.resetd_ms() / (1e3 * per_reset * rate.cpu),
+        rate.cpu * 1e3
+    );
+    println!(
         "  argon2 bound cores/(6·hash alone)  {:>10.1} resets/s   (the hashes a reset does)",
         rate.bound() / per_reset
     );
