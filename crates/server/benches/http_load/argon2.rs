@@ -44,11 +44,28 @@ pub(crate) fn cores() -> usize {
     std::thread::available_parallelism().map_or(2, usize::from)
 }
 
-/// Times [`HASHES`] hashes on one thread, then [`HASHES`] on each of [`cores`] threads at once.
+/// The flag that makes this bench binary print a [`HashRate`] and exit.
+pub(crate) const FLAG: &str = "--hash-rate";
+
+/// Times [`HASHES`] hashes on one thread, then [`HASHES`] on each of [`cores`] threads at once,
+/// in a fresh process of this binary (not in the load generator's, whose threads and heap the
+/// loads have been through).
 pub(crate) fn measure() -> HashRate {
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("the bench binary: {e}"));
+    let out = std::process::Command::new(exe).arg(FLAG).output().unwrap_or_else(|e| panic!("{FLAG}: {e}"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v: Vec<f64> = text.split_whitespace().filter_map(|w| w.parse().ok()).collect();
+    let [alone, together, cpu] = v[..] else { panic!("{FLAG} printed {text:?}") };
+    HashRate { alone, together, cpu }
+}
+
+/// What [`measure`] runs in its own process: prints the seconds per hash alone, the hashes per
+/// second with every core hashing, and the CPU seconds per hash alone.
+pub(crate) fn print_rate() {
     let (wall, cpu) = timed(1);
     let (together, _) = timed(cores());
-    HashRate { alone: wall / HASHES as f64, together: (cores() * HASHES) as f64 / together, cpu: cpu / HASHES as f64 }
+    let h = HASHES as f64;
+    println!("{} {} {}", wall / h, (cores() * HASHES) as f64 / together, cpu / h);
 }
 
 /// Seconds for `threads` threads to hash [`HASHES`] times each, side by side, and the CPU

@@ -54,6 +54,10 @@ async fn wait_ready(http: &reqwest::Client) {
 
 #[tokio::main]
 async fn main() {
+    if std::env::args().any(|a| a == argon2::FLAG) {
+        argon2::print_rate();
+        return;
+    }
     if servers::run_if_asked().await {
         return;
     }
