@@ -235,6 +235,18 @@ impl CiamService {
         let digest = refresh.digest(current);
         let started = ports.refresh_tokens.start(&key, &family, &digest, rules.refresh_ttl);
         started.await.map_err(fault("starting a login session"))?;
+        // A reset (or a status change) that committed while argon2 verified the password made
+        // it an old one: no token, since a resource server checking signatures only would take
+        // it until it expires. One that commits after this read ends the session just started,
+        // as it ends every session before it.
+        match ports.users.find(user.id).await.map_err(fault("reading the user again"))? {
+            Some(now) if now.generation == user.generation => {}
+            changed => {
+                ports.refresh_tokens.end(&key).await.map_err(fault("ending a login session"))?;
+                let inactive = changed.is_some_and(|u| u.status != UserStatus::Active);
+                return Err(if inactive { TokenError::AbnormalUserStatus } else { TokenError::WrongCredentials });
+            }
+        }
         Ok(self.mint(&user, &key, &family, refresh, now, rules.access_ttl)?)
     }
 

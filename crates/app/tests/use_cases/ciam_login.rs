@@ -11,6 +11,7 @@ use resetd_domain::user::{UserId, UserStatus};
 use resetd_ports::clients::{Client, ClientLogin, ClientPolicy};
 use resetd_ports::login::{Family, LockoutSubject, Rotation};
 use resetd_ports::rate_limit::RateDecision;
+use resetd_ports::users::User;
 
 use crate::support::{down, key, some_hash, user, Mocks};
 
@@ -149,10 +150,31 @@ async fn the_right_password_of_a_blocked_or_locked_out_user_answers_its_status()
     assert!(matches!(e, TokenError::AbnormalUserStatus), "{e:?}");
 }
 
+/// The user read again after the session started: as before the password was verified.
+fn unchanged(m: &mut Mocks) {
+    m.users.expect_find().returning(|_| Ok(Some(user(UserStatus::Active))));
+}
+
+/// Fails on the main of before the cost-per-request issue's last session: a reset that
+/// committed while argon2 verified the old password still got that login signed tokens,
+/// which a resource server checking only signatures took for 600 s.
+#[tokio::test]
+async fn a_reset_that_commits_while_the_password_is_verified_leaves_the_login_without_tokens() {
+    let mut m = current_hashes(known(UserStatus::Active));
+    m.lockout.expect_is_locked().returning(|_| Ok(false));
+    m.refresh_tokens.expect_start().times(1).returning(|_, _, _, _| Ok(()));
+    // The reset bumped the generation (0 → 1) while the old password was being verified.
+    m.users.expect_find().times(1).returning(|_| Ok(Some(User { generation: 1, ..user(UserStatus::Active) })));
+    m.refresh_tokens.expect_end().withf(|k| k.user_id.as_i64() == 7).times(1).returning(|_| Ok(()));
+    let e = m.app().ciam.password_grant(&creds(), grant("ada@example.com", RIGHT)).await.unwrap_err();
+    assert!(matches!(e, TokenError::WrongCredentials), "{e:?}");
+}
+
 #[tokio::test]
 async fn a_login_opens_a_session_and_signs_tokens_for_the_client() {
     let mut m = current_hashes(known(UserStatus::Active));
     m.lockout.expect_is_locked().returning(|_| Ok(false));
+    unchanged(&mut m);
     m.refresh_tokens
         .expect_start()
         .withf(|k, f, _, ttl| k.user_id.as_i64() == 7 && *f == family() && *ttl == Duration::from_secs(86_400))
@@ -185,6 +207,7 @@ async fn a_hash_under_old_parameters_is_replaced_at_login_by_compare_and_set_onl
         .times(1)
         .returning(|_, _, _| Ok(false));
     m.refresh_tokens.expect_start().returning(|_, _, _, _| Ok(()));
+    unchanged(&mut m);
     m.app().ciam.password_grant(&creds(), grant("ada@example.com", RIGHT)).await.unwrap();
 }
 
@@ -226,6 +249,7 @@ async fn a_clients_own_login_settings_replace_the_services() {
         .withf(|_, _, _, ttl| *ttl == Duration::from_secs(3_600))
         .times(1)
         .returning(|_, _, _, _| Ok(()));
+    unchanged(&mut m);
     let app = m.app();
     let e = app.ciam.password_grant(&creds(), grant("ada@example.com", "Wrong-1")).await.unwrap_err();
     assert!(matches!(e, TokenError::WrongCredentials), "{e:?}");
