@@ -42,15 +42,15 @@ impl Topology<'_> {
         pairs.into_iter().map(|(k, v)| (format!("RESETD__REDIS__{k}"), v)).collect()
     }
 
-    /// A connection of the test's own, for reading one counter.
-    fn get(&self, key: &str) -> Option<String> {
-        use redis::Commands as _;
+    /// `cmd` on a connection of the test's own (reading or ending one counter).
+    fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> T {
+        let open = |url: &str| redis::Client::open(url).unwrap().get_connection().unwrap();
         match self {
-            Self::Standalone(url) => redis::Client::open(url.as_str()).unwrap().get_connection().unwrap().get(key),
-            Self::Sentinel(s) => redis::Client::open(s.master_url()).unwrap().get_connection().unwrap().get(key),
+            Self::Standalone(url) => cmd.query(&mut open(url)),
+            Self::Sentinel(s) => cmd.query(&mut open(&s.master_url())),
             Self::Cluster(seeds) => {
                 let seeds: Vec<&str> = seeds.split(',').collect();
-                redis::cluster::ClusterClient::new(seeds).unwrap().get_connection().unwrap().get(key)
+                cmd.query(&mut redis::cluster::ClusterClient::new(seeds).unwrap().get_connection().unwrap())
             }
         }
         .unwrap()
@@ -155,7 +155,17 @@ impl<'a> Stack<'a> {
 
     /// The value of the rate-limit window `key` (as the use cases name it), 0 when absent.
     pub fn window(&self, key: &str) -> u32 {
-        self.topology.get(&format!("{}rl:{{{key}}}", self.prefix)).map_or(0, |v| v.parse().unwrap())
+        let count: Option<String> = self.topology.query(redis::cmd("GET").arg(self.window_key(key)));
+        count.map_or(0, |v| v.parse().unwrap())
+    }
+
+    /// Ends the rate-limit window `key`.
+    pub fn end_window(&self, key: &str) {
+        let _: i64 = self.topology.query(redis::cmd("DEL").arg(self.window_key(key)));
+    }
+
+    fn window_key(&self, key: &str) -> String {
+        format!("{}rl:{{{key}}}", self.prefix)
     }
 }
 

@@ -85,7 +85,23 @@ async fn the_account_budget_caps_parallel_guesses(stack: &Stack<'_>) {
     no_server_errors(&statuses);
     assert!(statuses.iter().all(|s| *s == 400 || *s == 503), "{statuses:?}");
     assert!(statuses.iter().filter(|s| **s == 400).count() >= 8, "too few guesses got through: {statuses:?}");
-    assert_eq!(stack.window(&format!("otp:guess:u:{id}")), 8, "exactly the budget was spent, never more");
+    // A guess that reserved one of the 8 and then met a code already dead gives it back, so the
+    // window may end below 8 (CI saw 7); never above.
+    let budget = format!("otp:guess:u:{id}");
+    let spent = stack.window(&budget);
+    assert!((1..=8).contains(&spent), "{spent} of the budget spent");
+    // Unbounded, 60 guesses would spend both codes' 10 attempts. With at most 8 compared one
+    // code still lives: with the window ended, its right code resets the password.
+    stack.end_window(&budget);
+    let mut answers = Vec::new();
+    for (i, (token, code)) in [&first, &second].into_iter().enumerate() {
+        let answer = stack.ciam(i, "/reset_user_password", &reset_body(phone, token, code, "Tr4vel-by-Zeppelin")).await;
+        answers.push(answer.clone());
+        if answer.0 == 200 {
+            return;
+        }
+    }
+    panic!("both codes died, so more than the budget was compared: {answers:?}");
 }
 
 /// The destination's 2 s cooldown and its 3 sends a day hold whichever process is asked.
