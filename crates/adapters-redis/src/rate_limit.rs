@@ -2,8 +2,8 @@
 //!
 //! The window counter is `Prl:{<key>}`. The script counts a hit only when it is within the
 //! limit (giving the counter the window as its TTL on the first hit) and otherwise answers
-//! with the remaining TTL, counting nothing. All the limits of one request go to one script
-//! (`rate_limit_all.lua`), which counts on every key or on none; on Redis Cluster, where they
+//! with the remaining TTL, counting nothing. All the limits of one request go to one call of
+//! it (`rate_limit.lua`), which counts on every key or on none; on Redis Cluster, where they
 //! sit on different slots, each key has its script, and when one refuses a second round trip
 //! takes back the hits the others counted (`rate_undo.lua`, one key each).
 
@@ -21,7 +21,6 @@ use crate::store::deadline;
 use crate::{keys, RedisStore};
 
 static HIT: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/rate_limit.lua")));
-static HIT_ALL: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/rate_limit_all.lua")));
 static UNDO: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/rate_undo.lua")));
 
 /// A duration in whole milliseconds for Redis: at least 1, at most `i64::MAX`.
@@ -52,7 +51,7 @@ impl RedisStore {
 
 #[async_trait]
 impl RateLimiter for RedisStore {
-    /// One script over every key (`rate_limit_all.lua`): one round trip, and a refused request
+    /// One script over every key (`rate_limit.lua`): one round trip, and a refused request
     /// counts on no key, so nothing is taken back. On Redis Cluster, where the keys sit on
     /// different slots, one script per key runs side by side instead, and a second round trip
     /// takes back the hits of the others when one refused.
@@ -63,7 +62,7 @@ impl RateLimiter for RedisStore {
         if self.is_cluster() {
             return self.hit_all_apart(checks).await;
         }
-        let mut call = HIT_ALL.prepare_invoke();
+        let mut call = HIT.prepare_invoke();
         for c in checks {
             call.key(keys::rate_limit(self.prefix(), &c.key)).arg(millis(c.window)).arg(c.limit);
         }
@@ -99,7 +98,10 @@ impl RateLimiter for RedisStore {
         let mut call = HIT.prepare_invoke();
         call.key(keys::rate_limit(self.prefix(), key)).arg(millis(window)).arg(limit);
         let mut conn = self.conn();
-        let ttl_ms: i64 = deadline(call.invoke_async(&mut conn)).await?;
+        let ttls: Vec<i64> = deadline(call.invoke_async(&mut conn)).await?;
+        let [ttl_ms] = ttls[..] else {
+            return Err(StoreError::unexpected("the rate-limit script answered for another number of keys"));
+        };
         self.replicated(&keys::rate_limit(self.prefix(), key)).await?;
         Ok(decision(ttl_ms, window))
     }

@@ -1,20 +1,35 @@
--- Checks one hit against a fixed window that starts at the window's first counted hit, and
--- counts it only when it is within the limit: a refused hit counts nothing.
--- KEYS[1] the window counter; ARGV[1] the window (ms); ARGV[2] the limit.
--- Returns -1 when the hit was counted, else the ms until the window ends.
-local n = tonumber(redis.call('GET', KEYS[1]) or '0')
-if n >= tonumber(ARGV[2]) then
-  local ttl = redis.call('PTTL', KEYS[1])
-  if ttl < 0 then
-    -- No window yet (a limit of 0), or a counter without a TTL: a full window to wait.
-    if ttl == -1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-    ttl = tonumber(ARGV[1])
+-- Checks hits against fixed windows that start at each window's first counted hit: every limit
+-- of one request in one script (on a single Redis or Sentinel the keys may sit anywhere; on a
+-- cluster, one key per call), each in order, and the hit is counted on every window only when
+-- every one allows it: a request that any limit refuses counts on none, so nothing needs
+-- taking back. A window at its limit answers how long it has left (a limit of 0, or a
+-- counter without a TTL, gets a full window).
+-- KEYS[i] a window counter; ARGV[2i - 1] its window (ms); ARGV[2i] its limit.
+-- Returns, per key: -1 when it allows the hit, else the ms until its window ends.
+local answers, pending, refused = {}, {}, false
+for i, key in ipairs(KEYS) do
+  local window, limit = ARGV[2 * i - 1], tonumber(ARGV[2 * i])
+  -- A key named twice counts the earlier naming's hit.
+  local n = tonumber(redis.call('GET', key) or '0') + (pending[key] or 0)
+  if n >= limit then
+    local ttl = redis.call('PTTL', key)
+    if ttl < 0 then
+      if ttl == -1 then redis.call('PEXPIRE', key, window) end
+      ttl = tonumber(window)
+    end
+    answers[i] = ttl
+    refused = true
+  else
+    answers[i] = -1
+    pending[key] = (pending[key] or 0) + 1
   end
-  return ttl
 end
-redis.call('INCR', KEYS[1])
-if redis.call('PTTL', KEYS[1]) < 0 then
-  -- The first hit opens the window (a counter without a TTL is repaired the same way).
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+if not refused then
+  for i, key in ipairs(KEYS) do
+    redis.call('INCR', key)
+    if redis.call('PTTL', key) < 0 then
+      redis.call('PEXPIRE', key, ARGV[2 * i - 1])
+    end
+  end
 end
-return -1
+return answers
