@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClientBuilder;
-use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
 use redis::{AsyncConnectionConfig, ConnectionAddr, ConnectionInfo, IntoConnectionInfo as _, TlsMode};
 use resetd_ports::StoreError;
 
@@ -50,8 +49,8 @@ pub enum SentinelTls {
 ///
 /// `url` is one URL (`redis://[user:password@]host:port[/db]`, `rediss://` for TLS) or, for a
 /// cluster or sentinels, a comma-separated list of them. With sentinels, the URLs' scheme,
-/// user, password and database are the master's, and also the sentinels' unless
-/// `sentinel_username`, `sentinel_password` or `sentinel_tls` say otherwise.
+/// user, password and database are the master's (every URL must say them alike), and also the
+/// sentinels' unless `sentinel_username`, `sentinel_password` or `sentinel_tls` say otherwise.
 ///
 /// `Debug` shows no URL or password.
 #[derive(Clone, Default)]
@@ -134,23 +133,12 @@ impl RedisTopology {
                 if self.sentinel_master.is_empty() {
                     return Err(StoreError::unexpected("redis.mode sentinel needs redis.sentinel_master"));
                 }
-                let master = urls[0].clone();
+                let master = same_master(&urls)?;
                 let sentinels: Vec<ConnectionInfo> = urls.iter().map(|u| self.sentinel(u)).collect();
-                let node = SentinelNodeConnectionInfo {
-                    tls_mode: tls_of(&master.addr),
-                    redis_connection_info: Some(master.redis.clone()),
-                };
-                let client = SentinelClient::build(
-                    sentinels.clone(),
-                    self.sentinel_master.clone(),
-                    Some(node),
-                    SentinelServerType::Master,
-                )
-                .map_err(error::map)?;
                 let config = AsyncConnectionConfig::new()
                     .set_connection_timeout(CONNECT_TIMEOUT)
                     .set_response_timeout(RESPONSE_TIMEOUT);
-                let conn = SentinelConn::new(client, config, master, &self.sentinel_master, sentinels);
+                let conn = SentinelConn::new(sentinels, &self.sentinel_master, config, master);
                 conn.connection().await.map_err(error::map)?;
                 Ok(Conn::Sentinel(conn))
             }
@@ -179,7 +167,23 @@ impl RedisTopology {
     }
 }
 
-/// The TLS mode of a server address, as the sentinel client wants it for the master.
+/// How to reach the master, which every sentinel URL must say alike (scheme, user, password,
+/// database, protocol): a list that disagrees is refused rather than read from its first URL.
+fn same_master(urls: &[ConnectionInfo]) -> Result<ConnectionInfo, StoreError> {
+    let key = |u: &ConnectionInfo| {
+        let r = &u.redis;
+        (tls_of(&u.addr), r.db, r.username.clone(), r.password.clone(), r.protocol)
+    };
+    let first = &urls[0];
+    if urls.iter().any(|u| key(u) != key(first)) {
+        return Err(StoreError::unexpected(
+            "the sentinel URLs in redis.url disagree on the master's scheme, user, password or database",
+        ));
+    }
+    Ok(first.clone())
+}
+
+/// The TLS mode of a server address.
 fn tls_of(addr: &ConnectionAddr) -> Option<TlsMode> {
     match addr {
         ConnectionAddr::TcpTls { insecure: true, .. } => Some(TlsMode::Insecure),
@@ -214,6 +218,22 @@ mod tests {
         let own = RedisTopology { sentinel_username: "watch".into(), sentinel_password: "other".into(), ..t };
         let info = own.sentinel(&urls[0]);
         assert_eq!((info.redis.username.as_deref(), info.redis.password.as_deref()), (Some("watch"), Some("other")));
+    }
+
+    #[test]
+    fn sentinel_urls_that_disagree_on_the_master_are_refused() {
+        for other in [
+            "rediss://app:s3cret@h2:1/2",
+            "redis://bob:s3cret@h2:1/2",
+            "redis://app:other@h2:1/2",
+            "redis://app:s3cret@h2:1/3",
+        ] {
+            let t = topology(&format!("redis://app:s3cret@h1:1/2,{other}"));
+            let refused = same_master(&t.urls().unwrap()).unwrap_err();
+            assert!(!refused.to_string().contains("s3cret"), "{refused}");
+        }
+        let alike = topology("redis://app:s3cret@h1:1/2,redis://app:s3cret@h2:1/2");
+        assert_eq!(same_master(&alike.urls().unwrap()).unwrap().redis.db, 2);
     }
 
     #[test]

@@ -172,3 +172,37 @@ async fn a_revocation_after_a_switch_is_seen_by_a_store_that_was_on_the_old_mast
     }
     assert!(seen.unwrap().is_none(), "the reader left the old master and sees the revocation");
 }
+
+/// A master that crashes, with the first sentinel listed frozen (SIGSTOP: connected, silent):
+/// while the others notice and promote the replica, every call fails as an outage (503), never
+/// as a fault (500), within its deadline; then the store works on the new master, which it
+/// found through the sentinels that answer.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crashed_master_is_an_outage_until_the_answering_sentinels_promote_its_replica() {
+    let mut group = RedisSentinel::start("resetd-crash");
+    let store = RedisStore::connect_to(&sentinel(&group, 0), &testkit::unique("crash:")).await.unwrap();
+    let window = Duration::from_secs(600);
+    assert_eq!(store.hit("before", 5, window).await.unwrap(), RateDecision::Allowed);
+
+    let old = group.master_port();
+    group.freeze_sentinel(0, true);
+    group.kill_data_node(old);
+    let killed = std::time::Instant::now();
+    let mut outages = 0;
+    let answer = loop {
+        let asked = std::time::Instant::now();
+        match store.hit("after", 5, window).await {
+            Ok(decision) => break decision,
+            Err(StoreError::Unavailable(_)) => outages += 1,
+            Err(e) => panic!("a crashed master is an outage, not {e:?}"),
+        }
+        assert!(asked.elapsed() < Duration::from_millis(2_500), "a call took {:?}", asked.elapsed());
+        assert!(killed.elapsed() < Duration::from_secs(30), "the store never found the new master");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(answer, RateDecision::Allowed);
+    assert!(outages > 0, "the crash was noticed");
+    let new = tokio::task::block_in_place(|| group.wait_promoted(old));
+    assert_ne!(new, old);
+    store.ping().await.unwrap();
+}

@@ -11,6 +11,7 @@ use crate::process::{
     kill_child, kill_pid_file_script, log_file, spawn_reaper, state_dir, tail, wait_until, write_pid_file,
 };
 use crate::redis::{answers_ping, server_binary};
+use rustix::process::Signal;
 
 /// How long a start may take; a start retries a port taken meanwhile (with a fresh one) and a
 /// restart a still-busy port (the same one) for as long.
@@ -24,6 +25,8 @@ pub(super) struct Node {
     /// The command line after the program, the same for every (re)start.
     args: Vec<OsString>,
     child: Option<Child>,
+    /// Whether it is stopped by [`Node::freeze`].
+    frozen: bool,
 }
 
 impl Node {
@@ -40,7 +43,7 @@ impl Node {
         mut args: impl FnMut(&Path, u16) -> Vec<OsString>,
     ) -> Self {
         let _ = server_binary();
-        let mut node = Self { dir: state_dir(kind), port: 0, args: Vec::new(), child: None };
+        let mut node = Self { dir: state_dir(kind), port: 0, args: Vec::new(), child: None, frozen: false };
         spawn_reaper(&node.dir, &kill_pid_file_script("redis.pid"));
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
@@ -66,9 +69,25 @@ impl Node {
 
     /// SIGKILLs the process and reaps it; a no-op if it is not running.
     pub(super) fn kill(&mut self) {
+        self.frozen = false;
         if let Some(mut child) = self.child.take() {
             let _ = kill_child(&mut child);
         }
+    }
+
+    /// Freezes (`true`, SIGSTOP) or thaws (`false`, SIGCONT) the process: its connections stay
+    /// open and nothing answers while frozen. A no-op if it is not running.
+    pub(super) fn freeze(&mut self, frozen: bool) {
+        if let Some(child) = &mut self.child {
+            let signal = if frozen { Signal::STOP } else { Signal::CONT };
+            crate::process::signal_child(child, signal);
+            self.frozen = frozen;
+        }
+    }
+
+    /// Whether it runs and is not frozen.
+    pub(super) fn answers(&self) -> bool {
+        self.is_running() && !self.frozen
     }
 
     /// Starts the process again with the same port and command line (a running one is killed

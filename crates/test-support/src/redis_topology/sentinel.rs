@@ -106,7 +106,7 @@ impl RedisSentinel {
         self.data.iter().map(Node::port).collect()
     }
 
-    /// The master's port, as the first sentinel that answers tells it
+    /// The master's port, as the first sentinel that answers (and is not frozen) tells it
     /// (`SENTINEL get-master-addr-by-name`).
     ///
     /// # Panics
@@ -115,7 +115,7 @@ impl RedisSentinel {
     #[must_use]
     pub fn master_port(&self) -> u16 {
         let mut errors = Vec::new();
-        for sentinel in self.sentinel_ports() {
+        for sentinel in self.sentinels.iter().filter(|s| s.answers()).map(Node::port) {
             match self.master_addr(sentinel) {
                 Ok(port) => return port,
                 Err(e) => errors.push(format!("sentinel {sentinel}: {e}")),
@@ -171,6 +171,73 @@ impl RedisSentinel {
         }
         self.wait_settled(new, old, FAILOVER_TIMEOUT, "after SENTINEL FAILOVER");
         new
+    }
+
+    /// SIGKILLs the data node on `port` (the master, say: [`RedisSentinel::master_port`]);
+    /// it stays down. The sentinels notice after `down-after-milliseconds` (1 s) and promote
+    /// the other node ([`RedisSentinel::wait_promoted`]).
+    ///
+    /// # Panics
+    ///
+    /// If no data node has that port.
+    pub fn kill_data_node(&mut self, port: u16) {
+        let node = self.data.iter_mut().find(|node| node.port() == port);
+        node.unwrap_or_else(|| panic!("no data node on port {port}")).kill();
+    }
+
+    /// Waits (at most 30 s) until every sentinel that answers (not frozen) names a running data
+    /// node other than `old` as master, and that node answers `ROLE` as a master; its port.
+    ///
+    /// # Panics
+    ///
+    /// If that does not happen in time (with what was last seen and the logs' tails).
+    #[must_use]
+    pub fn wait_promoted(&self, old: u16) -> u16 {
+        let (mut last, mut promoted) = (String::new(), None);
+        let done = wait_until(FAILOVER_TIMEOUT, || match self.check_promoted(old) {
+            Ok(port) => {
+                promoted = Some(port);
+                true
+            }
+            Err(e) => {
+                last = e;
+                false
+            }
+        });
+        match promoted {
+            Some(port) if done => port,
+            _ => panic!(
+                "{}: no master other than {old} within {FAILOVER_TIMEOUT:?}; last seen: {last}\n{}",
+                self.name,
+                self.log_tails()
+            ),
+        }
+    }
+
+    fn check_promoted(&self, old: u16) -> Result<u16, String> {
+        let mut named = None;
+        for sentinel in self.sentinels.iter().filter(|s| s.answers()).map(Node::port) {
+            let port = self.master_addr(sentinel)?;
+            if port == old || named.is_some_and(|n| n != port) {
+                return Err(format!("sentinel {sentinel} names {port}"));
+            }
+            named = Some(port);
+        }
+        let port = named.ok_or("no sentinel answers")?;
+        match try_cli(port, &["ROLE"])?.lines().next() {
+            Some("master") => Ok(port),
+            role => Err(format!("node {port} answers ROLE {role:?}")),
+        }
+    }
+
+    /// Freezes (`true`: SIGSTOP, its connections open and silent) or thaws (`false`) sentinel
+    /// `index`.
+    ///
+    /// # Panics
+    ///
+    /// If there is no sentinel `index`.
+    pub fn freeze_sentinel(&mut self, index: usize, frozen: bool) {
+        self.sentinels.get_mut(index).unwrap_or_else(|| panic!("no sentinel {index}")).freeze(frozen);
     }
 
     fn master_addr(&self, sentinel: u16) -> Result<u16, String> {
