@@ -1,7 +1,8 @@
 //! Three `resetd serve` processes (the real binary, production profile) on one PostgreSQL and
 //! one Redis topology, with requests spread over them: every cross-process guarantee, on a
 //! single Redis and on a three-master Redis Cluster started here ([`guarantees`]), and around a
-//! Sentinel failover in the middle of the traffic ([`failover`]).
+//! Sentinel failover and a Redis Cluster master's death in the middle of the traffic
+//! ([`failover`]).
 
 mod failover;
 mod guarantees;
@@ -22,6 +23,9 @@ pub(crate) enum Topology<'a> {
     Standalone(String),
     /// Its seed nodes.
     Cluster(String),
+    /// The seed nodes of a cluster whose masters have a replica each, which every guarded
+    /// write waits for (`redis.wait_replicas = 1`).
+    ReplicatedCluster(String),
     Sentinel(&'a RedisSentinel),
 }
 
@@ -31,6 +35,12 @@ impl Topology<'_> {
         let pairs: Vec<(&str, String)> = match self {
             Self::Standalone(url) => vec![("URL", url.clone())],
             Self::Cluster(seeds) => vec![("MODE", "cluster".into()), ("URL", seeds.clone())],
+            Self::ReplicatedCluster(seeds) => vec![
+                ("MODE", "cluster".into()),
+                ("URL", seeds.clone()),
+                ("WAIT_REPLICAS", "1".into()),
+                ("WAIT_TIMEOUT_MS", "500".into()),
+            ],
             Self::Sentinel(s) => vec![
                 ("MODE", "sentinel".into()),
                 ("URL", s.sentinel_urls()),
@@ -48,7 +58,7 @@ impl Topology<'_> {
         match self {
             Self::Standalone(url) => cmd.query(&mut open(url)),
             Self::Sentinel(s) => cmd.query(&mut open(&s.master_url())),
-            Self::Cluster(seeds) => {
+            Self::Cluster(seeds) | Self::ReplicatedCluster(seeds) => {
                 let seeds: Vec<&str> = seeds.split(',').collect();
                 cmd.query(&mut redis::cluster::ClusterClient::new(seeds).unwrap().get_connection().unwrap())
             }

@@ -9,18 +9,21 @@ pub(crate) fn map(e: RedisError) -> StoreError {
     if is_cut_off(&e) {
         return StoreError::unavailable(e);
     }
+    // A redirection (`MOVED`, `ASK`) that reaches us is one the cluster client could not follow
+    // within its retries: slots moving, as when a master died and its replica takes over.
     let unavailable = e.is_io_error()
+        || e.is_cluster_error()
         || e.is_timeout()
         || e.is_connection_dropped()
         || e.is_connection_refusal()
         || matches!(
             e.kind(),
             ErrorKind::BusyLoadingError
-                | ErrorKind::TryAgain
-                | ErrorKind::ClusterDown
                 | ErrorKind::MasterDown
                 | ErrorKind::ReadOnly
                 | ErrorKind::ClusterConnectionNotFound
+                | ErrorKind::MasterNameNotFoundBySentinel
+                | ErrorKind::NoValidReplicasFoundBySentinel
         );
     if unavailable {
         StoreError::unavailable(e)
@@ -48,6 +51,10 @@ mod tests {
         assert!(matches!(map(timed_out), StoreError::Unavailable(_)));
         let loading = RedisError::from((ErrorKind::BusyLoadingError, "loading"));
         assert!(matches!(map(loading), StoreError::Unavailable(_)));
+        let moved = RedisError::from((ErrorKind::Moved, "Moved", "12145 127.0.0.1:46123".to_owned()));
+        assert!(matches!(map(moved), StoreError::Unavailable(_)), "a redirection not followed in time");
+        let unknown = RedisError::from((ErrorKind::MasterNameNotFoundBySentinel, "no master"));
+        assert!(matches!(map(unknown), StoreError::Unavailable(_)));
         let script = RedisError::from((ErrorKind::ResponseError, "script failed"));
         assert!(matches!(map(script), StoreError::Unexpected(_)));
     }

@@ -1,4 +1,4 @@
-//! A Redis Cluster of three masters without replicas.
+//! A Redis Cluster of three masters, without replicas or with one each.
 
 use std::ffi::OsString;
 use std::time::Duration;
@@ -12,8 +12,9 @@ const OK_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long `redis-cli --cluster create` may take.
 const CREATE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A Redis Cluster on 127.0.0.1: three masters without replicas, which share the 16384 slots
-/// as `redis-cli --cluster create` assigns them (about a third each, in port order).
+/// A Redis Cluster on 127.0.0.1: three masters, which share the 16384 slots as `redis-cli
+/// --cluster create` assigns them (about a third each, in port order), without replicas
+/// ([`RedisCluster::start`]) or with one replica each ([`RedisCluster::with_replicas`]).
 ///
 /// Each node runs with `--cluster-node-timeout 2000` and its cluster bus on a free port of its
 /// own (`--cluster-port`, not port + 10000), keeps its `nodes.conf` in its own directory and
@@ -22,6 +23,8 @@ const CREATE_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug)]
 pub struct RedisCluster {
     nodes: Vec<Node>,
+    /// Replicas per master.
+    replicas: usize,
 }
 
 impl RedisCluster {
@@ -35,10 +38,27 @@ impl RedisCluster {
     /// node does not start, or the cluster does not come up (with the logs' tails).
     #[must_use]
     pub fn start() -> Self {
+        Self::start_with(0)
+    }
+
+    /// Starts six nodes and joins them as three masters with one replica each (which of the
+    /// six is which is `redis-cli --cluster create`'s choice: see [`RedisCluster::masters`]),
+    /// and waits (at most 20 s) until, beside what [`RedisCluster::start`] waits for, every
+    /// master has its replica connected and in sync. Takes about 3 s.
+    ///
+    /// # Panics
+    ///
+    /// As [`RedisCluster::start`].
+    #[must_use]
+    pub fn with_replicas() -> Self {
+        Self::start_with(1)
+    }
+
+    fn start_with(replicas: usize) -> Self {
         let _ = cli_binary();
-        let mut cluster = Self { nodes: Vec::new() };
+        let mut cluster = Self { nodes: Vec::new(), replicas };
         let mut taken: Vec<u16> = Vec::new();
-        for _ in 0..3 {
+        for _ in 0..3 * (1 + replicas) {
             let mut bus = 0;
             let node = Node::start(
                 "redis-cluster",
@@ -86,12 +106,13 @@ impl RedisCluster {
         cli(port, args)
     }
 
-    /// SIGKILLs node `index` (a no-op if it is down). Its slots become unreachable: after the
-    /// node timeout (2 s) the other nodes report `cluster_state:fail`.
+    /// SIGKILLs node `index` (a no-op if it is down). Without replicas its slots become
+    /// unreachable: after the node timeout (2 s) the other nodes report `cluster_state:fail`.
+    /// A killed master's replica takes its slots over instead ([`RedisCluster::wait_taken_over`]).
     ///
     /// # Panics
     ///
-    /// If `index` is not 0, 1 or 2.
+    /// If there is no node `index`.
     pub fn kill_node(&mut self, index: usize) {
         self.node(index).kill();
     }
@@ -104,11 +125,87 @@ impl RedisCluster {
     ///
     /// # Panics
     ///
-    /// If `index` is not 0, 1 or 2, or the node does not start or the cluster does not recover
-    /// (with the logs' tails).
+    /// If there is no node `index`, or the node does not start or the cluster does not recover
+    /// (with the logs' tails). A master that was failed over in the meantime rejoins as its
+    /// successor's replica, and the wait includes its sync.
     pub fn restart_node(&mut self, index: usize) {
         self.node(index).restart();
         self.wait_ok(&format!("after restarting node {index}"));
+    }
+
+    /// The index of the node that serves `key`'s slot now, as a running node sees it.
+    ///
+    /// # Panics
+    ///
+    /// If no node runs, or none serves the slot.
+    #[must_use]
+    pub fn node_serving(&self, key: &str) -> usize {
+        let slot = self.slot(key);
+        let asked = self.running().next().expect("a running node");
+        let port = serving(&cli(asked, &["CLUSTER", "NODES"]), slot);
+        self.index_of(port.unwrap_or_else(|| panic!("no node serves slot {slot}")))
+    }
+
+    /// Kills the master that serves `key`'s slot and waits (at most 20 s) until its replica
+    /// serves that slot as every running node sees it, and every running node reports
+    /// `cluster_state:ok`: about the node timeout (2 s) and an election. The killed node's
+    /// index and its successor's. [`RedisCluster::restart_node`] brings the killed one back as
+    /// the successor's replica.
+    ///
+    /// # Panics
+    ///
+    /// If the cluster has no replicas, or none takes over in time (with the logs' tails).
+    pub fn kill_master_of(&mut self, key: &str) -> (usize, usize) {
+        assert!(self.replicas > 0, "a cluster without replicas has nobody to take over");
+        let (slot, killed) = (self.slot(key), self.node_serving(key));
+        self.kill_node(killed);
+        let killed_port = self.nodes[killed].port();
+        let mut last = String::new();
+        let mut successor = None;
+        let taken_over = wait_until(OK_TIMEOUT, || match self.check_served(slot, killed_port) {
+            Ok(port) => {
+                successor = Some(port);
+                true
+            }
+            Err(e) => {
+                last = e;
+                false
+            }
+        });
+        match successor {
+            Some(port) if taken_over => (killed, self.index_of(port)),
+            _ => panic!(
+                "no replica took slot {slot} over from node {killed_port} within {OK_TIMEOUT:?}; last seen: {last}\n{}",
+                self.log_tails()
+            ),
+        }
+    }
+
+    /// The port that serves `slot`, if every running node is ok and agrees it is not `killed`.
+    fn check_served(&self, slot: u16, killed: u16) -> Result<u16, String> {
+        let mut agreed = None;
+        for port in self.running() {
+            expect_fields(port, &try_cli(port, &["CLUSTER", "INFO"])?, &[("cluster_state", "ok")])?;
+            let owner = serving(&try_cli(port, &["CLUSTER", "NODES"])?, slot);
+            match owner {
+                Some(owner) if owner != killed && agreed.is_none_or(|a| a == owner) => agreed = Some(owner),
+                _ => return Err(format!("node {port} sees slot {slot} served by {owner:?}")),
+            }
+        }
+        agreed.ok_or_else(|| "no node runs".to_owned())
+    }
+
+    fn slot(&self, key: &str) -> u16 {
+        let asked = self.running().next().expect("a running node");
+        cli(asked, &["CLUSTER", "KEYSLOT", key]).parse().expect("a slot number")
+    }
+
+    fn running(&self) -> impl Iterator<Item = u16> + '_ {
+        self.nodes.iter().filter(|node| node.is_running()).map(Node::port)
+    }
+
+    fn index_of(&self, port: u16) -> usize {
+        self.ports().iter().position(|p| *p == port).unwrap_or_else(|| panic!("no node on port {port}"))
     }
 
     fn node(&mut self, index: usize) -> &mut Node {
@@ -119,7 +216,8 @@ impl RedisCluster {
     fn create(&self) {
         let mut args: Vec<OsString> = vec!["--cluster".into(), "create".into()];
         args.extend(self.nodes.iter().map(|node| format!("127.0.0.1:{}", node.port()).into()));
-        args.extend(["--cluster-replicas", "0", "--cluster-yes"].map(OsString::from));
+        let replicas = self.replicas.to_string();
+        args.extend(["--cluster-replicas", &replicas, "--cluster-yes"].map(OsString::from));
         if let Err(e) = run_cli(&args, CREATE_TIMEOUT) {
             panic!("redis-cli --cluster create on ports {:?}: {e}\n{}", self.ports(), self.log_tails());
         }
@@ -151,12 +249,17 @@ impl RedisCluster {
                 return Err(format!("node {port} is down"));
             }
             let info = try_cli(port, &["CLUSTER", "INFO"])?;
-            let expected = [("cluster_state", "ok"), ("cluster_slots_assigned", "16384"), ("cluster_known_nodes", "3")];
-            for (field, value) in expected {
-                let seen = info_field(&info, field);
-                if seen != Some(value) {
-                    return Err(format!("node {port} says {field}:{}", seen.unwrap_or("(missing)")));
-                }
+            let known = self.nodes.len().to_string();
+            let expected =
+                [("cluster_state", "ok"), ("cluster_slots_assigned", "16384"), ("cluster_known_nodes", &known)];
+            expect_fields(port, &info, &expected)?;
+            if self.replicas > 0 {
+                let replication = try_cli(port, &["INFO", "replication"])?;
+                let in_sync: &[(&str, &str)] = match info_field(&replication, "role") {
+                    Some("master") => &[("connected_slaves", "1")],
+                    _ => &[("master_link_status", "up"), ("master_sync_in_progress", "0")],
+                };
+                expect_fields(port, &replication, in_sync)?;
             }
         }
         Ok(())
@@ -167,100 +270,48 @@ impl RedisCluster {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Every node's `CLUSTER NODES` view: (port, slot ranges) of each master.
-    fn slot_owners(cluster: &RedisCluster, asked: u16) -> Vec<(u16, Vec<(u16, u16)>)> {
-        let nodes = cluster.cli(asked, &["CLUSTER", "NODES"]);
-        nodes
-            .lines()
-            .map(|line| {
-                let fields: Vec<&str> = line.split_whitespace().collect();
-                // <id> <ip:port@cport[,hostname]> <flags> <master> <ping> <pong> <epoch> <link> <slot>...
-                let address = fields[1].split('@').next().unwrap();
-                let port = address.rsplit(':').next().unwrap().parse().unwrap();
-                let ranges = fields[8..]
-                    .iter()
-                    .filter(|slots| !slots.starts_with('['))
-                    .map(|slots| match slots.split_once('-') {
-                        Some((from, to)) => (from.parse().unwrap(), to.parse().unwrap()),
-                        None => (slots.parse().unwrap(), slots.parse().unwrap()),
-                    })
-                    .collect();
-                (port, ranges)
-            })
-            .collect()
-    }
-
-    /// The port of the node that serves `key`.
-    fn owner(cluster: &RedisCluster, key: &str) -> u16 {
-        let port = cluster.ports()[0];
-        let slot: u16 = cluster.cli(port, &["CLUSTER", "KEYSLOT", key]).parse().unwrap();
-        let owners = slot_owners(cluster, port);
-        owners.iter().find(|(_, ranges)| ranges.iter().any(|&(a, b)| (a..=b).contains(&slot))).unwrap().0
-    }
-
-    /// A key served by the node on `port`.
-    fn key_on(cluster: &RedisCluster, port: u16) -> String {
-        (0..).map(|n| format!("key:{n}")).find(|key| owner(cluster, key) == port).unwrap()
-    }
-
-    #[test]
-    fn three_masters_serve_every_slot_and_redirect() {
-        let cluster = RedisCluster::start();
-        let ports = cluster.ports();
-        assert_eq!(ports.len(), 3);
-        let expected: Vec<String> = ports.iter().map(|port| format!("redis://127.0.0.1:{port}")).collect();
-        assert_eq!(cluster.seeds(), expected.join(","));
-
-        for &asked in &ports {
-            let owners = slot_owners(&cluster, asked);
-            assert_eq!(owners.len(), 3, "{owners:?}");
-            let mut ranges: Vec<(u16, u16)> = owners.iter().flat_map(|(_, ranges)| ranges.clone()).collect();
-            assert!(owners.iter().all(|(_, ranges)| !ranges.is_empty()), "{owners:?}");
-            ranges.sort_unstable();
-            let mut next = 0;
-            for (from, to) in ranges {
-                assert_eq!(from, next, "node {asked} sees a gap or an overlap: {owners:?}");
-                next = to + 1;
-            }
-            assert_eq!(next, 16384, "node {asked}: {owners:?}");
+/// Fails unless `reply` (`field:value` lines, from the node on `port`) has every field as expected.
+fn expect_fields(port: u16, reply: &str, expected: &[(&str, &str)]) -> Result<(), String> {
+    for (field, value) in expected {
+        let seen = info_field(reply, field);
+        if seen != Some(value) {
+            return Err(format!("node {port} says {field}:{}", seen.unwrap_or("(missing)")));
         }
-
-        // One key per node, all written through the first node and read through the last.
-        let keys: Vec<String> = ports.iter().map(|&port| key_on(&cluster, port)).collect();
-        for key in &keys {
-            assert_eq!(cluster.cli(ports[0], &["-c", "SET", key, &format!("value of {key}")]), "OK");
-        }
-        for key in &keys {
-            assert_eq!(cluster.cli(ports[2], &["-c", "GET", key]), format!("value of {key}"));
-        }
-        for &port in &ports {
-            assert_eq!(cluster.cli(port, &["DBSIZE"]), "1", "node {port}");
-        }
-        let moved = cluster.cli(ports[0], &["GET", &keys[1]]);
-        assert!(moved.starts_with("MOVED ") && moved.ends_with(&format!("127.0.0.1:{}", ports[1])), "{moved}");
     }
-
-    #[test]
-    fn a_killed_node_fails_the_cluster_until_it_restarts() {
-        let mut cluster = RedisCluster::start();
-        let ports = cluster.ports();
-        let key = key_on(&cluster, ports[1]);
-        assert_eq!(cluster.cli(ports[0], &["-c", "SET", &key, "before"]), "OK");
-
-        cluster.kill_node(1);
-        let failed = wait_until(Duration::from_secs(10), || {
-            info_field(&cluster.cli(ports[0], &["CLUSTER", "INFO"]), "cluster_state") == Some("fail")
-        });
-        assert!(failed, "{}", cluster.cli(ports[0], &["CLUSTER", "INFO"]));
-
-        cluster.restart_node(1);
-        assert_eq!(cluster.ports(), ports);
-        assert_eq!(cluster.cli(ports[0], &["-c", "GET", &key]), "", "nothing is persisted");
-        assert_eq!(cluster.cli(ports[0], &["-c", "SET", &key, "after"]), "OK");
-        assert_eq!(cluster.cli(ports[1], &["GET", &key]), "after");
-    }
+    Ok(())
 }
+
+/// Each master's port and slot ranges in a `CLUSTER NODES` reply (a replica's or a failed
+/// master's ranges are empty).
+fn slot_owners(nodes: &str) -> Vec<(u16, Vec<(u16, u16)>)> {
+    nodes
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // <id> <ip:port@cport[,hostname]> <flags> <master> <ping> <pong> <epoch> <link> <slot>...
+            let address = fields.get(1)?.split('@').next()?;
+            let port = address.rsplit(':').next()?.parse().ok()?;
+            let ranges = fields
+                .get(8..)
+                .unwrap_or_default()
+                .iter()
+                .filter(|slots| !slots.starts_with('['))
+                .filter_map(|slots| match slots.split_once('-') {
+                    Some((from, to)) => Some((from.parse().ok()?, to.parse().ok()?)),
+                    None => Some((slots.parse().ok()?, slots.parse().ok()?)),
+                })
+                .collect();
+            Some((port, ranges))
+        })
+        .collect()
+}
+
+/// The port that serves `slot` in a `CLUSTER NODES` reply.
+fn serving(nodes: &str, slot: u16) -> Option<u16> {
+    let owners = slot_owners(nodes);
+    owners.iter().find(|(_, ranges)| ranges.iter().any(|&(a, b)| (a..=b).contains(&slot))).map(|(port, _)| *port)
+}
+
+#[cfg(test)]
+#[path = "cluster_tests.rs"]
+mod tests;
