@@ -58,16 +58,16 @@ impl AccessTokenStore for RedisStore {
 
     async fn revoke(&self, session: &SessionKey) -> Result<(), StoreError> {
         let key = keys::session(self.prefix(), session.user_id, &session.token);
-        let mut conn = self.conn();
-        let _: () = deadline(redis::cmd("DEL").arg(&key).query_async(&mut conn)).await?;
-        self.replicated(&key).await
+        let lane = self.lane().await?;
+        let _: () = deadline(redis::cmd("DEL").arg(&key).query_async(&mut lane.conn())).await?;
+        self.replicated(&lane, &key).await
     }
 
     async fn publish_generation(&self, user: UserId, generation: i64, ttl: Duration) -> Result<(), StoreError> {
         let mut call = PUBLISH.prepare_invoke();
         call.key(keys::generation(self.prefix(), user)).arg(generation).arg(millis(ttl));
-        let mut conn = self.conn();
-        let _: i64 = deadline(call.invoke_async(&mut conn)).await?;
-        self.replicated(&keys::generation(self.prefix(), user)).await
+        let lane = self.lane().await?;
+        let _: i64 = deadline(call.invoke_async(&mut lane.conn())).await?;
+        self.replicated(&lane, &keys::generation(self.prefix(), user)).await
     }
 }

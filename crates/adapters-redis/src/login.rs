@@ -108,12 +108,12 @@ impl RefreshTokenStore for RedisStore {
             .arg(now.timestamp_millis())
             .arg(i64::try_from(grace.as_millis()).unwrap_or(i64::MAX))
             .arg(millis(ttl));
-        let mut conn = self.conn();
-        let answer: Vec<String> = deadline(call.invoke_async(&mut conn)).await?;
+        let lane = self.lane().await?;
+        let answer: Vec<String> = deadline(call.invoke_async(&mut lane.conn())).await?;
         let rotation = rotation(&answer)?;
         if matches!(rotation, Rotation::Rotated { .. } | Rotation::Reused) {
             // The old token spent (or the family ended): neither may come back after a failover.
-            self.replicated(&keys::refresh_family(self.prefix(), key.user_id, &key.family)).await?;
+            self.replicated(&lane, &keys::refresh_family(self.prefix(), key.user_id, &key.family)).await?;
         }
         Ok(rotation)
     }
@@ -132,9 +132,9 @@ impl RefreshTokenStore for RedisStore {
 
     async fn end(&self, key: &FamilyKey) -> Result<(), StoreError> {
         let hash = keys::refresh_family(self.prefix(), key.user_id, &key.family);
-        let mut conn = self.conn();
-        let _: () = deadline(redis::cmd("DEL").arg(&hash).query_async(&mut conn)).await?;
-        self.replicated(&hash).await
+        let lane = self.lane().await?;
+        let _: () = deadline(redis::cmd("DEL").arg(&hash).query_async(&mut lane.conn())).await?;
+        self.replicated(&lane, &hash).await
     }
 }
 
@@ -154,9 +154,9 @@ impl LoginLockout for RedisStore {
             .arg(rule.threshold)
             .arg(millis(rule.window))
             .arg(millis(rule.lock_for));
-        let mut conn = self.conn();
-        let locked: i64 = deadline(call.invoke_async(&mut conn)).await?;
-        self.replicated(&keys::login_failures(self.prefix(), subject)).await?;
+        let lane = self.lane().await?;
+        let locked: i64 = deadline(call.invoke_async(&mut lane.conn())).await?;
+        self.replicated(&lane, &keys::login_failures(self.prefix(), subject)).await?;
         Ok(locked > 0)
     }
 

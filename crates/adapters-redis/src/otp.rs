@@ -94,11 +94,11 @@ impl OtpStore for RedisStore {
             .arg(binding.recipient.address())
             .arg(&id)
             .arg(binding.generation.map_or_else(|| "*".to_owned(), |g| g.to_string()));
-        let mut conn = self.conn();
-        let (outcome, attempts_left): (String, i64) = deadline(call.invoke_async(&mut conn)).await?;
+        let lane = self.lane().await?;
+        let (outcome, attempts_left): (String, i64) = deadline(call.invoke_async(&mut lane.conn())).await?;
         if outcome == "wrong" || outcome == "claimed" {
             // A spent attempt, or a claim that keeps the code from a second redemption.
-            self.replicated(&keys::otp_challenge(self.prefix(), token)).await?;
+            self.replicated(&lane, &keys::otp_challenge(self.prefix(), token)).await?;
         }
         match outcome.as_str() {
             "gone" => Ok(ClaimOutcome::Gone),
@@ -123,9 +123,9 @@ impl OtpStore for RedisStore {
     async fn consume(&self, claim: &Claim) -> Result<(), StoreError> {
         let mut call = CONSUME.prepare_invoke();
         call.key(keys::otp_challenge(self.prefix(), &claim.token)).arg(&claim.id);
-        let mut conn = self.conn();
-        let _: i64 = deadline(call.invoke_async(&mut conn)).await?;
-        self.replicated(&keys::otp_challenge(self.prefix(), &claim.token)).await
+        let lane = self.lane().await?;
+        let _: i64 = deadline(call.invoke_async(&mut lane.conn())).await?;
+        self.replicated(&lane, &keys::otp_challenge(self.prefix(), &claim.token)).await
     }
 
     async fn discard(&self, token: &Digest) -> Result<(), StoreError> {

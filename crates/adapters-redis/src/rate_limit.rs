@@ -17,7 +17,7 @@ use resetd_ports::health::ChannelHealth;
 use resetd_ports::rate_limit::{RateCheck, RateDecision, RateLimiter};
 use resetd_ports::StoreError;
 
-use crate::store::deadline;
+use crate::store::{deadline, Lane};
 use crate::{keys, RedisStore};
 
 static HIT: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/rate_limit.lua")));
@@ -37,15 +37,38 @@ fn decision(ttl_ms: i64, window: Duration) -> RateDecision {
 }
 
 impl RedisStore {
-    /// [`RateLimiter::hit_all`] one script per key, concurrently (Redis Cluster).
+    /// [`RateLimiter::hit_all`] one script per key, concurrently, over one lane (Redis
+    /// Cluster): when all are allowed each is waited for on its master; when one refused, the
+    /// others are taken back and nothing waits.
     async fn hit_all_apart(&self, checks: &[RateCheck]) -> Result<Vec<RateDecision>, StoreError> {
-        let hits = checks.iter().map(|c| self.hit(&c.key, c.limit, c.window));
+        let lane = self.lane().await?;
+        let hits = checks.iter().map(|c| self.count_hit(&lane, &c.key, c.limit, c.window));
         let decisions = futures::future::try_join_all(hits).await?;
-        if decisions.iter().any(|d| *d != RateDecision::Allowed) {
+        if decisions.iter().all(|d| *d == RateDecision::Allowed) {
+            let keys: Vec<String> = checks.iter().map(|c| keys::rate_limit(self.prefix(), &c.key)).collect();
+            futures::future::try_join_all(keys.iter().map(|key| self.replicated(&lane, key))).await?;
+        } else {
             let allowed = checks.iter().zip(&decisions).filter(|(_, d)| **d == RateDecision::Allowed);
             futures::future::try_join_all(allowed.map(|(c, _)| self.undo(&c.key))).await?;
         }
         Ok(decisions)
+    }
+
+    /// One hit on `key` over `lane`, without waiting for replicas.
+    async fn count_hit(
+        &self,
+        lane: &Lane,
+        key: &str,
+        limit: u32,
+        window: Duration,
+    ) -> Result<RateDecision, StoreError> {
+        let mut call = HIT.prepare_invoke();
+        call.key(keys::rate_limit(self.prefix(), key)).arg(millis(window)).arg(limit);
+        let ttls: Vec<i64> = deadline(call.invoke_async(&mut lane.conn())).await?;
+        let [ttl_ms] = ttls[..] else {
+            return Err(StoreError::unexpected("the rate-limit script answered for another number of keys"));
+        };
+        Ok(decision(ttl_ms, window))
     }
 }
 
@@ -66,15 +89,15 @@ impl RateLimiter for RedisStore {
         for c in checks {
             call.key(keys::rate_limit(self.prefix(), &c.key)).arg(millis(c.window)).arg(c.limit);
         }
-        let mut conn = self.conn();
-        let ttls: Vec<i64> = deadline(call.invoke_async(&mut conn)).await?;
+        let lane = self.lane().await?;
+        let ttls: Vec<i64> = deadline(call.invoke_async(&mut lane.conn())).await?;
         if ttls.len() != checks.len() {
             return Err(StoreError::unexpected("the rate-limit script answered for another number of keys"));
         }
         let decisions: Vec<RateDecision> =
             ttls.into_iter().zip(checks).map(|(ttl, c)| decision(ttl, c.window)).collect();
         if decisions.iter().all(|d| *d == RateDecision::Allowed) {
-            self.replicated(&keys::rate_limit(self.prefix(), &checks[0].key)).await?;
+            self.replicated(&lane, &keys::rate_limit(self.prefix(), &checks[0].key)).await?;
         }
         Ok(decisions)
     }
@@ -94,16 +117,14 @@ impl RateLimiter for RedisStore {
         Ok(())
     }
 
+    /// Waits for replicas only when the hit counted (a refused one counts nothing).
     async fn hit(&self, key: &str, limit: u32, window: Duration) -> Result<RateDecision, StoreError> {
-        let mut call = HIT.prepare_invoke();
-        call.key(keys::rate_limit(self.prefix(), key)).arg(millis(window)).arg(limit);
-        let mut conn = self.conn();
-        let ttls: Vec<i64> = deadline(call.invoke_async(&mut conn)).await?;
-        let [ttl_ms] = ttls[..] else {
-            return Err(StoreError::unexpected("the rate-limit script answered for another number of keys"));
-        };
-        self.replicated(&keys::rate_limit(self.prefix(), key)).await?;
-        Ok(decision(ttl_ms, window))
+        let lane = self.lane().await?;
+        let decision = self.count_hit(&lane, key, limit, window).await?;
+        if decision == RateDecision::Allowed {
+            self.replicated(&lane, &keys::rate_limit(self.prefix(), key)).await?;
+        }
+        Ok(decision)
     }
 
     async fn count(&self, key: &str) -> Result<u32, StoreError> {

@@ -3,6 +3,7 @@
 //! guarantee rests on.
 
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use redis::RedisResult;
@@ -15,18 +16,57 @@ use crate::{error, keys};
 /// budget ends sooner ([`resetd_ports::budget`]): past it the caller gets
 /// [`StoreError::Unavailable`] rather than waiting on.
 const DEADLINE: Duration = Duration::from_secs(1);
+/// Connections of their own for the writes that wait for replicas ([`Lane`]).
+const LANES: usize = 4;
 
 /// OTP challenges, rate-limit windows, access-token and login sessions and login lockouts in
 /// one Redis: a server, a Redis Cluster, or a master behind sentinels ([`RedisTopology`]).
 ///
-/// Cheap to clone (the connection is shared and multiplexed). Every key starts with the
+/// Cheap to clone (the connection is shared and multiplexed; with `redis.wait_replicas` set,
+/// the writes that wait for replicas go over a few lanes of their own). Every key starts with the
 /// configured prefix, so several deployments (or test runs) can share one Redis.
 #[derive(Clone)]
 pub struct RedisStore {
     conn: Conn,
     prefix: String,
-    /// Replicas that must acknowledge a guarantee's write, and for how long to wait (ms).
-    wait: Option<(u32, u64)>,
+    /// Replicas that must acknowledge a guarantee's write, for how long to wait (ms), and the
+    /// connections such writes go over.
+    wait: Option<(u32, u64, Arc<Lanes>)>,
+}
+
+/// A few connections of their own to the topology, for the writes that wait for replicas.
+/// `WAIT` blocks the connection it is sent on until the replicas acknowledge or it times out;
+/// on the shared multiplexed connection it would hold up every other command of the process
+/// (a replica down would slow every Redis call to the wait timeout), and it would measure the
+/// writes of whoever else wrote there. A write and its `WAIT` go over one lane held by that
+/// request alone.
+struct Lanes {
+    free: Mutex<Vec<Conn>>,
+    permits: Arc<tokio::sync::Semaphore>,
+}
+
+/// The connection a write a guarantee rests on goes over: a lane of its own while
+/// `redis.wait_replicas` is set (given back when dropped), else the shared connection.
+pub(crate) struct Lane {
+    conn: Conn,
+    held: Option<(Arc<Lanes>, tokio::sync::OwnedSemaphorePermit)>,
+}
+
+impl Lane {
+    /// A handle on the lane's connection (clones share it).
+    pub(crate) fn conn(&self) -> Conn {
+        self.conn.clone()
+    }
+}
+
+impl Drop for Lane {
+    fn drop(&mut self) {
+        if let Some((lanes, _permit)) = self.held.take() {
+            if let Ok(mut free) = lanes.free.lock() {
+                free.push(self.conn.clone());
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -60,9 +100,18 @@ impl RedisStore {
             Ok(conn) => conn?,
             Err(_) => return Err(StoreError::unavailable("Redis could not be reached in time")),
         };
-        let wait = (topology.wait_replicas > 0).then(|| {
-            (topology.wait_replicas, u64::try_from(topology.wait_timeout.as_millis()).unwrap_or(u64::MAX).max(1))
-        });
+        let wait = if topology.wait_replicas > 0 {
+            let timeout_ms = u64::try_from(topology.wait_timeout.as_millis()).unwrap_or(u64::MAX).max(1);
+            let lanes = futures::future::try_join_all((0..LANES).map(|_| topology.connect()));
+            let lanes = match tokio::time::timeout(2 * DEADLINE, lanes).await {
+                Ok(lanes) => lanes?,
+                Err(_) => return Err(StoreError::unavailable("Redis could not be reached in time")),
+            };
+            let permits = Arc::new(tokio::sync::Semaphore::new(lanes.len()));
+            Some((topology.wait_replicas, timeout_ms, Arc::new(Lanes { free: Mutex::new(lanes), permits })))
+        } else {
+            None
+        };
         Ok(Self { conn, prefix: prefix.to_owned(), wait })
     }
 
@@ -85,24 +134,42 @@ impl RedisStore {
         Ok(())
     }
 
+    /// The connection for a write a guarantee rests on, to be followed by
+    /// [`RedisStore::replicated`] on the same lane.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when every lane stays busy past the deadline.
+    pub(crate) async fn lane(&self) -> Result<Lane, StoreError> {
+        let Some((_, _, lanes)) = &self.wait else {
+            return Ok(Lane { conn: self.conn(), held: None });
+        };
+        let permit = resetd_ports::budget::call(DEADLINE, lanes.permits.clone().acquire_owned())
+            .await
+            .ok_or_else(|| StoreError::unavailable("every Redis lane for replicated writes stayed busy"))?
+            .map_err(StoreError::unexpected)?;
+        let conn = lanes.free.lock().ok().and_then(|mut free| free.pop());
+        let conn = conn.ok_or_else(|| StoreError::unexpected("a Redis lane was missing"))?;
+        Ok(Lane { conn, held: Some((lanes.clone(), permit)) })
+    }
+
     /// Makes a write a guarantee rests on survive a failover: with `redis.wait_replicas` set,
-    /// `WAIT`s (on the connection the write went over, to the master holding `key`) until that
-    /// many replicas have it.
+    /// `WAIT`s (on the lane the write went over, to the master holding `key`) until that many
+    /// replicas have it.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when fewer replicas acknowledged it in time: the write is on
     /// the master but may not outlive it, so the request must not report success.
-    pub(crate) async fn replicated(&self, key: &str) -> Result<(), StoreError> {
-        let Some((replicas, timeout_ms)) = self.wait else {
+    pub(crate) async fn replicated(&self, lane: &Lane, key: &str) -> Result<(), StoreError> {
+        let Some((replicas, timeout_ms, _)) = self.wait else {
             return Ok(());
         };
-        let mut conn = self.conn();
+        let mut conn = lane.conn();
         let wait = redis::cmd("WAIT").arg(replicas).arg(timeout_ms).to_owned();
         let acknowledged = deadline(conn.on_master_of(key, &wait)).await?;
         match redis::from_redis_value::<u32>(&acknowledged) {
             Ok(n) if n >= replicas => Ok(()),
             Ok(_) => {
-                self.conn.suspect();
+                lane.conn.suspect();
                 Err(StoreError::unavailable("a Redis write was not acknowledged by enough replicas in time"))
             }
             Err(e) => Err(error::map(e)),

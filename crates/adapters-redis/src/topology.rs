@@ -24,7 +24,8 @@ const MAX_RETRY_DELAY_MS: u64 = 200;
 /// How the Redis servers are arranged (`redis.mode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RedisMode {
-    /// One server (or a proxy in front of several); `url` names it.
+    /// One server; `url` names it. (A proxy in front of a cluster that refuses scripts over
+    /// several slots will refuse the rate limits' script, which takes every key of a request.)
     #[default]
     Standalone,
     /// Redis Cluster; `url` lists seed nodes, the rest is learnt from them.

@@ -125,3 +125,30 @@ async fn a_master_without_enough_replicas_is_unavailable() {
         redis::cmd("CONFIG").arg("SET").arg("min-replicas-to-write").arg(0).query_async(&mut raw).await.unwrap();
     assert!(store.hit("k", 5, Duration::from_secs(60)).await.is_ok(), "and it recovers");
 }
+
+/// `WAIT` blocks the connection it is sent on. A write waiting for a replica that never
+/// acknowledges (this server has none) must not hold up the other calls of the process: they
+/// answer while it waits, and it still answers 503 when its wait times out.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_write_waiting_for_replicas_holds_up_no_other_call() {
+    use resetd_adapters_redis::RedisTopology;
+    use resetd_ports::rate_limit::RateLimiter as _;
+
+    let topology = RedisTopology {
+        wait_replicas: 1,
+        wait_timeout: Duration::from_millis(900),
+        ..RedisTopology::standalone(&url())
+    };
+    let store = Arc::new(RedisStore::connect_to(&topology, &testkit::unique("lane:")).await.unwrap());
+    let waiting = {
+        let store = store.clone();
+        tokio::spawn(async move { store.hit("guarded", 5, Duration::from_secs(60)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let asked = Instant::now();
+    assert_eq!(store.count("other").await.unwrap(), 0);
+    let took = asked.elapsed();
+    let answer = waiting.await.unwrap();
+    assert!(matches!(answer, Err(StoreError::Unavailable(_))), "no replica acknowledged it: {answer:?}");
+    assert!(took < Duration::from_millis(400), "a read waited {took:?} behind a WAIT");
+}
