@@ -19,6 +19,9 @@ use crate::backends::{link, login, me};
 struct Dead {
     spent_code: Value,
     revoked_access: String,
+    /// A Looker API session of the same user, revoked by that reset through the generation
+    /// published in Redis.
+    revoked_session: String,
     /// A Looker session ended by logout and a CIAM login ended by `/oauth2/revoke`, both of
     /// user `owner`, so both live on the master of that user's hash tag.
     ended_session: String,
@@ -38,6 +41,8 @@ impl Dead {
         let spent_code = reset_body(phone, &token, &code, "Other-Zeppelin-77");
         // A CIAM token revoked by a reset through another process.
         let id = stack.user("revoked@example.com", None).await;
+        let creds = stack.ops.bootstrap.create_api_credentials("revoked@example.com", false).await.unwrap();
+        let revoked_session = login(stack.base(2), creds.client_id.as_str(), creds.client_secret.expose()).await;
         let revoked = password_grant(stack, 2, "revoked@example.com").await;
         let revoked_access = revoked["access_token"].as_str().unwrap().to_owned();
         let redeem = json!({"token": link(stack.base(0), &stack.admin, &id).await, "password": "Tr4vel-by-Zeppelin"});
@@ -53,7 +58,8 @@ impl Dead {
         let ended_login = tokens["refresh_token"].as_str().unwrap().to_owned();
         let r = stack.http.post(format!("{}/oauth2/revoke", stack.base(2))).basic_auth(&stack.spa, None::<&str>);
         assert_eq!(r.form(&[("token", &ended_login)]).send().await.unwrap().status(), 200);
-        Self { spent_code, revoked_access, ended_session, ended_login, owner }
+        assert_eq!(me(stack.base(1), &revoked_session).await, 401);
+        Self { spent_code, revoked_access, revoked_session, ended_session, ended_login, owner }
     }
 
     /// One round of probes over the three processes; the statuses.
@@ -66,11 +72,12 @@ impl Dead {
         let form = [("grant_type", "refresh_token"), ("refresh_token", &self.ended_login)];
         let r = stack.http.post(format!("{}/oauth2/token", stack.base(i))).basic_auth(&stack.spa, None::<&str>);
         let refresh = r.form(&form).send().await.unwrap().status().as_u16();
+        let revoked = me(stack.base(i + 1), &self.revoked_session).await;
         let statuses = [("spent code", code), ("revoked token", userinfo), ("ended session", session)];
-        for (what, status) in statuses.into_iter().chain([("ended login", refresh)]) {
+        for (what, status) in statuses.into_iter().chain([("ended login", refresh), ("revoked session", revoked)]) {
             assert!(status != 200, "a {what} worked again (round {round})");
         }
-        vec![code, userinfo, session, refresh]
+        vec![code, userinfo, session, refresh, revoked]
     }
 
     /// Probes in a loop while `switch` runs (on a blocking thread, half a second after the

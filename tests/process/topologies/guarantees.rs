@@ -147,9 +147,15 @@ async fn sessions_and_logout(stack: &Stack<'_>) {
     }
 }
 
-/// A reset through one process ends the user's CIAM tokens on the others at once.
+/// A reset through one process ends the user's CIAM tokens and Looker API sessions (through
+/// the generation published in Redis) on the others at once.
 async fn a_reset_revokes_every_token(stack: &Stack<'_>) {
     let id = stack.user("revoked@example.com", None).await;
+    let creds = stack.ops.bootstrap.create_api_credentials("revoked@example.com", false).await.unwrap();
+    let session = crate::backends::login(stack.base(0), creds.client_id.as_str(), creds.client_secret.expose()).await;
+    for i in 0..3 {
+        assert_eq!(me(stack.base(i), &session).await, 200, "process {i}");
+    }
     let form = [("grant_type", "password"), ("username", "revoked@example.com"), ("password", PASSWORD)];
     let r = stack.http.post(format!("{}/oauth2/token", stack.base(0))).basic_auth(&stack.spa, None::<&str>).form(&form);
     let tokens: Value = r.send().await.unwrap().json().await.unwrap();
@@ -165,6 +171,7 @@ async fn a_reset_revokes_every_token(stack: &Stack<'_>) {
     assert_eq!(r.status(), 200);
     for i in 0..3 {
         assert_eq!(userinfo(i).await, 401, "revoked on process {i}");
+        assert_eq!(me(stack.base(i), &session).await, 401, "the Looker session revoked on process {i}");
     }
     let refresh = [("grant_type", "refresh_token"), ("refresh_token", tokens["refresh_token"].as_str().unwrap())];
     let r = stack.http.post(format!("{}/oauth2/token", stack.base(2))).basic_auth(&stack.spa, None::<&str>);
