@@ -169,6 +169,15 @@ impl<'a> Stack<'a> {
         count.map_or(0, |v| v.parse().unwrap())
     }
 
+    /// The attempts left on the code sent with `otp_token` (0 once the challenge is gone).
+    pub fn attempts_left(&self, otp_token: &str) -> u32 {
+        let key = resetd_domain::keyed::TokenKey::new(TOKEN_KEY.as_bytes().to_vec()).unwrap();
+        let digest = resetd_domain::otp::OtpToken::parse(otp_token).unwrap().digest(&key);
+        let hash = format!("{}{{otp:{}}}:c", self.prefix, digest.to_hex());
+        let left: Option<String> = self.topology.query(redis::cmd("HGET").arg(hash).arg("attempts"));
+        left.map_or(0, |n| n.parse().unwrap())
+    }
+
     /// Ends the rate-limit window `key`.
     pub fn end_window(&self, key: &str) {
         let _: i64 = self.topology.query(redis::cmd("DEL").arg(self.window_key(key)));

@@ -90,6 +90,10 @@ async fn the_account_budget_caps_parallel_guesses(stack: &Stack<'_>) {
     let budget = format!("otp:guess:u:{id}");
     let spent = stack.window(&budget);
     assert!((1..=8).contains(&spent), "{spent} of the budget spent");
+    // What the codes themselves counted: every wrong guess compared spent one of a code's 5
+    // attempts, so between them at most 8 are gone.
+    let compared: u32 = [&first, &second].iter().map(|(token, _)| 5 - stack.attempts_left(token)).sum();
+    assert!((1..=8).contains(&compared), "{compared} wrong guesses were compared");
     // Unbounded, 60 guesses would spend both codes' 10 attempts. With at most 8 compared one
     // code still lives: with the window ended, its right code resets the password.
     stack.end_window(&budget);
