@@ -19,17 +19,26 @@ use crate::backends::{as_refs, env, fresh_database, login, TOKEN_KEY};
 use crate::leaks::SmsCatcher;
 
 /// The Redis the processes share.
-pub(crate) enum Topology<'a> {
+pub(crate) enum Topology {
     Standalone(String),
     /// Its seed nodes.
     Cluster(String),
     /// The seed nodes of a cluster whose masters have a replica each, which every guarded
     /// write waits for (`redis.wait_replicas = 1`).
     ReplicatedCluster(String),
-    Sentinel(&'a RedisSentinel),
+    /// The sentinels' URLs and the name they know the master by.
+    Sentinel {
+        urls: String,
+        master: String,
+    },
 }
 
-impl Topology<'_> {
+impl Topology {
+    /// The sentinels of `group`, every guarded write acknowledged by a replica.
+    pub fn sentinel(group: &RedisSentinel) -> Self {
+        Self::Sentinel { urls: group.sentinel_urls(), master: group.master_name().to_owned() }
+    }
+
     /// The `RESETD__REDIS__*` settings that point resetd at it.
     fn env(&self) -> Vec<(String, String)> {
         let pairs: Vec<(&str, String)> = match self {
@@ -41,10 +50,10 @@ impl Topology<'_> {
                 ("WAIT_REPLICAS", "1".into()),
                 ("WAIT_TIMEOUT_MS", "500".into()),
             ],
-            Self::Sentinel(s) => vec![
+            Self::Sentinel { urls, master } => vec![
                 ("MODE", "sentinel".into()),
-                ("URL", s.sentinel_urls()),
-                ("SENTINEL_MASTER", s.master_name().into()),
+                ("URL", urls.clone()),
+                ("SENTINEL_MASTER", master.clone()),
                 ("WAIT_REPLICAS", "1".into()),
                 ("WAIT_TIMEOUT_MS", "500".into()),
             ],
@@ -57,7 +66,12 @@ impl Topology<'_> {
         let open = |url: &str| redis::Client::open(url).unwrap().get_connection().unwrap();
         match self {
             Self::Standalone(url) => cmd.query(&mut open(url)),
-            Self::Sentinel(s) => cmd.query(&mut open(&s.master_url())),
+            Self::Sentinel { urls, master } => {
+                let sentinel = urls.split(',').next().unwrap();
+                let ask = redis::cmd("SENTINEL").arg("get-master-addr-by-name").arg(master).to_owned();
+                let (host, port): (String, u16) = ask.query(&mut open(sentinel)).unwrap();
+                cmd.query(&mut open(&format!("redis://{host}:{port}")))
+            }
             Self::Cluster(seeds) | Self::ReplicatedCluster(seeds) => {
                 let seeds: Vec<&str> = seeds.split(',').collect();
                 cmd.query(&mut redis::cluster::ClusterClient::new(seeds).unwrap().get_connection().unwrap())
@@ -69,8 +83,8 @@ impl Topology<'_> {
 
 /// Three processes and what the checks need: an operator (the use cases in this process, for
 /// set-up), an administrator's session, a CIAM web client and the SMS gateway.
-pub(crate) struct Stack<'a> {
-    pub topology: Topology<'a>,
+pub(crate) struct Stack {
+    pub topology: Topology,
     pub bases: Vec<String>,
     pub ops: resetd_app::App,
     pub admin: String,
@@ -97,8 +111,8 @@ const TEST_LIMITS: [(&str, &str); 9] = [
     ("RESETD__OIDC__ISSUER", "https://id.example.test"),
 ];
 
-impl<'a> Stack<'a> {
-    pub async fn start(topology: Topology<'a>) -> Stack<'a> {
+impl Stack {
+    pub async fn start(topology: Topology) -> Stack {
         let database = fresh_database(&shared_postgres_url()).await;
         let prefix = resetd_ports::testkit::unique("topo:") + ":";
         let sms = SmsCatcher::start();

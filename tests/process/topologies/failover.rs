@@ -31,7 +31,7 @@ struct Dead {
 
 impl Dead {
     /// Makes each, through different processes.
-    async fn make(stack: &Stack<'_>) -> Self {
+    async fn make(stack: &Stack) -> Self {
         // A code spent on a reset.
         let phone = "+8613600000010";
         stack.user("spent@example.com", Some(phone)).await;
@@ -63,7 +63,7 @@ impl Dead {
     }
 
     /// One round of probes over the three processes; the statuses.
-    async fn probe(&self, stack: &Stack<'_>, round: usize) -> Vec<u16> {
+    async fn probe(&self, stack: &Stack, round: usize) -> Vec<u16> {
         let i = round;
         let (code, _) = stack.ciam(i, "/reset_user_password", &self.spent_code).await;
         let r = stack.http.get(format!("{}/userinfo", stack.base(i + 1))).bearer_auth(&self.revoked_access);
@@ -82,11 +82,7 @@ impl Dead {
 
     /// Probes in a loop while `switch` runs (on a blocking thread, half a second after the
     /// probes start, and they go on for 1.5 s after it ends); what it returned.
-    async fn probe_through<T: Send + 'static>(
-        &self,
-        stack: &Stack<'_>,
-        switch: impl FnOnce() -> T + Send + 'static,
-    ) -> T {
+    async fn probe_through<T: Send + 'static>(&self, stack: &Stack, switch: impl FnOnce() -> T + Send + 'static) -> T {
         let switching = Arc::new(AtomicBool::new(true));
         let switched = {
             let switching = switching.clone();
@@ -110,7 +106,7 @@ impl Dead {
 
     /// The processes follow the new master without a restart: a fresh session and a fresh code
     /// work through every one of them (after at most 10 s of 503s), and nothing dead came back.
-    async fn after_the_switch(&self, stack: &Stack<'_>) {
+    async fn after_the_switch(&self, stack: &Stack) {
         let started = Instant::now();
         let creds = stack.ops.bootstrap.create_api_credentials("after@example.com", true).await.unwrap();
         let session = loop {
@@ -137,7 +133,7 @@ impl Dead {
 }
 
 /// A password grant as the SPA client through process `i`: the tokens.
-async fn password_grant(stack: &Stack<'_>, i: usize, username: &str) -> Value {
+async fn password_grant(stack: &Stack, i: usize, username: &str) -> Value {
     let form = [("grant_type", "password"), ("username", username), ("password", PASSWORD)];
     let r = stack.http.post(format!("{}/oauth2/token", stack.base(i))).basic_auth(&stack.spa, None::<&str>);
     let tokens: Value = r.form(&form).send().await.unwrap().json().await.unwrap();
@@ -148,7 +144,7 @@ async fn password_grant(stack: &Stack<'_>, i: usize, username: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn nothing_comes_back_through_a_sentinel_failover() {
     let group = Arc::new(RedisSentinel::start("resetd-e2e"));
-    let stack = Stack::start(Topology::Sentinel(&group)).await;
+    let stack = Stack::start(Topology::sentinel(&group)).await;
     let dead = Dead::make(&stack).await;
     let old_master = group.master_port();
     let new_master = dead

@@ -10,7 +10,7 @@ use super::{no_server_errors, reset_body, wrong, Stack, PASSWORD};
 use crate::backends::{link, me};
 
 /// Every check, one after the other (each on its own users and destinations).
-pub(crate) async fn all(stack: &Stack<'_>) {
+pub(crate) async fn all(stack: &Stack) {
     a_link_redeems_once(stack).await;
     a_code_resets_once(stack).await;
     wrong_guesses_kill_the_code(stack).await;
@@ -22,7 +22,7 @@ pub(crate) async fn all(stack: &Stack<'_>) {
 }
 
 /// 60 parallel redemptions of one link: one success.
-async fn a_link_redeems_once(stack: &Stack<'_>) {
+async fn a_link_redeems_once(stack: &Stack) {
     let id = stack.user("link-once@example.com", None).await;
     let token = link(stack.base(0), &stack.admin, &id).await;
     let body = json!({"token": token, "password": "Tr4vel-by-Zeppelin"});
@@ -36,7 +36,7 @@ async fn a_link_redeems_once(stack: &Stack<'_>) {
 }
 
 /// 60 parallel resets with one right code: one success, and the code is spent.
-async fn a_code_resets_once(stack: &Stack<'_>) {
+async fn a_code_resets_once(stack: &Stack) {
     let phone = "+8613600000001";
     stack.user("code-once@example.com", Some(phone)).await;
     let (token, code) = stack.send_code(0, phone).await;
@@ -50,7 +50,7 @@ async fn a_code_resets_once(stack: &Stack<'_>) {
 }
 
 /// 20 parallel wrong guesses over the processes: the code dies at its cap of 5.
-async fn wrong_guesses_kill_the_code(stack: &Stack<'_>) {
+async fn wrong_guesses_kill_the_code(stack: &Stack) {
     let phone = "+8613600000002";
     stack.user("attempts@example.com", Some(phone)).await;
     let (token, code) = stack.send_code(1, phone).await;
@@ -69,7 +69,7 @@ async fn wrong_guesses_kill_the_code(stack: &Stack<'_>) {
 
 /// 60 parallel wrong guesses at two live codes of one account (10 attempts between them): no
 /// more than the account's 8 are ever compared.
-async fn the_account_budget_caps_parallel_guesses(stack: &Stack<'_>) {
+async fn the_account_budget_caps_parallel_guesses(stack: &Stack) {
     let phone = "+8613600000003";
     let id = stack.user("budget@example.com", Some(phone)).await;
     let first = stack.send_code(2, phone).await;
@@ -109,7 +109,7 @@ async fn the_account_budget_caps_parallel_guesses(stack: &Stack<'_>) {
 }
 
 /// The destination's 2 s cooldown and its 3 sends a day hold whichever process is asked.
-async fn cooldown_and_daily_cap(stack: &Stack<'_>) {
+async fn cooldown_and_daily_cap(stack: &Stack) {
     let phone = "+8613600000004";
     stack.user("cooldown@example.com", Some(phone)).await;
     let send = |i: usize| {
@@ -138,7 +138,7 @@ async fn cooldown_and_daily_cap(stack: &Stack<'_>) {
 }
 
 /// A Looker session opened on one process works on the others; logout on one ends it on all.
-async fn sessions_and_logout(stack: &Stack<'_>) {
+async fn sessions_and_logout(stack: &Stack) {
     let creds = stack.ops.bootstrap.create_api_credentials("session@example.com", false).await.unwrap();
     let session = crate::backends::login(stack.base(1), creds.client_id.as_str(), creds.client_secret.expose()).await;
     for i in 0..3 {
@@ -153,7 +153,7 @@ async fn sessions_and_logout(stack: &Stack<'_>) {
 
 /// A reset through one process ends the user's CIAM tokens and Looker API sessions (through
 /// the generation published in Redis) on the others at once.
-async fn a_reset_revokes_every_token(stack: &Stack<'_>) {
+async fn a_reset_revokes_every_token(stack: &Stack) {
     let id = stack.user("revoked@example.com", None).await;
     let creds = stack.ops.bootstrap.create_api_credentials("revoked@example.com", false).await.unwrap();
     let session = crate::backends::login(stack.base(0), creds.client_id.as_str(), creds.client_secret.expose()).await;
@@ -185,7 +185,7 @@ async fn a_reset_revokes_every_token(stack: &Stack<'_>) {
 
 /// A client switched off (by the operator, in the database) is refused by every process
 /// within `database.client_cache_ttl_secs` (2 s here).
-async fn a_switched_off_client_is_refused_by_all(stack: &Stack<'_>) {
+async fn a_switched_off_client_is_refused_by_all(stack: &Stack) {
     let send = |i: usize| async move {
         stack.ciam(i, "/otp/send", &json!({"usage": "reset_password", "phone_number": "+8613600000099"})).await
     };

@@ -185,6 +185,17 @@ impl RedisSentinel {
         node.unwrap_or_else(|| panic!("no data node on port {port}")).kill();
     }
 
+    /// Starts the data node on `port` again, with its first command line (the replica still
+    /// follows the first master) and nothing kept, and waits until it answers PING.
+    ///
+    /// # Panics
+    ///
+    /// If no data node has that port, or it does not start (with the log's tail).
+    pub fn restart_data_node(&mut self, port: u16) {
+        let node = self.data.iter_mut().find(|node| node.port() == port);
+        node.unwrap_or_else(|| panic!("no data node on port {port}")).restart();
+    }
+
     /// Waits (at most 30 s) until every sentinel that answers (not frozen) names a running data
     /// node other than `old` as master, and that node answers `ROLE` as a master; its port.
     ///
