@@ -48,14 +48,14 @@ impl Topology {
                 ("MODE", "cluster".into()),
                 ("URL", seeds.clone()),
                 ("WAIT_REPLICAS", "1".into()),
-                ("WAIT_TIMEOUT_MS", "500".into()),
+                ("WAIT_TIMEOUT_MS", "900".into()),
             ],
             Self::Sentinel { urls, master } => vec![
                 ("MODE", "sentinel".into()),
                 ("URL", urls.clone()),
                 ("SENTINEL_MASTER", master.clone()),
                 ("WAIT_REPLICAS", "1".into()),
-                ("WAIT_TIMEOUT_MS", "500".into()),
+                ("WAIT_TIMEOUT_MS", "900".into()),
             ],
         };
         pairs.into_iter().map(|(k, v)| (format!("RESETD__REDIS__{k}"), v)).collect()

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use redis::aio::{ConnectionLike, ConnectionManager};
+use redis::aio::{ConnectionLike, ConnectionManager, MultiplexedConnection};
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
 use redis::{Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, RedisResult, Value};
@@ -25,6 +25,17 @@ pub(crate) enum Conn {
     Cluster(ClusterConnection),
     /// The master the sentinels name (`sentinel`).
     Sentinel(SentinelConn),
+    /// One connection to the master the sentinels named when it was pinned ([`Conn::pin`]).
+    Pinned(Pinned),
+}
+
+/// A connection to a master that stays the same while the sentinels' choice moves on: a
+/// failure still makes the sentinel connection ask them again.
+#[derive(Clone)]
+pub(crate) struct Pinned {
+    number: u64,
+    conn: MultiplexedConnection,
+    sentinel: SentinelConn,
 }
 
 impl Conn {
@@ -36,8 +47,23 @@ impl Conn {
     /// After a write too few replicas acknowledged: with sentinels, the next command asks
     /// them for the master again (this one may be an old master cut off by a failover).
     pub(crate) fn suspect(&self) {
-        if let Self::Sentinel(c) = self {
-            c.suspect();
+        match self {
+            Self::Sentinel(c) | Self::Pinned(Pinned { sentinel: c, .. }) => c.suspect(),
+            Self::Single(_) | Self::Cluster(_) => {}
+        }
+    }
+
+    /// This connection, pinned to the master the sentinels name now, so that a write and the
+    /// `WAIT` after it go over one connection even if a failover moves the master between
+    /// them (a `WAIT` on another connection would measure none of this write). Other kinds are
+    /// returned as they are.
+    pub(crate) async fn pin(&self) -> RedisResult<Self> {
+        match self {
+            Self::Sentinel(sentinel) => {
+                let (number, conn) = sentinel.connection().await?;
+                Ok(Self::Pinned(Pinned { number, conn, sentinel: sentinel.clone() }))
+            }
+            other => Ok(other.clone()),
         }
     }
 
@@ -93,6 +119,13 @@ impl ConnectionLike for Conn {
             Self::Single(c) => c.req_packed_command(cmd),
             Self::Cluster(c) => c.req_packed_command(cmd),
             Self::Sentinel(c) => c.req_packed_command(cmd),
+            Self::Pinned(c) => Box::pin(async move {
+                let answer = c.conn.req_packed_command(cmd).await;
+                if let Err(e) = &answer {
+                    c.sentinel.after_error(c.number, e);
+                }
+                answer
+            }),
         }
     }
 
@@ -106,6 +139,13 @@ impl ConnectionLike for Conn {
             Self::Single(c) => c.req_packed_commands(cmd, offset, count),
             Self::Cluster(c) => c.req_packed_commands(cmd, offset, count),
             Self::Sentinel(c) => c.req_packed_commands(cmd, offset, count),
+            Self::Pinned(c) => Box::pin(async move {
+                let answer = c.conn.req_packed_commands(cmd, offset, count).await;
+                if let Err(e) = &answer {
+                    c.sentinel.after_error(c.number, e);
+                }
+                answer
+            }),
         }
     }
 
@@ -114,6 +154,7 @@ impl ConnectionLike for Conn {
             Self::Single(c) => c.get_db(),
             Self::Cluster(c) => c.get_db(),
             Self::Sentinel(c) => c.get_db(),
+            Self::Pinned(c) => c.conn.get_db(),
         }
     }
 }

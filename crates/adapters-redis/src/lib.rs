@@ -51,6 +51,7 @@ mod access;
 mod conn;
 mod error;
 mod keys;
+mod lanes;
 mod login;
 mod otp;
 mod rate_limit;

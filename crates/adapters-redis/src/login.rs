@@ -156,7 +156,10 @@ impl LoginLockout for RedisStore {
             .arg(millis(rule.lock_for));
         let lane = self.lane().await?;
         let locked: i64 = deadline(call.invoke_async(&mut lane.conn())).await?;
-        self.replicated(&lane, &keys::login_failures(self.prefix(), subject)).await?;
+        if rule.threshold > 0 {
+            // A threshold of 0 counts nothing, so nothing needs a replica.
+            self.replicated(&lane, &keys::login_failures(self.prefix(), subject)).await?;
+        }
         Ok(locked > 0)
     }
 

@@ -17,7 +17,8 @@ use resetd_ports::health::ChannelHealth;
 use resetd_ports::rate_limit::{RateCheck, RateDecision, RateLimiter};
 use resetd_ports::StoreError;
 
-use crate::store::{deadline, Lane};
+use crate::lanes::Lane;
+use crate::store::deadline;
 use crate::{keys, RedisStore};
 
 static HIT: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/rate_limit.lua")));

@@ -129,7 +129,7 @@ impl SentinelConn {
     }
 
     /// Forgets connection `number` after `e`, if `e` may mean the master moved.
-    fn after_error(&self, number: u64, e: &RedisError) {
+    pub(crate) fn after_error(&self, number: u64, e: &RedisError) {
         let moved = e.is_io_error()
             || e.is_connection_dropped()
             || e.is_connection_refusal()

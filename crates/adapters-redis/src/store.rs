@@ -3,20 +3,21 @@
 //! guarantee rests on.
 
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use redis::RedisResult;
 use resetd_ports::StoreError;
 
 use crate::conn::Conn;
+use crate::lanes::{Lane, Lanes};
 use crate::topology::RedisTopology;
 use crate::{error, keys};
 /// The deadline of one whole operation, reconnecting included, unless the request's backend
 /// budget ends sooner ([`resetd_ports::budget`]): past it the caller gets
 /// [`StoreError::Unavailable`] rather than waiting on.
 const DEADLINE: Duration = Duration::from_secs(1);
-/// Connections of their own for the writes that wait for replicas ([`Lane`]).
+/// Connections of their own for the writes that wait for replicas ([`crate::lanes`]).
 const LANES: usize = 4;
 
 /// OTP challenges, rate-limit windows, access-token and login sessions and login lockouts in
@@ -32,41 +33,6 @@ pub struct RedisStore {
     /// Replicas that must acknowledge a guarantee's write, for how long to wait (ms), and the
     /// connections such writes go over.
     wait: Option<(u32, u64, Arc<Lanes>)>,
-}
-
-/// A few connections of their own to the topology, for the writes that wait for replicas.
-/// `WAIT` blocks the connection it is sent on until the replicas acknowledge or it times out;
-/// on the shared multiplexed connection it would hold up every other command of the process
-/// (a replica down would slow every Redis call to the wait timeout), and it would measure the
-/// writes of whoever else wrote there. A write and its `WAIT` go over one lane held by that
-/// request alone.
-struct Lanes {
-    free: Mutex<Vec<Conn>>,
-    permits: Arc<tokio::sync::Semaphore>,
-}
-
-/// The connection a write a guarantee rests on goes over: a lane of its own while
-/// `redis.wait_replicas` is set (given back when dropped), else the shared connection.
-pub(crate) struct Lane {
-    conn: Conn,
-    held: Option<(Arc<Lanes>, tokio::sync::OwnedSemaphorePermit)>,
-}
-
-impl Lane {
-    /// A handle on the lane's connection (clones share it).
-    pub(crate) fn conn(&self) -> Conn {
-        self.conn.clone()
-    }
-}
-
-impl Drop for Lane {
-    fn drop(&mut self) {
-        if let Some((lanes, _permit)) = self.held.take() {
-            if let Ok(mut free) = lanes.free.lock() {
-                free.push(self.conn.clone());
-            }
-        }
-    }
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -102,13 +68,12 @@ impl RedisStore {
         };
         let wait = if topology.wait_replicas > 0 {
             let timeout_ms = u64::try_from(topology.wait_timeout.as_millis()).unwrap_or(u64::MAX).max(1);
-            let lanes = futures::future::try_join_all((0..LANES).map(|_| topology.connect()));
+            let lanes = Lanes::connect(topology, LANES, Duration::from_millis(timeout_ms));
             let lanes = match tokio::time::timeout(2 * DEADLINE, lanes).await {
                 Ok(lanes) => lanes?,
                 Err(_) => return Err(StoreError::unavailable("Redis could not be reached in time")),
             };
-            let permits = Arc::new(tokio::sync::Semaphore::new(lanes.len()));
-            Some((topology.wait_replicas, timeout_ms, Arc::new(Lanes { free: Mutex::new(lanes), permits })))
+            Some((topology.wait_replicas, timeout_ms, lanes))
         } else {
             None
         };
@@ -140,16 +105,10 @@ impl RedisStore {
     /// # Errors
     /// [`StoreError::Unavailable`] when every lane stays busy past the deadline.
     pub(crate) async fn lane(&self) -> Result<Lane, StoreError> {
-        let Some((_, _, lanes)) = &self.wait else {
-            return Ok(Lane { conn: self.conn(), held: None });
-        };
-        let permit = resetd_ports::budget::call(DEADLINE, lanes.permits.clone().acquire_owned())
-            .await
-            .ok_or_else(|| StoreError::unavailable("every Redis lane for replicated writes stayed busy"))?
-            .map_err(StoreError::unexpected)?;
-        let conn = lanes.free.lock().ok().and_then(|mut free| free.pop());
-        let conn = conn.ok_or_else(|| StoreError::unexpected("a Redis lane was missing"))?;
-        Ok(Lane { conn, held: Some((lanes.clone(), permit)) })
+        match &self.wait {
+            Some((_, _, lanes)) => lanes.take(DEADLINE).await,
+            None => Ok(Lane::shared(self.conn())),
+        }
     }
 
     /// Makes a write a guarantee rests on survive a failover: with `redis.wait_replicas` set,
@@ -165,11 +124,13 @@ impl RedisStore {
         };
         let mut conn = lane.conn();
         let wait = redis::cmd("WAIT").arg(replicas).arg(timeout_ms).to_owned();
-        let acknowledged = deadline(conn.on_master_of(key, &wait)).await?;
+        // Whatever stops the `WAIT` leaves the write's fate unknown: an outage, never a fault
+        // (during a cluster failover it may reach a node that has just become a replica).
+        let acknowledged = lane.wait(conn.on_master_of(key, &wait)).await?.map_err(StoreError::unavailable)?;
         match redis::from_redis_value::<u32>(&acknowledged) {
             Ok(n) if n >= replicas => Ok(()),
             Ok(_) => {
-                lane.conn.suspect();
+                lane.suspect();
                 Err(StoreError::unavailable("a Redis write was not acknowledged by enough replicas in time"))
             }
             Err(e) => Err(error::map(e)),
