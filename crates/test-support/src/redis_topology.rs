@@ -20,7 +20,7 @@ use std::time::Duration;
 pub use self::cluster::RedisCluster;
 pub use self::sentinel::RedisSentinel;
 use crate::free_port;
-use crate::process::{find_program, kill_child, wait_child};
+use crate::process::{find_program, kill_child, wait_child, wait_until};
 
 /// How long one `redis-cli` call of [`cli`] may take.
 const CLI_TIMEOUT: Duration = Duration::from_secs(10);
@@ -96,6 +96,16 @@ fn cli_binary() -> &'static Path {
         find_program("redis-cli", &["/usr/bin/redis-cli", "/usr/local/bin/redis-cli"])
             .unwrap_or_else(|| panic!("redis-cli not found: install the Debian package redis-tools"))
     })
+}
+
+/// Asks `check` until it succeeds or `timeout` has passed: what it answered last.
+fn poll<T>(timeout: Duration, mut check: impl FnMut() -> Result<T, String>) -> Result<T, String> {
+    let mut last = Err("never asked".to_owned());
+    wait_until(timeout, || {
+        last = check();
+        last.is_ok()
+    });
+    last
 }
 
 /// The value of `field` in an `INFO` reply (`field:value` lines).

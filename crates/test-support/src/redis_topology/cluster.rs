@@ -4,8 +4,7 @@ use std::ffi::OsString;
 use std::time::Duration;
 
 use super::node::{data_args, Node};
-use super::{cli, cli_binary, info_field, port_not_in, run_cli, try_cli, urls};
-use crate::process::wait_until;
+use super::{cli, cli_binary, info_field, poll, port_not_in, run_cli, try_cli, urls};
 
 /// How long the cluster may take to report `cluster_state:ok` everywhere.
 const OK_TIMEOUT: Duration = Duration::from_secs(20);
@@ -160,21 +159,9 @@ impl RedisCluster {
         let (slot, killed) = (self.slot(key), self.node_serving(key));
         self.kill_node(killed);
         let killed_port = self.nodes[killed].port();
-        let mut last = String::new();
-        let mut successor = None;
-        let taken_over = wait_until(OK_TIMEOUT, || match self.check_served(slot, killed_port) {
-            Ok(port) => {
-                successor = Some(port);
-                true
-            }
-            Err(e) => {
-                last = e;
-                false
-            }
-        });
-        match successor {
-            Some(port) if taken_over => (killed, self.index_of(port)),
-            _ => panic!(
+        match poll(OK_TIMEOUT, || self.check_served(slot, killed_port)) {
+            Ok(port) => (killed, self.index_of(port)),
+            Err(last) => panic!(
                 "no replica took slot {slot} over from node {killed_port} within {OK_TIMEOUT:?}; last seen: {last}\n{}",
                 self.log_tails()
             ),
@@ -225,15 +212,7 @@ impl RedisCluster {
 
     /// Waits until every node is up and reports the whole cluster healthy.
     fn wait_ok(&self, context: &str) {
-        let mut last = String::new();
-        let ok = wait_until(OK_TIMEOUT, || match self.check_ok() {
-            Ok(()) => true,
-            Err(e) => {
-                last = e;
-                false
-            }
-        });
-        if !ok {
+        if let Err(last) = poll(OK_TIMEOUT, || self.check_ok()) {
             panic!(
                 "Redis Cluster on ports {:?} not ok within {OK_TIMEOUT:?} {context}; last seen: {last}\n{}",
                 self.ports(),

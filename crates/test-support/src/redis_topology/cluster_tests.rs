@@ -1,6 +1,7 @@
 //! Tests of the throwaway Redis Cluster.
 
 use super::*;
+use crate::process::wait_until;
 
 /// Every node's `CLUSTER NODES` view: (port, slot ranges) of each node.
 fn slot_owners(cluster: &RedisCluster, asked: u16) -> Vec<(u16, Vec<(u16, u16)>)> {

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::node::{data_args, Node};
-use super::{cli, cli_binary, info_field, port_not_in, try_cli, urls};
+use super::{cli, cli_binary, info_field, poll, port_not_in, try_cli, urls};
 use crate::free_port;
 use crate::process::wait_until;
 
@@ -204,20 +204,9 @@ impl RedisSentinel {
     /// If that does not happen in time (with what was last seen and the logs' tails).
     #[must_use]
     pub fn wait_promoted(&self, old: u16) -> u16 {
-        let (mut last, mut promoted) = (String::new(), None);
-        let done = wait_until(FAILOVER_TIMEOUT, || match self.check_promoted(old) {
-            Ok(port) => {
-                promoted = Some(port);
-                true
-            }
-            Err(e) => {
-                last = e;
-                false
-            }
-        });
-        match promoted {
-            Some(port) if done => port,
-            _ => panic!(
+        match poll(FAILOVER_TIMEOUT, || self.check_promoted(old)) {
+            Ok(port) => port,
+            Err(last) => panic!(
                 "{}: no master other than {old} within {FAILOVER_TIMEOUT:?}; last seen: {last}\n{}",
                 self.name,
                 self.log_tails()
@@ -262,15 +251,7 @@ impl RedisSentinel {
     /// Waits until `master` and `replica` are in sync and every sentinel agrees.
     fn wait_settled(&self, master: u16, replica: u16, timeout: Duration, context: &str) {
         let started = Instant::now();
-        let mut last = String::new();
-        let settled = wait_until(timeout, || match self.check(master, replica) {
-            Ok(()) => true,
-            Err(e) => {
-                last = e;
-                false
-            }
-        });
-        if !settled {
+        if let Err(last) = poll(timeout, || self.check(master, replica)) {
             panic!(
                 "Sentinel group {} (master {master}, replica {replica}) not settled {:?} {context}; last seen: {last}\n{}",
                 self.name,
