@@ -98,7 +98,17 @@ impl OtpStore for RedisStore {
         let (outcome, attempts_left): (String, i64) = deadline(call.invoke_async(&mut lane.conn())).await?;
         if outcome == "wrong" || outcome == "claimed" {
             // A spent attempt, or a claim that keeps the code from a second redemption.
-            self.replicated(&lane, &keys::otp_challenge(self.prefix(), token)).await?;
+            if let Err(e) = self.replicated(&lane, &keys::otp_challenge(self.prefix(), token)).await {
+                if outcome == "claimed" {
+                    // The request fails, so nobody would use or release this claim: the code
+                    // would stay held until it expires. Given back now, as a failed reset does.
+                    let claim = Claim { token: *token, id };
+                    if let Err(release) = self.release(&claim).await {
+                        tracing::warn!(error = %release, "could not release an OTP claim whose write no replica acknowledged");
+                    }
+                }
+                return Err(e);
+            }
         }
         match outcome.as_str() {
             "gone" => Ok(ClaimOutcome::Gone),

@@ -152,3 +152,27 @@ async fn a_write_waiting_for_replicas_holds_up_no_other_call() {
     assert!(matches!(answer, Err(StoreError::Unavailable(_))), "no replica acknowledged it: {answer:?}");
     assert!(took < Duration::from_millis(400), "a read waited {took:?} behind a WAIT");
 }
+
+/// A claim whose write no replica acknowledged is given back: the request answers 503, and the
+/// right code still works rather than staying held until it expires.
+#[tokio::test]
+async fn a_claim_no_replica_acknowledged_is_given_back() {
+    use resetd_adapters_redis::RedisTopology;
+    use resetd_ports::otp::{ClaimOutcome, OtpStore as _};
+
+    let prefix = testkit::unique("claim:");
+    let topology = RedisTopology {
+        wait_replicas: 1,
+        wait_timeout: Duration::from_millis(50),
+        ..RedisTopology::standalone(&url())
+    };
+    let waiting = RedisStore::connect_to(&topology, &prefix).await.unwrap();
+    let plain = RedisStore::connect(&url(), &prefix).await.unwrap();
+    let (sent, now) = (testkit::sent_otp(5), testkit::t0());
+    let c = &sent.challenge;
+    plain.create(c, now).await.unwrap();
+    let answer = waiting.verify_and_claim(&c.token, &sent.right, &c.binding, now).await;
+    assert!(matches!(answer, Err(StoreError::Unavailable(_))), "this server has no replica: {answer:?}");
+    let again = plain.verify_and_claim(&c.token, &sent.right, &c.binding, now).await.unwrap();
+    assert!(matches!(again, ClaimOutcome::Claimed(_)), "the claim was given back: {again:?}");
+}

@@ -29,7 +29,7 @@ pub use emails::emails_written_with_their_user;
 pub use keys::{key_usage, KeyedStores};
 pub use lifecycle::{changes_write_their_records, outstanding_links_die};
 pub use login::{login_lockout, refresh_token_store};
-pub use otp::otp_store;
+pub use otp::{otp_store, sent_otp, Sent};
 pub use registry::{audit_log, client_registry, policy_store};
 pub use stores::{credential_store, user_store};
 

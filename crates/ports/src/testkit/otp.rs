@@ -11,10 +11,22 @@ use resetd_domain::user::{Email, PhoneNumber};
 use super::{key, t0, unique};
 use crate::otp::{ClaimOutcome, OtpStore};
 
-struct Sent {
-    challenge: OtpChallenge,
-    right: Digest,
-    wrong: Digest,
+/// A challenge as sent to a fresh email address under the test key, with the digests of its
+/// right code and of a wrong one (for an adapter's own tests beyond the contract).
+#[derive(Debug)]
+pub struct Sent {
+    /// What the store keeps.
+    pub challenge: OtpChallenge,
+    /// The right code's digest.
+    pub right: Digest,
+    /// A wrong code's digest.
+    pub wrong: Digest,
+}
+
+/// [`Sent`], with `attempts` wrong guesses allowed, sent at [`t0`].
+#[must_use]
+pub fn sent_otp(attempts: u32) -> Sent {
+    send(&key(), email(), attempts)
 }
 
 fn send(key: &TokenKey, recipient: Recipient, attempts: u32) -> Sent {
